@@ -1,0 +1,8 @@
+#pragma once
+// One function per CLI subcommand; argv starts after the subcommand name.
+namespace mqb::cli {
+int runSegment(int argc, char** argv);
+int runCompare(int argc, char** argv);
+int runInspect(int argc, char** argv);
+int runPhantom(int argc, char** argv);
+}  // namespace mqb::cli

@@ -1,0 +1,58 @@
+// medquanbench-cli: the headless front end of the MedQuanBench engine.
+#include <torch/torch.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "Commands.h"
+#include "Error.h"
+#include "Resources.h"
+
+namespace {
+
+void printUsage() {
+  std::cout << "MedQuanBench " << mqb::versionString()
+            << " - post-training quantization of 3D medical segmentation models\n\n"
+               "usage: medquanbench-cli <command> [options]   (medquanbench-cli <command> --help)\n\n"
+               "commands:\n"
+               "  segment    FP32 segmentation of a CT volume, DSC/NSD against ground truth\n"
+               "  compare    DSC/NSD per organ between two label maps\n"
+               "  inspect    model metadata, parameters and quantizable operations\n"
+               "  phantom    write a synthetic abdominal CT phantom and its label map\n"
+               "  --version  print the version\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    printUsage();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (command == "--version" || command == "version") {
+    std::cout << "medquanbench-cli " << mqb::versionString() << "\n";
+    return 0;
+  }
+  try {
+    if (command == "segment") return mqb::cli::runSegment(argc - 2, argv + 2);
+    if (command == "compare") return mqb::cli::runCompare(argc - 2, argv + 2);
+    if (command == "inspect") return mqb::cli::runInspect(argc - 2, argv + 2);
+    if (command == "phantom") return mqb::cli::runPhantom(argc - 2, argv + 2);
+    std::cerr << "medquanbench-cli: unknown command '" << command << "' (see --help)\n";
+    return 2;
+  } catch (const mqb::Canceled&) {
+    std::cerr << "\nmedquanbench-cli: cancelled; nothing was written\n";
+    return 130;
+  } catch (const mqb::Error& e) {
+    std::cerr << "\nerror: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    // Anything not translated by the engine (e.g. a torch error deep in a forward).
+    std::string what = e.what();
+    std::cerr << "\nerror: " << what.substr(0, what.find('\n')) << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,205 @@
+// Throughput of the fake quantization kernels against a plain tensor copy, on the
+// activation size that dominates a 3D segmentation network: a 64-channel 96^3 conv input.
+// Every benchmark streams the same bytes (read input, write output), so bytes_per_second
+// is directly comparable; the table printed at the end gives each one as a fraction of
+// the copy of the same tensor. The torch-ops rows are the reference a user could write
+// without these kernels.
+#include "quant/FakeQuant.h"
+#include "quant/QuantGrid.h"
+
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <algorithm>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace q = mqb::quant;
+
+constexpr int64_t kChannels = 64;
+constexpr int64_t kSide = 96;
+constexpr int64_t kVoxels = kSide * kSide * kSide;
+
+// Inputs are allocated once: 226 MB each, far beyond the caches, like a real activation.
+struct Tensors {
+  torch::Tensor volume;  // [1, 64, 96, 96, 96]
+  torch::Tensor volumeOut;
+  torch::Tensor tokens;  // [1, 96^3/8, 64]: the token layout of a transformer stage
+  torch::Tensor tokensOut;
+  torch::Tensor tokensFull;  // [1, 96^3, 64]: the volume itself in channels-last order
+  torch::Tensor tokensFullOut;
+
+  static Tensors& get() {
+    static Tensors t = [] {
+      torch::manual_seed(0);
+      Tensors s;
+      s.volume = torch::randn({1, kChannels, kSide, kSide, kSide});
+      s.volumeOut = torch::empty_like(s.volume);
+      s.tokens = torch::randn({1, kVoxels / 8, kChannels});
+      s.tokensOut = torch::empty_like(s.tokens);
+      s.tokensFull = torch::randn({1, kVoxels, kChannels});
+      s.tokensFullOut = torch::empty_like(s.tokensFull);
+      return s;
+    }();
+    return t;
+  }
+};
+
+void setBytes(benchmark::State& state, const torch::Tensor& x) {
+  // One read and one write of every element.
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * x.numel() * 2 *
+                          static_cast<int64_t>(sizeof(float)));
+}
+
+void BM_Copy(benchmark::State& state) {
+  auto& t = Tensors::get();
+  for (auto _ : state) t.volumeOut.copy_(t.volume);
+  setBytes(state, t.volume);
+}
+
+void BM_PerTensor(benchmark::State& state) {
+  auto& t = Tensors::get();
+  const auto grid = q::QuantGrid::fromAmax({4.0f}, 8);
+  for (auto _ : state) q::fakeQuantInto(t.volume, grid, t.volumeOut);
+  setBytes(state, t.volume);
+}
+
+void BM_PerTensorAsym(benchmark::State& state) {
+  auto& t = Tensors::get();
+  const auto grid = q::QuantGrid::fromMinMax({-3.0f}, {5.0f}, 8);
+  for (auto _ : state) q::fakeQuantInto(t.volume, grid, t.volumeOut);
+  setBytes(state, t.volume);
+}
+
+void BM_PerChannel(benchmark::State& state) {
+  auto& t = Tensors::get();
+  std::vector<float> amax(kChannels);
+  for (int64_t c = 0; c < kChannels; ++c) amax[c] = 3.0f + 0.01f * static_cast<float>(c);
+  const auto grid = q::QuantGrid::fromAmax(amax, 8, 1);
+  for (auto _ : state) q::fakeQuantInto(t.volume, grid, t.volumeOut);
+  setBytes(state, t.volume);
+}
+
+void BM_PerVoxel(benchmark::State& state) {
+  auto& t = Tensors::get();
+  for (auto _ : state) q::fakeQuantDynamicInto(t.volume, 1, 8, true, t.volumeOut);
+  setBytes(state, t.volume);
+}
+
+void BM_PerVoxelAsym(benchmark::State& state) {
+  auto& t = Tensors::get();
+  for (auto _ : state) q::fakeQuantDynamicInto(t.volume, 1, 8, false, t.volumeOut);
+  setBytes(state, t.volume);
+}
+
+void BM_CopyTokens(benchmark::State& state) {
+  auto& t = Tensors::get();
+  for (auto _ : state) t.tokensOut.copy_(t.tokens);
+  setBytes(state, t.tokens);
+}
+
+void BM_PerToken(benchmark::State& state) {
+  auto& t = Tensors::get();
+  for (auto _ : state) q::fakeQuantDynamicInto(t.tokens, -1, 8, true, t.tokensOut);
+  setBytes(state, t.tokens);
+}
+
+void BM_CopyTokensFull(benchmark::State& state) {
+  auto& t = Tensors::get();
+  for (auto _ : state) t.tokensFullOut.copy_(t.tokensFull);
+  setBytes(state, t.tokensFull);
+}
+
+void BM_PerTokenFull(benchmark::State& state) {
+  auto& t = Tensors::get();
+  for (auto _ : state) q::fakeQuantDynamicInto(t.tokensFull, -1, 8, true, t.tokensFullOut);
+  setBytes(state, t.tokensFull);
+}
+
+void BM_TorchFakeQuantPerTensor(benchmark::State& state) {
+  auto& t = Tensors::get();
+  for (auto _ : state) {
+    auto y = torch::fake_quantize_per_tensor_affine(t.volume, 4.0 / 127.0, 0, -127, 127);
+    benchmark::DoNotOptimize(y.data_ptr<float>());
+  }
+  setBytes(state, t.volume);
+}
+
+void BM_TorchOpsPerVoxel(benchmark::State& state) {
+  auto& t = Tensors::get();
+  for (auto _ : state) {
+    auto s = t.volume.abs().amax(1, true).clamp_min(1e-12) / 127.0;
+    auto y = (t.volume / s).round().clamp(-127, 127) * s;
+    benchmark::DoNotOptimize(y.data_ptr<float>());
+  }
+  setBytes(state, t.volume);
+}
+
+BENCHMARK(BM_Copy)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerTensor)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerTensorAsym)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerChannel)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerVoxel)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerVoxelAsym)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TorchFakeQuantPerTensor)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TorchOpsPerVoxel)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CopyTokens)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerToken)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_CopyTokensFull)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerTokenFull)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The console output plus, at the end, each benchmark's throughput over its copy's.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& run : runs) {
+      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      const auto it = run.counters.find("bytes_per_second");
+      if (it == run.counters.end()) continue;
+      const std::string name = run.run_name.function_name;
+      if (!rates_.count(name)) order_.push_back(name);
+      rates_[name] = it->second.value;
+    }
+  }
+
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    std::printf("\n%-34s %10s %14s\n", "benchmark", "GB/s", "vs copy");
+    for (const auto& name : order_) {
+      const std::string copy = name.find("Full") != std::string::npos    ? "BM_CopyTokensFull"
+                               : name.find("Token") != std::string::npos ? "BM_CopyTokens"
+                                                                         : "BM_Copy";
+      const double rate = rates_[name];
+      if (rates_.count(copy))
+        std::printf("%-34s %10.2f %13.2fx\n", name.c_str(), rate / 1e9, rate / rates_[copy]);
+      else
+        std::printf("%-34s %10.2f %14s\n", name.c_str(), rate / 1e9, "-");
+    }
+  }
+
+ private:
+  std::map<std::string, double> rates_;
+  std::vector<std::string> order_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // LibTorch defaults to one OpenMP thread on this machine; use every core, as the
+  // application does for inference.
+  at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  std::printf("at::get_num_threads() = %d\n", at::get_num_threads());
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,19 @@
+#pragma once
+// What the sliding-window inference needs from a model: logits for a batch of patches.
+// Implemented by the FP32 model and by its quantized execution, so both share one pipeline.
+#include <torch/torch.h>
+
+#include "ModelMetadata.h"
+
+namespace mqb {
+
+class PatchPredictor {
+ public:
+  virtual ~PatchPredictor() = default;
+  // batch: [N, inputChannels, D, H, W] float32 on device(); returns [N, C, D, H, W] logits.
+  virtual torch::Tensor predict(const torch::Tensor& batch) = 0;
+  virtual const ModelMetadata& metadata() const = 0;
+  virtual torch::Device device() const = 0;
+};
+
+}  // namespace mqb

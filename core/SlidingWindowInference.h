@@ -1,0 +1,47 @@
+#pragma once
+// Sliding-window inference (SPEC section 7): windows of the model's patch size with a
+// configurable overlap (default 0.5), Gaussian importance weighting (sigma = patch/8),
+// argmax. Logits are accumulated in place into one buffer for the whole volume; window
+// outputs are never all held at once.
+#include <optional>
+#include <vector>
+
+#include "Feedback.h"
+#include "PatchPredictor.h"
+#include "VolumePreparation.h"
+
+namespace mqb {
+
+struct InferenceOptions {
+  double overlap = 0.5;
+  int windowBatch = 1;
+  // Restrict to windows intersecting this model-space D range [first, last) of the
+  // unpadded volume (fast preview of the slices on screen); voxels outside keep label 0.
+  std::optional<std::array<int64_t, 2>> depthRange;
+};
+
+struct WindowPlan {
+  std::vector<std::array<int64_t, 3>> starts;  // D,H,W start of each window in the padded input
+};
+
+struct InferenceResult {
+  LabelVolume labels;               // on the original grid
+  torch::Tensor modelSpaceLabels;   // [D,H,W] uint8 in model space (unpadded)
+  int windows = 0;
+  double seconds = 0;               // whole call
+  double forwardSeconds = 0;        // time inside the model's forward only
+};
+
+WindowPlan planWindows(const std::array<int64_t, 3>& volumeSize, const std::array<int64_t, 3>& patch,
+                       double overlap);
+// [D,H,W] importance map, max 1, strictly positive everywhere.
+torch::Tensor gaussianImportanceMap(const std::array<int64_t, 3>& patch, double sigmaScale = 1.0 / 8.0);
+
+InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& volume,
+                                 const InferenceOptions& options, const FeedbackStage& stage);
+
+// prepareVolume + runSlidingWindow with a single progress bar.
+InferenceResult segmentVolume(PatchPredictor& model, const ImageVolume& volume,
+                              const InferenceOptions& options = {}, Feedback* feedback = nullptr);
+
+}  // namespace mqb

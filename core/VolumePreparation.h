@@ -1,0 +1,37 @@
+#pragma once
+// Model-space input built from a CT volume (SPEC section 7): reorientation to the model's
+// orientation, linear resampling to its target spacing, intensity preprocessing, and
+// padding up to at least one patch. Kept as one object so FP32 and quantized runs, and
+// calibration sampling, reuse the same prepared tensor.
+#include <torch/torch.h>
+
+#include "Feedback.h"
+#include "ModelMetadata.h"
+#include "Reorientation.h"
+#include "Volume.h"
+
+namespace mqb {
+
+struct PreparedVolume {
+  torch::Tensor input;                     // [1, C, D, H, W] float32, padded, preprocessed
+  std::array<int64_t, 3> resampledSize{};  // D, H, W before padding
+  std::array<int64_t, 3> padBefore{};      // D, H, W offset of the data inside `input`
+  AxisReorientation reorientation;
+  ImageGeometry originalGeometry;
+  ImageGeometry orientedGeometry;          // original grid after reorientation (x,y,z)
+
+  // Label map computed in model space (D,H,W of resampledSize) back onto the original grid
+  // by nearest-neighbour resampling and the inverse reorientation.
+  LabelVolume toOriginalGrid(const torch::Tensor& modelSpaceLabels) const;
+  // Model-space [D,H,W] range (unpadded) that covers original-grid slices along the model's
+  // D axis; used to restrict inference to what is on screen.
+  std::array<int64_t, 2> modelRangeForOrientedSlices(int64_t first, int64_t last) const;
+};
+
+PreparedVolume prepareVolume(const ImageVolume& volume, const ModelMetadata& metadata,
+                             const FeedbackStage& stage);
+
+// Applies the model's intensity preprocessing in place.
+void applyIntensityPreprocessing(torch::Tensor& image, const IntensityPreprocessing& p);
+
+}  // namespace mqb

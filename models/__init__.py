@@ -1,0 +1,1 @@
+"""MedQuanBench model zoo: networks, training, evaluation and TorchScript export."""

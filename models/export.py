@@ -1,0 +1,206 @@
+"""Export a segmentation network as a MedQuanBench model package (SPEC section 7).
+
+The package is a TorchScript file whose metadata travel inside it as the extra file
+`medquanbench.json`. Library use:
+
+    from models.export import export_model
+    export_model(net, [64, 64, 64], metadata, "zoo/my_model.pt", method="script")
+
+Command line (any importable constructor, a checkpoint and a metadata JSON):
+
+    python3 -m models.export --module mypkg.net:build --checkpoint ck.pt \
+        --metadata meta.json --out model.pt [--method trace] [--kwargs '{"num_classes": 14}']
+"""
+import argparse
+import importlib
+import json
+import math
+import os
+import sys
+
+import torch
+
+EXTRA_FILE = "medquanbench.json"
+
+REQUIRED_KEYS = ["name", "category", "classes", "input_channels", "patch_size",
+                 "target_spacing", "preprocessing", "output"]
+CATEGORIES = ("CNN", "Hybrid", "Transformer")
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def validate_metadata(meta, patch_size=None):
+    """Check the medquanbench.json fields the C++ side relies on; fill format_version and
+    orientation defaults. Returns the (copied) metadata dict."""
+    meta = dict(meta)
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise ExportError(f"metadata is missing {missing}")
+    meta.setdefault("format_version", 1)
+    meta.setdefault("orientation", "LPS")
+    if meta["category"] not in CATEGORIES:
+        raise ExportError(f"category must be one of {CATEGORIES}, got {meta['category']!r}")
+    classes = meta["classes"]
+    if not isinstance(classes, list) or len(classes) < 2:
+        raise ExportError("classes must be a list of at least 2 entries")
+    for i, c in enumerate(classes):
+        if c.get("id") != i:
+            raise ExportError(f"class ids must be 0..C-1 in order; entry {i} has id {c.get('id')}")
+        if not isinstance(c.get("name"), str):
+            raise ExportError(f"class {i} has no name")
+        col = c.get("color")
+        if not (isinstance(col, list) and len(col) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in col)):
+            raise ExportError(f"class {i} color must be [r,g,b] integers 0..255")
+    out = meta["output"]
+    if out.get("type") != "logits" or out.get("channels") != len(classes):
+        raise ExportError("output must be {'type': 'logits', 'channels': len(classes)}")
+    ps = meta["patch_size"]
+    if not (isinstance(ps, list) and len(ps) == 3 and all(isinstance(v, int) and v > 0 for v in ps)):
+        raise ExportError("patch_size must be [D,H,W] positive integers")
+    if patch_size is not None and list(patch_size) != ps:
+        raise ExportError(f"patch_size {ps} in metadata differs from the export patch {list(patch_size)}")
+    ts = meta["target_spacing"]
+    if not (isinstance(ts, list) and len(ts) == 3 and all(isinstance(v, (int, float)) and v > 0 for v in ts)):
+        raise ExportError("target_spacing must be [sz,sy,sx] positive numbers (mm)")
+    if not (isinstance(meta["input_channels"], int) and meta["input_channels"] >= 1):
+        raise ExportError("input_channels must be a positive integer")
+    pp = meta["preprocessing"]
+    if pp.get("type") == "clip_scale":
+        if not (len(pp.get("clip", [])) == 2 and len(pp.get("range", [])) == 2):
+            raise ExportError("clip_scale preprocessing needs clip [lo,hi] and range [a,b]")
+    elif pp.get("type") == "zscore":
+        if not ("mean" in pp and "std" in pp and pp["std"] > 0):
+            raise ExportError("zscore preprocessing needs mean and std > 0")
+    else:
+        raise ExportError(f"unknown preprocessing type {pp.get('type')!r}")
+    return meta
+
+
+def read_metadata(path):
+    """Read medquanbench.json from a saved package (or None if absent)."""
+    files = {EXTRA_FILE: ""}
+    torch.jit.load(path, map_location="cpu", _extra_files=files)
+    txt = files[EXTRA_FILE]
+    if isinstance(txt, bytes):
+        txt = txt.decode("utf-8")
+    return json.loads(txt) if txt else None
+
+
+def export_model(module, example_patch_size, metadata, out_path, method="script", seed=0):
+    """Script (or trace) `module`, embed `metadata` as medquanbench.json, save to out_path,
+    reload the file and check a forward pass on a random patch: output [1, C, D, H, W] with
+    C == len(metadata['classes']) and all values finite. Returns the validated metadata."""
+    patch = [int(v) for v in example_patch_size]
+    meta = validate_metadata(metadata, patch)
+    module = module.cpu().float().eval()
+    gen = torch.Generator().manual_seed(seed)
+    example = torch.rand([1, meta["input_channels"]] + patch, generator=gen)
+    with torch.no_grad():
+        if method == "script":
+            ts = torch.jit.script(module)
+        elif method == "trace":
+            ts = torch.jit.trace(module, example, check_trace=False)
+        else:
+            raise ExportError(f"method must be 'script' or 'trace', got {method!r}")
+    ts = ts.eval()
+    json_text = json.dumps(meta, indent=1)
+    d = os.path.dirname(os.path.abspath(out_path))
+    os.makedirs(d, exist_ok=True)
+    tmp = out_path + ".tmp"
+    torch.jit.save(ts, tmp, _extra_files={EXTRA_FILE: json_text})
+    try:
+        files = {EXTRA_FILE: ""}
+        loaded = torch.jit.load(tmp, map_location="cpu", _extra_files=files)
+        back = files[EXTRA_FILE]
+        if isinstance(back, bytes):
+            back = back.decode("utf-8")
+        if json.loads(back) != meta:
+            raise ExportError("embedded metadata did not round-trip")
+        with torch.no_grad():
+            y = loaded(example)
+            y_ref = module(example)
+        c = len(meta["classes"])
+        if not isinstance(y, torch.Tensor):
+            raise ExportError(f"model output must be a single tensor, got {type(y)}")
+        if list(y.shape) != [1, c] + patch:
+            raise ExportError(f"output shape {list(y.shape)} != {[1, c] + patch}")
+        if not torch.isfinite(y).all():
+            raise ExportError("output has non-finite values")
+        err = (y - y_ref).abs().max().item()
+        if not err <= 1e-3 * max(1.0, y_ref.abs().max().item()):
+            raise ExportError(f"reloaded TorchScript output differs from eager output (max abs {err})")
+    except Exception:
+        os.remove(tmp)
+        raise
+    os.replace(tmp, out_path)
+    return meta
+
+
+def load_constructor(spec):
+    """'package.module:callable' -> callable (cwd is put on sys.path)."""
+    if ":" not in spec:
+        raise ExportError("--module must look like 'package.module:constructor'")
+    mod_name, attr = spec.split(":", 1)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    mod = importlib.import_module(mod_name)
+    obj = mod
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def load_state_dict(path):
+    """Load a checkpoint: a plain state_dict, or a dict holding one under 'state_dict',
+    'model', 'network_weights' (nnU-Net v2) or 'model_state_dict'. 'module.' prefixes
+    (DataParallel/DDP) and '_orig_mod.' (torch.compile) are stripped."""
+    ck = torch.load(path, map_location="cpu")
+    sd = ck
+    if isinstance(ck, dict):
+        for key in ("state_dict", "model", "network_weights", "model_state_dict"):
+            if key in ck and isinstance(ck[key], dict):
+                sd = ck[key]
+                break
+    if not isinstance(sd, dict):
+        raise ExportError(f"{path} does not hold a state_dict")
+    out = {}
+    for k, v in sd.items():
+        for pre in ("module.", "_orig_mod."):
+            if k.startswith(pre):
+                k = k[len(pre):]
+        out[k] = v
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m models.export", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--module", required=True, help="importable constructor, e.g. mypkg.net:build")
+    ap.add_argument("--kwargs", default="{}", help="JSON dict of constructor keyword arguments")
+    ap.add_argument("--checkpoint", help="state_dict checkpoint to load (optional)")
+    ap.add_argument("--metadata", required=True, help="medquanbench.json content (file)")
+    ap.add_argument("--out", required=True, help="output TorchScript file")
+    ap.add_argument("--method", default="script", choices=["script", "trace"])
+    ap.add_argument("--patch-size", type=int, nargs=3, help="D H W (default: metadata patch_size)")
+    ap.add_argument("--no-strict", action="store_true", help="load the checkpoint with strict=False")
+    a = ap.parse_args(argv)
+    with open(a.metadata) as f:
+        meta = json.load(f)
+    build = load_constructor(a.module)
+    net = build(**json.loads(a.kwargs))
+    if a.checkpoint:
+        res = net.load_state_dict(load_state_dict(a.checkpoint), strict=not a.no_strict)
+        if a.no_strict and (res.missing_keys or res.unexpected_keys):
+            print(f"warning: missing {res.missing_keys} unexpected {res.unexpected_keys}", file=sys.stderr)
+    if "param_count" not in meta:
+        meta["param_count"] = int(sum(p.numel() for p in net.parameters()))
+    patch = a.patch_size or meta.get("patch_size")
+    meta = export_model(net, patch, meta, a.out, method=a.method)
+    print(f"wrote {a.out} ({os.path.getsize(a.out) / 1e6:.2f} MB, {meta['param_count']} parameters, "
+          f"{len(meta['classes'])} classes, patch {patch})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+#pragma once
+// Small TorchScript models built in C++ (torch::jit::Module::define), so the core suites
+// need no model files and no Python. Their outputs are known in closed form.
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace mqb::test {
+
+// Metadata for a 3-class model (background, "low", "high") with the given patch and spacing.
+nlohmann::json bandModelMetadata(int patch = 16, double spacingMm = 2.0);
+
+// A pointwise (1x1x1 conv - ReLU - 1x1x1 conv) classifier of the preprocessed intensity:
+// class 0 below 0.35, class 1 in (0.35, 0.65), class 2 above ~0.7 (units after clip_scale
+// of [-175, 250] HU to [0, 1]). Pointwise, so sliding-window blending cannot change it:
+// inference must reproduce thresholding exactly on the model grid.
+// Writes the model to `path`; metadata embedded unless sidecar is true.
+void writeBandModel(const std::string& path, const nlohmann::json& metadata, bool sidecar = false,
+                    int outputChannels = 3);
+
+// Same signature, but forward returns NaN everywhere.
+void writeNaNModel(const std::string& path, const nlohmann::json& metadata);
+
+// HU values that land in the middle of each band of the band model.
+constexpr float kBandBackgroundHu = -100.0f;  // -> 0.176
+constexpr float kBandLowHu = 40.0f;           // -> 0.506
+constexpr float kBandHighHu = 200.0f;         // -> 0.882
+
+}  // namespace mqb::test
