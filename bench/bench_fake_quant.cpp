@@ -160,7 +160,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const auto& run : runs) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      // With --benchmark_repetitions the mean aggregate (reported last) is what counts.
+      const bool mean = run.run_type == Run::RT_Aggregate && run.aggregate_name == "mean";
+      if (run.error_occurred || (run.run_type != Run::RT_Iteration && !mean)) continue;
       const auto it = run.counters.find("bytes_per_second");
       if (it == run.counters.end()) continue;
       const std::string name = run.run_name.function_name;

@@ -9,7 +9,7 @@ PACKAGES=(
   # engine
   libinsighttoolkit5-dev libtorch-dev nlohmann-json3-dev zlib1g-dev
   # desktop application
-  qt6-base-dev qt6-svg-dev libqcustomplot-dev libvtk9-dev
+  qt6-base-dev libqt6opengl6-dev qt6-svg-dev libqcustomplot-dev libvtk9-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev xvfb xauth
   # model zoo tooling (training / export helper / Python baseline benchmarks)

@@ -40,9 +40,11 @@ class QtScheduledInteractor : public vtkGenericRenderWindowInteractor {
   vtkTypeMacro(QtScheduledInteractor, vtkGenericRenderWindowInteractor);
 
   std::function<void()> scheduleRender;
+  // vtkWindowToImageFilter renders through GetInteractor()->Render(): it must render now.
+  bool renderImmediately = false;
 
   void Render() override {
-    if (scheduleRender && this->RenderWindow && this->Enabled && this->EnableRender) {
+    if (!renderImmediately && scheduleRender && this->RenderWindow && this->Enabled && this->EnableRender) {
       scheduleRender();
       this->InvokeEvent(vtkCommand::RenderEvent, nullptr);
     } else {
@@ -357,16 +359,23 @@ QImage VtkOpenGLView::grabScaled(int scale, bool transparentBackground) {
 
   const double oldAlpha = renderer_->GetBackgroundAlpha();
   renderer_->SetBackgroundAlpha(transparentBackground ? 0.0 : 1.0);
+  // Text keeps its size relative to the picture: scale the DPI with the image.
+  const int oldDpi = renderWindow_->GetDPI();
+  renderWindow_->SetDPI(oldDpi * scale);
   vtkNew<vtkWindowToImageFilter> w2i;
   w2i->SetInput(renderWindow_);
   w2i->SetScale(scale);
   w2i->SetInputBufferTypeToRGBA();
   w2i->ReadFrontBufferOff();
   w2i->ShouldRerenderOn();
+  auto* iren = QtScheduledInteractor::SafeDownCast(interactor_);
+  if (iren) iren->renderImmediately = true;  // the filter renders via the interactor
   inPaint_ = true;  // suppress update() from the tile frames; we repaint once below
   w2i->Update();
   inPaint_ = false;
+  if (iren) iren->renderImmediately = false;
   renderer_->SetBackgroundAlpha(oldAlpha);
+  renderWindow_->SetDPI(oldDpi);
   state->Pop();
   doneCurrent();
   requestRender();  // the VTK framebuffer now holds the last tile

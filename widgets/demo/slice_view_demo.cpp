@@ -1,7 +1,8 @@
 // Manual demo of the slice views: a synthetic CT (body, organs, a bright "bone" sphere)
 // with a two-class segmentation and a difference overlay, in a linked 2x2 layout
 // (axial / coronal / sagittal + a second axial view showing the difference).
-// Run: build-gui/bin/mqb_slice_view_demo   (needs an X display; GLX is forced)
+// Run: build-gui/bin/mqb_slice_view_demo [--screenshot FILE.png]
+// (needs an X display; GLX is forced). With --screenshot it saves the window and quits.
 #include "SliceView.h"
 #include "ViewLink.h"
 
@@ -11,6 +12,7 @@
 #include <QLabel>
 #include <QMainWindow>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolBar>
 
 #include <clocale>
@@ -137,5 +139,18 @@ int main(int argc, char** argv) {
   }
   window.resize(1000, 820);
   window.show();
+
+  const QStringList args = app.arguments();
+  const int shot = static_cast<int>(args.indexOf("--screenshot"));
+  if (shot >= 0 && shot + 1 < args.size()) {
+    const QString path = args[shot + 1];
+    QTimer::singleShot(800, &window, [&window, views, path] {
+      // Click into the axial view to place the linked cursor, then save the window.
+      views.first()->setSlice(36);
+      views.first()->setCursorVoxel(80, 62, 36);
+      window.grab().save(path);
+      QApplication::quit();
+    });
+  }
   return app.exec();
 }

@@ -1,0 +1,184 @@
+#include <gtest/gtest.h>
+
+#include "Error.h"
+#include "Reorientation.h"
+#include "SegmentationModel.h"
+#include "SlidingWindowInference.h"
+#include "TestModels.h"
+#include "TestSupport.h"
+
+using namespace mqb;
+
+namespace {
+
+// A box volume with two spheres: "low" and "high" band intensities.
+ImageVolume spheresVolume(std::array<int64_t, 3> size, std::array<double, 3> spacing,
+                          std::array<double, 9> direction = {1, 0, 0, 0, 1, 0, 0, 0, 1}) {
+  ImageVolume v;
+  v.geometry.size = size;
+  v.geometry.spacing = spacing;
+  v.geometry.direction = direction;
+  v.voxels.assign(static_cast<size_t>(v.geometry.voxelCount()), test::kBandBackgroundHu);
+  for (int64_t z = 0; z < size[2]; ++z)
+    for (int64_t y = 0; y < size[1]; ++y)
+      for (int64_t x = 0; x < size[0]; ++x) {
+        const double px = x * spacing[0], py = y * spacing[1], pz = z * spacing[2];
+        const double d1 = std::hypot(px - 20, py - 22, pz - 18);
+        const double d2 = std::hypot(px - 44, py - 40, pz - 30);
+        if (d1 < 12) v.at(x, y, z) = test::kBandLowHu;
+        if (d2 < 10) v.at(x, y, z) = test::kBandHighHu;
+      }
+  return v;
+}
+
+LabelVolume expectedBands(const ImageVolume& v) {
+  LabelVolume l;
+  l.geometry = v.geometry;
+  l.voxels.resize(v.voxels.size());
+  for (size_t i = 0; i < v.voxels.size(); ++i)
+    l.voxels[i] = v.voxels[i] == test::kBandLowHu ? 1 : v.voxels[i] == test::kBandHighHu ? 2 : 0;
+  return l;
+}
+
+SegmentationModel bandModel(int patch, double spacing) {
+  const std::string path = test::tempDir() + "/band.pt";
+  test::writeBandModel(path, test::bandModelMetadata(patch, spacing));
+  return SegmentationModel::load(path);
+}
+
+}  // namespace
+
+TEST(WindowPlan, CoversTheVolumeWithRequestedOverlap) {
+  WindowPlan p = planWindows({40, 20, 16}, {16, 16, 16}, 0.5);
+  // D: ceil((40-16)/8)+1 = 4 starts 0,8,16,24; H: ceil(4/8)+1 = 2 starts 0,4; W: 1 start.
+  ASSERT_EQ(p.starts.size(), 8u);
+  EXPECT_EQ(p.starts.front(), (std::array<int64_t, 3>{0, 0, 0}));
+  EXPECT_EQ(p.starts.back(), (std::array<int64_t, 3>{24, 4, 0}));
+  EXPECT_THROW(planWindows({40, 20, 16}, {16, 16, 16}, 1.0), Error);
+}
+
+TEST(GaussianImportance, PeaksAtCentreAndStaysPositive) {
+  torch::Tensor g = gaussianImportanceMap({16, 16, 16});
+  EXPECT_FLOAT_EQ(g.max().item<float>(), 1.0f);
+  EXPECT_GT(g.min().item<float>(), 0.0f);
+  // sigma = 2 voxels: one sigma from the centre along one axis weighs exp(-1/2).
+  // sigma = 16/8 = 2 voxels, centre 7.5: offsets 0.5 and 2.5 along W give
+  // exp(-(0.25 - 6.25) / (2 * 2^2)) = exp(0.75).
+  EXPECT_NEAR(g[7][7][7].item<float>() / g[7][7][5].item<float>(), std::exp(0.75), 1e-4);
+  EXPECT_NEAR(g[0][0][0].item<float>(), g[15][15][15].item<float>(), 1e-12);
+}
+
+TEST(SlidingWindow, PointwiseModelReproducesThresholdingExactly) {
+  // Spacing equal to the model's: no resampling, so every voxel's label is known.
+  ImageVolume v = spheresVolume({33, 29, 27}, {2, 2, 2});
+  SegmentationModel m = bandModel(16, 2.0);
+  InferenceResult r = segmentVolume(m, v);
+  EXPECT_EQ(r.labels.voxels, expectedBands(v).voxels);
+  EXPECT_EQ(r.windows, 4 * 3 * 3);
+  EXPECT_TRUE(r.labels.geometry.sameGrid(v.geometry));
+}
+
+TEST(SlidingWindow, WindowBatchDoesNotChangeTheResult) {
+  ImageVolume v = spheresVolume({33, 29, 27}, {2, 2, 2});
+  SegmentationModel m = bandModel(16, 2.0);
+  InferenceOptions o;
+  o.windowBatch = 5;
+  EXPECT_EQ(segmentVolume(m, v, o).labels.voxels, expectedBands(v).voxels);
+}
+
+TEST(SlidingWindow, VolumeSmallerThanPatchIsPadded) {
+  ImageVolume v = spheresVolume({30, 30, 12}, {2, 2, 2});
+  SegmentationModel m = bandModel(16, 2.0);
+  EXPECT_EQ(segmentVolume(m, v).labels.voxels, expectedBands(v).voxels);
+}
+
+TEST(SlidingWindow, FlippedAndPermutedAxesComeBackOnTheOriginalGrid) {
+  // RAS-stored volume (x,y flipped), and one with x/z swapped: the label map must still
+  // land voxel for voxel on the input grid.
+  for (auto dir : {std::array<double, 9>{-1, 0, 0, 0, -1, 0, 0, 0, 1},
+                   std::array<double, 9>{0, 0, 1, 0, 1, 0, 1, 0, 0}}) {
+    ImageVolume v = spheresVolume({33, 29, 21}, {2, 2, 2}, dir);
+    SegmentationModel m = bandModel(16, 2.0);
+    InferenceResult r = segmentVolume(m, v);
+    EXPECT_EQ(r.labels.voxels, expectedBands(v).voxels);
+    EXPECT_EQ(r.labels.geometry.direction, dir);
+  }
+}
+
+TEST(SlidingWindow, ResamplingToTargetSpacingIsLinearDownNearestUp) {
+  // 1 mm volume, 2 mm model. Linear resampling by an exact factor 2 with voxel edges
+  // aligned averages each 2x2x2 block; nearest upsampling copies the block label back.
+  ImageVolume v = spheresVolume({64, 60, 50}, {1, 1, 1});
+  SegmentationModel m = bandModel(16, 2.0);
+  InferenceResult r = segmentVolume(m, v);
+  auto band = [](double hu) {
+    const double x = (std::clamp(hu, -175.0, 250.0) + 175.0) / 425.0;
+    const double h0 = std::max(0.0, x - 0.35), h1 = std::max(0.0, x - 0.65);
+    const double l[3] = {0.05, 10 * h0 - 40 * h1, 40 * h1 - 1};
+    return static_cast<uint8_t>(std::max_element(l, l + 3) - l);
+  };
+  int64_t mismatches = 0;
+  for (int64_t z = 0; z < 50; ++z)
+    for (int64_t y = 0; y < 60; ++y)
+      for (int64_t x = 0; x < 64; ++x) {
+        const int64_t bx = x / 2 * 2, by = y / 2 * 2, bz = z / 2 * 2;
+        double mean = 0;
+        for (int dz = 0; dz < 2; ++dz)
+          for (int dy = 0; dy < 2; ++dy)
+            for (int dx = 0; dx < 2; ++dx) mean += v.at(bx + dx, by + dy, bz + dz) / 8.0;
+        mismatches += r.labels.at(x, y, z) != band(mean);
+      }
+  EXPECT_EQ(mismatches, 0);
+}
+
+TEST(SlidingWindow, ProgressIsMonotoneAndCancellationLeavesNoResult) {
+  ImageVolume v = spheresVolume({33, 29, 27}, {2, 2, 2});
+  SegmentationModel m = bandModel(16, 2.0);
+  std::vector<double> seen;
+  Feedback fb([&](double f, const std::string&) { seen.push_back(f); });
+  segmentVolume(m, v, {}, &fb);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_DOUBLE_EQ(seen.back(), 1.0);
+
+  Feedback cancelling;
+  int calls = 0;
+  cancelling.setProgressCallback([&](double, const std::string&) {
+    if (++calls == 5) cancelling.cancel();
+  });
+  EXPECT_THROW(segmentVolume(m, v, {}, &cancelling), Canceled);
+}
+
+TEST(SlidingWindow, DepthRangeRestrictsToTheWindowsOnScreen) {
+  ImageVolume v = spheresVolume({33, 29, 40}, {2, 2, 2});
+  SegmentationModel m = bandModel(16, 2.0);
+  InferenceOptions o;
+  o.depthRange = std::array<int64_t, 2>{0, 4};
+  InferenceResult r = segmentVolume(m, v, o);
+  EXPECT_LT(r.windows, 5 * 3 * 3);
+  const LabelVolume truth = expectedBands(v);
+  // Slices 0..3 exact; the far end (z >= 32) not computed, left background.
+  for (int64_t z = 0; z < 4; ++z)
+    for (int64_t y = 0; y < 29; ++y)
+      for (int64_t x = 0; x < 33; ++x) EXPECT_EQ(r.labels.at(x, y, z), truth.at(x, y, z));
+  int64_t farForeground = 0;
+  for (int64_t z = 32; z < 40; ++z)
+    for (int64_t y = 0; y < 29; ++y)
+      for (int64_t x = 0; x < 33; ++x) farForeground += r.labels.at(x, y, z) != 0;
+  EXPECT_EQ(farForeground, 0);
+}
+
+TEST(Reorientation, CodeAndRoundTrip) {
+  ImageGeometry g;
+  g.size = {4, 3, 2};
+  g.direction = {-1, 0, 0, 0, -1, 0, 0, 0, 1};
+  EXPECT_EQ(orientationCode(g), "RAS");
+  LabelVolume l;
+  l.geometry = g;
+  for (int i = 0; i < 24; ++i) l.voxels.push_back(static_cast<uint8_t>(i));
+  auto r = reorientationTo(g, "LPS");
+  LabelVolume lps = reorient(l, r);
+  EXPECT_EQ(orientationCode(lps.geometry), "LPS");
+  EXPECT_EQ(lps.at(0, 0, 0), l.at(3, 2, 0));
+  EXPECT_EQ(restoreOrientation(lps, r, g).voxels, l.voxels);
+}
