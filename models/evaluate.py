@@ -28,6 +28,8 @@ def preprocess(ct, pp):
         a, b = pp.get("range", [0, 1])
         return (np.clip(ct, lo, hi) - lo) / (hi - lo) * (b - a) + a
     if pp["type"] == "zscore":
+        if "clip" in pp:
+            ct = np.clip(ct, pp["clip"][0], pp["clip"][1])
         return (ct - pp["mean"]) / pp["std"]
     raise ValueError(pp["type"])
 

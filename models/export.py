@@ -73,9 +73,53 @@ def validate_metadata(meta, patch_size=None):
     elif pp.get("type") == "zscore":
         if not ("mean" in pp and "std" in pp and pp["std"] > 0):
             raise ExportError("zscore preprocessing needs mean and std > 0")
+        if "clip" in pp and len(pp["clip"]) != 2:
+            raise ExportError("zscore 'clip' (optional, applied before normalisation) must be [lo, hi]")
     else:
         raise ExportError(f"unknown preprocessing type {pp.get('type')!r}")
     return meta
+
+
+class AxisAdapter(torch.nn.Module):
+    """Wrap a network trained on another array layout so that the exported model takes the
+    MedQuanBench layout [N, C, D=z(S), H=y(P), W=x(L)] (LPS, identity direction).
+
+    forward: x.permute(permute) -> torch.flip(dims=flip) -> net -> flip back -> inverse permute.
+    Flips and permutes are not quantized ops; the wrapped layers are named net.<path>.
+    Presets (see PRESETS): 'monai-ras' for MONAI models trained after Orientationd("RAS")
+    (arrays [C, x(R), y(A), z(S)])."""
+
+    def __init__(self, net, permute=(0, 1, 2, 3, 4), flip=()):
+        super().__init__()
+        permute = [int(v) for v in permute]
+        if sorted(permute) != [0, 1, 2, 3, 4] or permute[0] != 0 or permute[1] != 1:
+            raise ExportError(f"permute must reorder the spatial dims 2,3,4 only, got {permute}")
+        flip = [int(v) for v in flip]
+        if any(v not in (2, 3, 4) for v in flip):
+            raise ExportError(f"flip dims must be among 2,3,4, got {flip}")
+        self.net = net
+        self.permute = permute
+        self.inverse = [permute.index(i) for i in range(5)]
+        self.flip = flip
+        self.do_flip = len(flip) > 0
+
+    def forward(self, x):
+        x = x.permute(self.permute)
+        if self.do_flip:
+            x = torch.flip(x, self.flip)
+        y = self.net(x)
+        if self.do_flip:
+            y = torch.flip(y, self.flip)
+        return y.permute(self.inverse).contiguous()
+
+
+PRESETS = {
+    # MedQuanBench [z(S), y(P), x(L)] -> MONAI after Orientationd(axcodes="RAS"): [x(R), y(A), z(S)]
+    "monai-ras": dict(permute=(0, 1, 4, 3, 2), flip=(2, 3)),
+    # an nnU-Net v2 model trained on images whose ITK direction is diag(-1,-1,1) (the usual
+    # RAS-stored NIfTI read by SimpleITK): nnU-Net's array is [z, y(A), x(R)] -> flip y and x
+    "nnunet-ras-nifti": dict(permute=(0, 1, 2, 3, 4), flip=(3, 4)),
+}
 
 
 def read_metadata(path):
@@ -184,6 +228,10 @@ def main(argv=None):
     ap.add_argument("--method", default="script", choices=["script", "trace"])
     ap.add_argument("--patch-size", type=int, nargs=3, help="D H W (default: metadata patch_size)")
     ap.add_argument("--no-strict", action="store_true", help="load the checkpoint with strict=False")
+    ap.add_argument("--adapter", choices=sorted(PRESETS),
+                    help="wrap the network so it takes MedQuanBench's LPS [z,y,x] input (see AxisAdapter)")
+    ap.add_argument("--permute", type=int, nargs=5, help="custom AxisAdapter permutation of [N,C,D,H,W]")
+    ap.add_argument("--flip", type=int, nargs="*", help="custom AxisAdapter flip dims (after permute)")
     a = ap.parse_args(argv)
     with open(a.metadata) as f:
         meta = json.load(f)
@@ -195,6 +243,14 @@ def main(argv=None):
             print(f"warning: missing {res.missing_keys} unexpected {res.unexpected_keys}", file=sys.stderr)
     if "param_count" not in meta:
         meta["param_count"] = int(sum(p.numel() for p in net.parameters()))
+    if a.adapter or a.permute or a.flip:
+        kw = dict(PRESETS[a.adapter]) if a.adapter else {}
+        if a.permute:
+            kw["permute"] = a.permute
+        if a.flip is not None:
+            kw["flip"] = a.flip
+        net = AxisAdapter(net, **kw)
+        meta.setdefault("adapter", {"permute": list(net.permute), "flip": list(net.flip)})
     patch = a.patch_size or meta.get("patch_size")
     meta = export_model(net, patch, meta, a.out, method=a.method)
     print(f"wrote {a.out} ({os.path.getsize(a.out) / 1e6:.2f} MB, {meta['param_count']} parameters, "

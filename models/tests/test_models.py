@@ -152,6 +152,30 @@ class ExportTests(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(os.path.exists(out))
 
+    def test_axis_adapter_monai_ras(self):
+        from models.export import AxisAdapter, PRESETS
+
+        class MarkX(nn.Module):
+            """Channel 0 = the input; channel 1 = the input's index along dim 2 (its 'x')."""
+            def forward(self, x):
+                idx = torch.arange(x.shape[2], dtype=x.dtype).view(1, 1, -1, 1, 1).expand_as(x)
+                return torch.cat([x, idx], 1)
+
+        # MedQuanBench input [z, y, x] (LPS); MONAI RAS net sees [x(R), y(A), z(S)]
+        ad = AxisAdapter(MarkX(), **PRESETS["monai-ras"])
+        x = torch.rand(1, 1, 3, 4, 5)
+        y = ad(x)
+        self.assertEqual(list(y.shape), [1, 2, 3, 4, 5])
+        torch.testing.assert_close(y[:, :1], x)
+        # the net's dim-2 index counts toward patient right: MedQuanBench x index 0 (most
+        # right) must have the largest R index
+        self.assertEqual(float(y[0, 1, 0, 0, 0]), 4.0)
+        self.assertEqual(float(y[0, 1, 0, 0, 4]), 0.0)
+        out = os.path.join(self.tmp.name, "ad.pt")
+        export_model(AxisAdapter(TinyNet(), **PRESETS["monai-ras"]), [16, 16, 16], make_meta(), out,
+                     method="trace")
+        self.assertEqual(list(torch.jit.load(out)(torch.rand(1, 1, 16, 16, 16)).shape), [1, 14, 16, 16, 16])
+
     def test_load_state_dict_variants(self):
         sd = TinyNet().state_dict()
         for wrap in (lambda s: s, lambda s: {"state_dict": s}, lambda s: {"model": s},

@@ -1,0 +1,147 @@
+#include "quant/CalibrationData.h"
+
+#include <random>
+
+#include "Error.h"
+#include "quant/QuantizedModel.h"
+
+namespace mqb::quant {
+namespace {
+
+// Per-channel statistics keep smaller histograms than the per-tensor one: they exist for
+// every channel of every conv input.
+constexpr int kChannelBinsPerSide = 512;
+
+class CalibrationObserver : public HookObserver {
+ public:
+  CalibrationObserver(CalibrationData& data) : data_(data) {}
+  void onInput(int op, int slot, const torch::Tensor& x) override {
+    SlotStatistics& s = data_.slots[op][slot];
+    s.perTensor->observe(x);
+    if (s.perChannel) s.perChannel->observe(x);
+  }
+
+ private:
+  CalibrationData& data_;
+};
+
+}  // namespace
+
+const SlotStatistics& CalibrationData::at(int op, int slot) const {
+  if (op < 0 || op >= static_cast<int>(slots.size()) || slot < 0 || slot > 1 || !slots[op][slot].perTensor)
+    throw Error("calibration data has no statistics for op " + std::to_string(op) + " input " + std::to_string(slot));
+  return slots[op][slot];
+}
+
+std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& pv, const torch::Tensor& labels,
+                                                    const std::array<int64_t, 3>& patch, int count,
+                                                    uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  const std::array<int64_t, 3> size{pv.input.size(2), pv.input.size(3), pv.input.size(4)};
+  std::vector<int64_t> foreground;
+  if (labels.defined()) {
+    torch::Tensor fg = torch::nonzero(labels.flatten() > 0).flatten();
+    foreground.assign(fg.data_ptr<int64_t>(), fg.data_ptr<int64_t>() + fg.numel());
+  }
+  std::vector<torch::Tensor> patches;
+  for (int i = 0; i < count; ++i) {
+    std::array<int64_t, 3> start{};
+    const bool centred = !foreground.empty() && i % 2 == 0;
+    if (centred) {
+      // A random foreground voxel (model space, unpadded) at the patch centre, clamped inside.
+      const int64_t idx = foreground[std::uniform_int_distribution<size_t>(0, foreground.size() - 1)(rng)];
+      const int64_t H = pv.resampledSize[1], W = pv.resampledSize[2];
+      const std::array<int64_t, 3> c{idx / (H * W) + pv.padBefore[0], (idx / W) % H + pv.padBefore[1],
+                                     idx % W + pv.padBefore[2]};
+      for (int a = 0; a < 3; ++a) start[a] = std::clamp<int64_t>(c[a] - patch[a] / 2, 0, size[a] - patch[a]);
+    } else {
+      for (int a = 0; a < 3; ++a)
+        start[a] = std::uniform_int_distribution<int64_t>(0, size[a] - patch[a])(rng);
+    }
+    patches.push_back(pv.input.slice(2, start[0], start[0] + patch[0])
+                          .slice(3, start[1], start[1] + patch[1])
+                          .slice(4, start[2], start[2] + patch[2])
+                          .contiguous());
+  }
+  return patches;
+}
+
+CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
+                          uint32_t seed, const FeedbackStage& stage) {
+  if (patches.empty()) throw Error("calibration needs at least one patch");
+  CalibrationData data;
+  data.patches = static_cast<int>(patches.size());
+  data.seed = seed;
+  data.slots.resize(graph.ops().size());
+  for (const QuantOp& op : graph.ops()) {
+    data.opNames.push_back(op.name);
+    for (int slot = 0; slot < op.activationSlots; ++slot) {
+      data.slots[op.index][slot].perTensor = std::make_unique<Calibrator>(CalibratorOptions{});
+      if (op.kind == OpKind::Conv || op.kind == OpKind::ConvTranspose) {
+        CalibratorOptions o;
+        o.axis = 1;
+        o.binsPerSide = kChannelBinsPerSide;
+        data.slots[op.index][slot].perChannel = std::make_unique<Calibrator>(o);
+      }
+    }
+  }
+  QuantConfig fp32;
+  fp32.precision = Precision::fp32();
+  ModelMetadata md;
+  QuantizedModel observed(std::shared_ptr<const QuantizableGraph>(&graph, [](const QuantizableGraph*) {}), md,
+                          fp32, nullptr);
+  CalibrationObserver observer(data);
+  observed.runtime().setObserver(&observer);
+  for (size_t i = 0; i < patches.size(); ++i) {
+    stage.throwIfCanceled();
+    observed.predict(patches[i]);
+    stage.report(double(i + 1) / patches.size(), std::to_string(i + 1) + "/" + std::to_string(patches.size()));
+  }
+  return data;
+}
+
+nlohmann::json CalibrationData::toJson() const {
+  nlohmann::json ops = nlohmann::json::array();
+  for (size_t i = 0; i < slots.size(); ++i) {
+    nlohmann::json inputs = nlohmann::json::array();
+    for (int s = 0; s < 2; ++s) {
+      if (!slots[i][s].perTensor) continue;
+      nlohmann::json js = {{"slot", s}, {"per_tensor", slots[i][s].perTensor->toJson()}};
+      if (slots[i][s].perChannel) js["per_channel"] = slots[i][s].perChannel->toJson();
+      inputs.push_back(js);
+    }
+    ops.push_back({{"name", opNames[i]}, {"inputs", inputs}});
+  }
+  return {{"format", "medquanbench-calibration"}, {"version", 1}, {"patches", patches}, {"seed", seed}, {"ops", ops}};
+}
+
+CalibrationData CalibrationData::fromJson(const nlohmann::json& j, const QuantizableGraph& graph,
+                                          const std::string& source) {
+  if (j.value("format", "") != "medquanbench-calibration")
+    throw Error(source + ": not a MedQuanBench calibration file");
+  CalibrationData d;
+  d.patches = j.value("patches", 0);
+  d.seed = j.value("seed", 0u);
+  const auto& ops = j.at("ops");
+  if (ops.size() != graph.ops().size())
+    throw Error(source + ": calibration is for a model with " + std::to_string(ops.size()) +
+                " quantizable ops; this model has " + std::to_string(graph.ops().size()));
+  d.slots.resize(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const std::string name = ops[i].at("name").get<std::string>();
+    if (name != graph.ops()[i].name)
+      throw Error(source + ": op " + std::to_string(i) + " is '" + name + "' in the calibration file but '" +
+                  graph.ops()[i].name + "' in the model");
+    d.opNames.push_back(name);
+    for (const auto& in : ops[i].at("inputs")) {
+      const int s = in.at("slot").get<int>();
+      if (s < 0 || s > 1) throw Error(source + ": invalid input slot");
+      d.slots[i][s].perTensor = std::make_unique<Calibrator>(Calibrator::fromJson(in.at("per_tensor")));
+      if (in.contains("per_channel"))
+        d.slots[i][s].perChannel = std::make_unique<Calibrator>(Calibrator::fromJson(in.at("per_channel")));
+    }
+  }
+  return d;
+}
+
+}  // namespace mqb::quant

@@ -1,0 +1,47 @@
+#pragma once
+// Statistics of every quantized op input over the calibration patches, collected once
+// with FP32 weights and activations (SPEC section 3), from which any calibrator, bit-width
+// and per-tensor / per-channel static grid is derived. Saved and reloaded as JSON so a
+// run is reproducible.
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+#include <vector>
+
+#include "Feedback.h"
+#include "VolumePreparation.h"
+#include "quant/Calibrator.h"
+#include "quant/QuantizableGraph.h"
+
+namespace mqb::quant {
+
+struct SlotStatistics {
+  std::unique_ptr<Calibrator> perTensor;
+  std::unique_ptr<Calibrator> perChannel;  // conv inputs only (channel axis 1)
+};
+
+class CalibrationData {
+ public:
+  std::vector<std::array<SlotStatistics, 2>> slots;  // [op][slot]
+  std::vector<std::string> opNames;
+  int patches = 0;
+  uint32_t seed = 0;
+
+  const SlotStatistics& at(int op, int slot) const;
+  nlohmann::json toJson() const;
+  // Throws mqb::Error (naming `source`) when the file does not match the model's ops.
+  static CalibrationData fromJson(const nlohmann::json& j, const QuantizableGraph& graph,
+                                  const std::string& source);
+};
+
+// Patches of the model's patch size from a prepared volume, reproducible for a seed; when
+// model-space labels are given, half of them are centred on a random foreground voxel.
+std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& volume,
+                                                    const torch::Tensor& modelSpaceLabels,
+                                                    const std::array<int64_t, 3>& patch, int count,
+                                                    uint32_t seed);
+
+CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
+                          uint32_t seed, const FeedbackStage& stage);
+
+}  // namespace mqb::quant

@@ -1,0 +1,55 @@
+#pragma once
+// What a quantization run is: precision (W/A bits), granularity, symmetry, calibrator and
+// per-op exceptions (SPEC sections 1-4). Plain data with a JSON form, so runs are
+// reproducible, and parsing that rejects anything ambiguous with a clear message.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "quant/Calibrator.h"
+
+namespace mqb::quant {
+
+enum class Granularity { PerTensor, PerChannel, PerVoxel, Adaptive };
+
+// "per-tensor", "per-channel" (alias "per-token"), "per-voxel", "adaptive"
+// (alias "adaptive-stratification"). Throws mqb::Error listing the valid names.
+Granularity parseGranularity(const std::string& text);
+std::string granularityId(Granularity g);     // "per-channel"
+std::string granularityTitle(Granularity g);  // "Per-channel" / "Adaptive stratification"
+
+struct Precision {
+  bool floatingPoint = true;  // FP32: no quantization at all
+  int weightBits = 32;
+  int activationBits = 32;
+
+  static Precision fp32() { return {}; }
+  static Precision integer(int w, int a);
+  // "FP32", "W8A8", "W4A8", "INT W4A4" (case-insensitive). Bits 2..16, else mqb::Error.
+  static Precision parse(const std::string& text);
+  std::string id() const;     // "FP32", "W8A8"
+  std::string title() const;  // "FP32", "INT W8A8"
+  bool operator==(const Precision& o) const {
+    return floatingPoint == o.floatingPoint && (floatingPoint || (weightBits == o.weightBits && activationBits == o.activationBits));
+  }
+};
+
+struct QuantConfig {
+  Precision precision = Precision::integer(8, 8);
+  Granularity granularity = Granularity::PerChannel;
+  bool symmetric = true;
+  CalibrationMethod calibrator;       // for static activation scales
+  int calibrationPatches = 16;
+  uint32_t calibrationSeed = 0;
+  bool quantizeActivationMatmul = true;  // attention Q·K^T and A·V
+  std::set<std::string> excludedOps;     // kept in FP32
+  std::map<std::string, Precision> opPrecision;  // per-op overrides (mixed precision)
+
+  Precision precisionOf(const std::string& opName) const;
+  std::string describe() const;  // "W4A4 adaptive, symmetric, minmax, 2 ops FP32"
+  nlohmann::json toJson() const;
+  static QuantConfig fromJson(const nlohmann::json& j);
+};
+
+}  // namespace mqb::quant

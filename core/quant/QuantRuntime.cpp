@@ -1,0 +1,80 @@
+#include "quant/QuantRuntime.h"
+
+#include <torch/library.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "Error.h"
+#include "quant/FakeQuant.h"
+
+namespace mqb::quant {
+namespace {
+
+constexpr int64_t kMaxRuntimes = 4096;
+std::array<std::atomic<QuantRuntime*>, kMaxRuntimes> g_runtimes{};
+std::mutex g_allocation;
+
+int64_t allocateId(QuantRuntime* r) {
+  std::lock_guard<std::mutex> lock(g_allocation);
+  for (int64_t i = 0; i < kMaxRuntimes; ++i) {
+    if (g_runtimes[i].load() == nullptr) {
+      g_runtimes[i].store(r);
+      return i;
+    }
+  }
+  throw Error("too many quantized models alive at once");
+}
+
+QuantRuntime& runtimeFor(int64_t ctx) {
+  QuantRuntime* r = ctx >= 0 && ctx < kMaxRuntimes ? g_runtimes[ctx].load() : nullptr;
+  if (!r) throw Error("quantized graph used after its configuration was released");
+  return *r;
+}
+
+torch::Tensor actHook(const torch::Tensor& x, int64_t ctx, int64_t op, int64_t slot) {
+  return runtimeFor(ctx).onActivation(x, op, slot);
+}
+
+torch::Tensor outHook(const torch::Tensor& y, int64_t ctx, int64_t op) {
+  return runtimeFor(ctx).onOutput(y, op);
+}
+
+}  // namespace
+
+// CONSERVATIVE alias analysis: the graph optimiser must treat the hooks as having side
+// effects (observers), never fold, reorder or eliminate them.
+TORCH_LIBRARY(mqb, m) {
+  m.def(torch::schema("mqb::act(Tensor x, int ctx, int op, int slot) -> Tensor",
+                      c10::AliasAnalysisKind::CONSERVATIVE),
+        actHook);
+  m.def(torch::schema("mqb::out(Tensor y, int ctx, int op) -> Tensor", c10::AliasAnalysisKind::CONSERVATIVE),
+        outHook);
+}
+
+void registerQuantOperators() {}
+
+torch::Tensor ActivationPlan::apply(const torch::Tensor& x) const {
+  switch (mode) {
+    case Mode::PassThrough: return x;
+    case Mode::Static: return fakeQuant(x, grid);
+    case Mode::Dynamic: return fakeQuantDynamic(x, dynamicDim, bits, symmetric);
+  }
+  return x;
+}
+
+QuantRuntime::QuantRuntime(size_t ops) : id_(allocateId(this)), plans_(ops) {}
+
+QuantRuntime::~QuantRuntime() { g_runtimes[id_].store(nullptr); }
+
+torch::Tensor QuantRuntime::onActivation(const torch::Tensor& x, int64_t op, int64_t slot) {
+  if (observer_) observer_->onInput(static_cast<int>(op), static_cast<int>(slot), x);
+  return plans_[static_cast<size_t>(op)][static_cast<size_t>(slot)].apply(x);
+}
+
+torch::Tensor QuantRuntime::onOutput(const torch::Tensor& y, int64_t op) {
+  if (observer_) observer_->onOutput(static_cast<int>(op), y);
+  return y;
+}
+
+}  // namespace mqb::quant

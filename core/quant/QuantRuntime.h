@@ -1,0 +1,59 @@
+#pragma once
+// The run-time side of the rewritten graph. Two custom operators are inserted around
+// every quantizable op: mqb::act(x, ctx, op, slot) on each activation input and
+// mqb::out(y, ctx, op) on the output. They look up the QuantRuntime registered under
+// `ctx` and apply its plan (fake-quantize with a static grid or dynamic per-voxel/token
+// scales, or pass through), and let an observer see FP32 inputs/outputs (calibration,
+// layer analysis). One instrumented graph serves every use.
+#include <torch/torch.h>
+
+#include <array>
+#include <vector>
+
+#include "quant/QuantGrid.h"
+
+namespace mqb::quant {
+
+struct ActivationPlan {
+  enum class Mode { PassThrough, Static, Dynamic };
+  Mode mode = Mode::PassThrough;
+  QuantGrid grid;              // Static
+  int64_t dynamicDim = 1;      // Dynamic: the reduced (channel/hidden) dimension
+  int bits = 8;
+  bool symmetric = true;
+  torch::Tensor apply(const torch::Tensor& x) const;
+};
+
+class HookObserver {
+ public:
+  virtual ~HookObserver() = default;
+  // x is the op's input before quantization; y the op's output.
+  virtual void onInput(int op, int slot, const torch::Tensor& x) {}
+  virtual void onOutput(int op, const torch::Tensor& y) {}
+};
+
+class QuantRuntime {
+ public:
+  explicit QuantRuntime(size_t ops);
+  ~QuantRuntime();
+  QuantRuntime(const QuantRuntime&) = delete;
+  QuantRuntime& operator=(const QuantRuntime&) = delete;
+
+  int64_t id() const { return id_; }
+  std::vector<std::array<ActivationPlan, 2>>& plans() { return plans_; }
+  const std::vector<std::array<ActivationPlan, 2>>& plans() const { return plans_; }
+  void setObserver(HookObserver* observer) { observer_ = observer; }
+
+  torch::Tensor onActivation(const torch::Tensor& x, int64_t op, int64_t slot);
+  torch::Tensor onOutput(const torch::Tensor& y, int64_t op);
+
+ private:
+  int64_t id_;
+  std::vector<std::array<ActivationPlan, 2>> plans_;
+  HookObserver* observer_ = nullptr;
+};
+
+// Makes sure the operators are registered (static libraries may drop unused registrars).
+void registerQuantOperators();
+
+}  // namespace mqb::quant

@@ -1,0 +1,193 @@
+#include "quant/QuantizableGraph.h"
+
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/inliner.h>
+
+#include <map>
+
+#include "Error.h"
+
+namespace mqb::quant {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+std::string opKindName(OpKind k) {
+  switch (k) {
+    case OpKind::Conv: return "conv";
+    case OpKind::ConvTranspose: return "conv_transpose";
+    case OpKind::Linear: return "linear";
+    case OpKind::ActivationMatmul: return "matmul";
+  }
+  return "?";
+}
+
+namespace {
+
+bool isConstantTensor(Value* v) {
+  auto iv = torch::jit::toIValue(v);
+  return iv && iv->isTensor();
+}
+
+torch::Tensor constantTensor(Value* v) { return torch::jit::toIValue(v)->toTensor(); }
+
+bool constantBool(Value* v, bool fallback) {
+  auto iv = torch::jit::toIValue(v);
+  return iv && iv->isBool() ? iv->toBool() : fallback;
+}
+
+// Classifies a node; false when it is not a quantizable op.
+bool classify(Node* n, QuantOp& op) {
+  const std::string kind = n->kind().toQualString();
+  op.atenName = kind;
+  auto weightOp = [&](OpKind k, int activationIndex, int weightIndex) {
+    if (!isConstantTensor(n->input(weightIndex))) return false;
+    op.kind = k;
+    op.slotInputIndex = {activationIndex};
+    op.activationSlots = 1;
+    op.weightInputIndex = weightIndex;
+    torch::Tensor w = constantTensor(n->input(weightIndex));
+    op.weightShape = w.sizes().vec();
+    op.parameters = w.numel();
+    return true;
+  };
+  if (kind == "aten::conv1d" || kind == "aten::conv2d" || kind == "aten::conv3d" ||
+      kind == "aten::conv_transpose1d" || kind == "aten::conv_transpose2d" ||
+      kind == "aten::conv_transpose3d" || kind == "aten::_convolution") {
+    bool transposed = kind.find("transpose") != std::string::npos;
+    if (kind == "aten::_convolution") transposed = constantBool(n->input(6), false);
+    if (!weightOp(transposed ? OpKind::ConvTranspose : OpKind::Conv, 0, 1)) return false;
+    op.spatialDims = static_cast<int>(op.weightShape.size()) - 2;
+    op.weightChannelAxis = transposed ? 1 : 0;  // ConvTranspose weights are [Ci, Co/g, k...]
+    bool ones = true;
+    for (size_t i = 2; i < op.weightShape.size(); ++i) ones = ones && op.weightShape[i] == 1;
+    op.pointwise = ones && !transposed;
+    return true;
+  }
+  if (kind == "aten::linear") {
+    if (!weightOp(OpKind::Linear, 0, 1)) return false;
+    op.weightChannelAxis = 0;  // [Co, Ci]
+    return true;
+  }
+  if (kind == "aten::addmm") {  // bias + x @ W^T as traced linear layers appear
+    if (!weightOp(OpKind::Linear, 1, 2)) return false;
+    op.weightChannelAxis = 1;  // the constant is W^T: [Ci, Co]
+    return true;
+  }
+  if (kind == "aten::matmul" || kind == "aten::bmm") {
+    if (isConstantTensor(n->input(1))) {
+      if (!weightOp(OpKind::Linear, 0, 1)) return false;
+      op.weightChannelAxis = static_cast<int64_t>(op.weightShape.size()) - 1;  // x @ W, W [.., Ci, Co]
+      return true;
+    }
+    if (isConstantTensor(n->input(0))) return false;
+    op.kind = OpKind::ActivationMatmul;
+    op.activationSlots = 2;
+    op.slotInputIndex = {0, 1};
+    return true;
+  }
+  return false;
+}
+
+void collect(torch::jit::Block* block, std::vector<Node*>& out) {
+  for (Node* n : block->nodes()) {
+    QuantOp probe;
+    if (classify(n, probe)) out.push_back(n);
+    for (torch::jit::Block* b : n->blocks()) collect(b, out);
+  }
+}
+
+std::string modulePathOf(Node* n) {
+  std::string path;
+  auto cs = n->callstack();
+  if (!cs) return path;
+  torch::jit::InlinedCallStackPtr frame = *cs;
+  while (frame) {
+    if (auto info = frame->module_instance()) {
+      const std::string name = info->instance_name();
+      if (!name.empty()) path += (path.empty() ? "" : ".") + name;
+    }
+    auto callee = frame->callee();
+    frame = callee ? *callee : torch::jit::InlinedCallStackPtr();
+  }
+  return path;
+}
+
+}  // namespace
+
+std::vector<Node*> quantizableNodes(torch::jit::Graph& graph) {
+  std::vector<Node*> nodes;
+  collect(graph.block(), nodes);
+  return nodes;
+}
+
+QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::string& source)
+    : source_(source) {
+  try {
+    torch::jit::Module copy = module.clone();
+    copy.eval();
+    frozen_ = torch::jit::freeze(copy);
+    graph_ = frozen_.get_method("forward").graph();
+    torch::jit::Inline(*graph_);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    throw Error(source + ": cannot freeze the model's graph for quantization (" +
+                what.substr(0, what.find('\n')) + ")");
+  }
+  std::vector<Node*> nodes = quantizableNodes(*graph_);
+  if (nodes.empty())
+    throw Error(source + ": the model has no quantizable operation (conv, linear or matmul)");
+
+  std::map<std::string, int> perModule;
+  for (Node* n : nodes) perModule[modulePathOf(n)]++;
+  std::map<std::string, int> seen;
+  for (Node* n : nodes) {
+    QuantOp op;
+    classify(n, op);
+    op.index = static_cast<int>(ops_.size());
+    op.modulePath = modulePathOf(n);
+    // A module holding one op is named by its path; several ops in one module (attention)
+    // get their kind and an occurrence number.
+    if (!op.modulePath.empty() && perModule[op.modulePath] == 1) {
+      op.name = op.modulePath;
+    } else {
+      const std::string base = (op.modulePath.empty() ? "" : op.modulePath + ".") + opKindName(op.kind);
+      const int k = seen[base]++;
+      op.name = k == 0 ? base : base + "_" + std::to_string(k);
+    }
+    ops_.push_back(op);
+  }
+}
+
+bool QuantizableGraph::hasOp(const std::string& name) const {
+  for (const auto& op : ops_)
+    if (op.name == name) return true;
+  return false;
+}
+
+const QuantOp& QuantizableGraph::op(const std::string& name) const {
+  for (const auto& op : ops_)
+    if (op.name == name) return op;
+  std::string known;
+  int listed = 0;
+  for (const auto& op : ops_) {
+    if (listed++ == 8) {
+      known += ", ...";
+      break;
+    }
+    known += (known.empty() ? "" : ", ") + op.name;
+  }
+  throw Error(source_ + ": no quantizable op named '" + name + "' (" + std::to_string(ops_.size()) +
+              " ops: " + known + "; see medquanbench-cli inspect)");
+}
+
+QuantizableGraph::GraphCopy QuantizableGraph::copyGraph() const {
+  GraphCopy c;
+  c.graph = graph_->copy();
+  c.nodes = quantizableNodes(*c.graph);
+  if (c.nodes.size() != ops_.size()) throw Error(source_ + ": internal error copying the graph");
+  return c;
+}
+
+}  // namespace mqb::quant

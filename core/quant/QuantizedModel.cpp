@@ -1,0 +1,129 @@
+#include "quant/QuantizedModel.h"
+
+#include <torch/csrc/jit/ir/ir.h>
+
+#include "Error.h"
+#include "quant/FakeQuant.h"
+
+namespace mqb::quant {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+namespace {
+
+enum class Scheme { None, StaticTensor, StaticChannel, DynamicToken };
+
+Scheme schemeFor(const QuantOp& op, const QuantConfig& c) {
+  if (op.kind == OpKind::ActivationMatmul && !c.quantizeActivationMatmul) return Scheme::None;
+  const bool conv = op.kind == OpKind::Conv || op.kind == OpKind::ConvTranspose;
+  switch (c.granularity) {
+    case Granularity::PerTensor: return Scheme::StaticTensor;
+    case Granularity::PerChannel: return conv ? Scheme::StaticChannel : Scheme::DynamicToken;
+    case Granularity::PerVoxel: return Scheme::DynamicToken;
+    case Granularity::Adaptive:
+      if (!conv) return Scheme::DynamicToken;
+      return op.pointwise ? Scheme::DynamicToken : Scheme::StaticChannel;
+  }
+  return Scheme::None;
+}
+
+}  // namespace
+
+bool QuantizedModel::needsCalibration(const QuantizableGraph& graph, const QuantConfig& config) {
+  for (const auto& op : graph.ops()) {
+    if (config.precisionOf(op.name).floatingPoint) continue;
+    const Scheme s = schemeFor(op, config);
+    if (s == Scheme::StaticTensor || s == Scheme::StaticChannel) return true;
+  }
+  return false;
+}
+
+ActivationPlan planFor(const QuantOp& op, int slot, const QuantConfig& config, const CalibrationData* calibration) {
+  ActivationPlan plan;
+  const Precision p = config.precisionOf(op.name);
+  if (p.floatingPoint) return plan;
+  plan.bits = p.activationBits;
+  plan.symmetric = config.symmetric;
+  switch (schemeFor(op, config)) {
+    case Scheme::None:
+      return plan;
+    case Scheme::DynamicToken:
+      plan.mode = ActivationPlan::Mode::Dynamic;
+      // Conv inputs [N,C,D,H,W] reduce over channels (per voxel); linear inputs [..,T,C]
+      // over the last dim (per token); the right matmul operand [..,C,T] over dim -2.
+      if (op.kind == OpKind::Conv || op.kind == OpKind::ConvTranspose) plan.dynamicDim = 1;
+      else plan.dynamicDim = (op.kind == OpKind::ActivationMatmul && slot == 1) ? -2 : -1;
+      return plan;
+    case Scheme::StaticTensor:
+    case Scheme::StaticChannel: {
+      if (!calibration) throw Error("static activation scales need calibration data");
+      const SlotStatistics& st = calibration->at(op.index, slot);
+      const bool channel = schemeFor(op, config) == Scheme::StaticChannel;
+      const Calibrator* cal = channel ? st.perChannel.get() : st.perTensor.get();
+      if (!cal) throw Error("calibration data lacks statistics for op '" + op.name + "'");
+      plan.mode = ActivationPlan::Mode::Static;
+      plan.grid = cal->grid(config.calibrator, plan.bits, config.symmetric);
+      return plan;
+    }
+  }
+  return plan;
+}
+
+QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, ModelMetadata metadata,
+                               QuantConfig config, const CalibrationData* calibration)
+    : graph_(std::move(graph)),
+      metadata_(std::move(metadata)),
+      config_(std::move(config)),
+      runtime_(graph_->ops().size()),
+      weights_(graph_->ops().size()) {
+  registerQuantOperators();
+  for (const auto& name : config_.excludedOps) graph_->op(name);  // throws for unknown names
+  for (const auto& [name, p] : config_.opPrecision) graph_->op(name);
+
+  QuantizableGraph::GraphCopy copy = graph_->copyGraph();
+  torch::jit::Graph& g = *copy.graph;
+  const auto actSymbol = c10::Symbol::fromQualString("mqb::act");
+  const auto outSymbol = c10::Symbol::fromQualString("mqb::out");
+  for (const QuantOp& op : graph_->ops()) {
+    Node* n = copy.nodes[static_cast<size_t>(op.index)];
+    const Precision p = config_.precisionOf(op.name);
+    torch::jit::WithInsertPoint guard(n);
+    Value* ctx = g.insertConstant(runtime_.id());
+    Value* opIndex = g.insertConstant(static_cast<int64_t>(op.index));
+    for (int slot = 0; slot < op.activationSlots; ++slot) {
+      runtime_.plans()[op.index][slot] = planFor(op, slot, config_, calibration);
+      Value* in = n->input(static_cast<size_t>(op.slotInputIndex[slot]));
+      Node* hook = g.create(actSymbol, {in, ctx, opIndex, g.insertConstant(static_cast<int64_t>(slot))});
+      hook->insertBefore(n);
+      hook->output()->setType(in->type());
+      n->replaceInput(static_cast<size_t>(op.slotInputIndex[slot]), hook->output());
+    }
+    if (!p.floatingPoint && op.weightInputIndex >= 0) {
+      torch::Tensor w = torch::jit::toIValue(n->input(static_cast<size_t>(op.weightInputIndex)))->toTensor();
+      const int64_t axis = config_.granularity == Granularity::PerTensor ? kPerTensor : op.weightChannelAxis;
+      // Weights stay symmetric (min-max) whatever the activation symmetry, as in SPEC 3.
+      weights_[op.index] = fakeQuantWeight(w, axis, p.weightBits, /*symmetric=*/true);
+      n->replaceInput(static_cast<size_t>(op.weightInputIndex), g.insertConstant(weights_[op.index]));
+    }
+    Value* y = n->output(0);
+    Node* out = g.create(outSymbol, {y, ctx, opIndex});
+    out->insertAfter(n);
+    out->output()->setType(y->type());
+    y->replaceAllUsesWith(out->output());
+    out->replaceInput(0, y);
+  }
+  function_ = std::make_unique<torch::jit::GraphFunction>("mqb_quantized_forward", copy.graph, nullptr);
+}
+
+torch::Tensor QuantizedModel::predict(const torch::Tensor& batch) {
+  torch::NoGradGuard noGrad;
+  if (!batch.device().is_cpu()) throw Error("quantized execution runs on the CPU");
+  torch::IValue out = (*function_)({graph_->self(), batch});
+  if (out.isTensor()) return out.toTensor();
+  if (out.isTuple()) return out.toTuple()->elements().at(0).toTensor();
+  if (out.isList()) return out.toList().get(0).toTensor();
+  throw Error("the model's forward does not return a tensor");
+}
+
+}  // namespace mqb::quant
