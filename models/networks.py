@@ -258,6 +258,6 @@ def build_cnn(num_classes: int = 14) -> nn.Module:
     return PlainUNet3D(1, num_classes, [16, 32, 64, 96, 128])
 
 
-def build_hybrid(num_classes: int = 14) -> nn.Module:
-    return UNETRLite(1, num_classes, [64, 64, 64], patch=8, dim=144, depth=6, heads=4,
+def build_hybrid(num_classes: int = 14, img_size: List[int] = (48, 48, 48)) -> nn.Module:
+    return UNETRLite(1, num_classes, list(img_size), patch=8, dim=144, depth=6, heads=4,
                      mlp_ratio=3.0, feat=16)

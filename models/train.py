@@ -27,13 +27,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 CONFIGS = {
     "cnn": dict(name="MQB-nnUNet-S", build=N.build_cnn, framework="nnUNet-style",
-                architecture="nnU-Net", category="CNN", lr=1e-3, warmup=20, wd=3e-5,
+                architecture="nnU-Net", category="CNN", lr=2e-3, warmup=20, wd=3e-5,
+                patch=[48, 48, 48],
                 description="nnU-Net-style 3D PlainConvUNet (5 stages, 16-32-64-96-128 features, "
                             "Conv3d-InstanceNorm-LeakyReLU x2 per stage, strided-conv encoder, "
                             "ConvTranspose3d decoder, concatenation skips). Trained on one CT volume "
                             "with TotalSegmentator-derived BTCV labels: a demonstration model."),
     "hybrid": dict(name="MQB-UNETR-S", build=N.build_hybrid, framework="MONAI-style",
-                   architecture="UNETR", category="Hybrid", lr=5e-4, warmup=60, wd=1e-2,
+                   architecture="UNETR", category="Hybrid", lr=8e-4, warmup=50, wd=1e-2,
+                   patch=[48, 48, 48],
                    description="UNETR-style hybrid: ViT encoder (8^3 patch embedding, 6 pre-norm blocks, "
                                "dim 144, 4 heads, explicit q/k/v Linear + matmul attention, GELU MLP) with "
                                "features from depths 2, 4 and 6 reshaped to 3D, a ConvTranspose3d + conv "
@@ -41,7 +43,6 @@ CONFIGS = {
                                "TotalSegmentator-derived BTCV labels: a demonstration model."),
 }
 
-PATCH = [64, 64, 64]
 SPACING = [3.0, 3.0, 3.0]
 
 
@@ -180,7 +181,7 @@ def metadata(cfg, args, wall, params, extra=None):
         "description": cfg["description"],
         "classes": D.BTCV_CLASSES,
         "input_channels": 1,
-        "patch_size": PATCH,
+        "patch_size": cfg["patch"],
         "target_spacing": SPACING,
         "orientation": "LPS",
         "preprocessing": {"type": "clip_scale", "clip": list(D.HU_CLIP), "range": [0, 1]},
@@ -204,7 +205,7 @@ def metadata(cfg, args, wall, params, extra=None):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", choices=sorted(CONFIGS), required=True)
-    ap.add_argument("--iters", type=int, default=1000)
+    ap.add_argument("--iters", type=int, default=1200)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
@@ -238,7 +239,7 @@ def main(argv=None):
             if not ok:
                 raise SystemExit(f"orientation self-check failed: {c} ({det})")
     log(logf, "orientation self-check passed")
-    sampler = PatchSampler(cases, PATCH)
+    sampler = PatchSampler(cases, cfg["patch"])
 
     model = cfg["build"]()
     params = N.count_params(model)
@@ -306,7 +307,7 @@ def finish(cfg, args, state_dict, wall, params, cases, run_dir, out, logf):
         with open(eval_path) as f:
             res = json.load(f)
     else:
-        res = evaluate(net, cases, PATCH)
+        res = evaluate(net, cases, cfg["patch"])
         with open(eval_path, "w") as f:
             json.dump(res, f, indent=1)
     for name, r in res.items():
@@ -319,7 +320,7 @@ def finish(cfg, args, state_dict, wall, params, cases, run_dir, out, logf):
                  "train_volume_dice": {k: (None if v != v else round(v, 4))
                                        for k, v in res["example_ct"]["dice"].items()}}
         meta = metadata(cfg, args, wall, params, extra)
-        export_model(net, PATCH, meta, out, method=args.export_method)
+        export_model(net, cfg["patch"], meta, out, method=args.export_method)
         log(logf, f"exported {out} ({os.path.getsize(out) / 1e6:.2f} MB, {args.export_method})")
     return 0
 

@@ -66,6 +66,66 @@ void writeBandModel(const std::string& path, const nlohmann::json& metadata, boo
   save(m, path, metadata, sidecar);
 }
 
+namespace {
+
+torch::jit::Module convModule(const std::string& type, torch::Tensor w, torch::Tensor b, const std::string& call) {
+  torch::jit::Module m(type);
+  m.register_parameter("weight", w, false);
+  m.register_parameter("bias", b, false);
+  m.define("def forward(self, x):\n    return " + call + "\n");
+  return m;
+}
+
+}  // namespace
+
+void writeMixedOpsModel(const std::string& path, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto he = [](std::vector<int64_t> shape, int64_t fanIn) {
+    return torch::randn(shape) * std::sqrt(2.0 / double(fanIn));
+  };
+  torch::jit::Module enc = convModule("Enc", he({8, 1, 3, 3, 3}, 27), torch::randn({8}) * 0.1,
+                                      "torch.conv3d(x, self.weight, self.bias, [1, 1, 1], [1, 1, 1])");
+  torch::jit::Module down = convModule("Down", he({16, 8, 2, 2, 2}, 64), torch::randn({16}) * 0.1,
+                                       "torch.conv3d(x, self.weight, self.bias, [2, 2, 2])");
+  torch::jit::Module attn("Attention");
+  for (const char* name : {"q", "k", "v", "proj"}) {
+    torch::jit::Module lin = convModule(std::string("Linear_") + name, he({16, 16}, 16), torch::randn({16}) * 0.1,
+                                        "torch.linear(x, self.weight, self.bias)");
+    attn.register_module(name, lin);
+  }
+  attn.define(R"JIT(
+    def forward(self, x):
+        q = self.q.forward(x)
+        k = self.k.forward(x)
+        v = self.v.forward(x)
+        a = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) * 0.25, dim=-1)
+        return self.proj.forward(torch.matmul(a, v))
+  )JIT");
+  torch::jit::Module up = convModule("Up", he({16, 8, 2, 2, 2}, 128), torch::randn({8}) * 0.1,
+                                     "torch.conv_transpose3d(x, self.weight, self.bias, [2, 2, 2])");
+  torch::jit::Module head = convModule("Head", he({3, 8, 1, 1, 1}, 8), torch::randn({3}) * 0.1,
+                                       "torch.conv3d(x, self.weight, self.bias)");
+  torch::jit::Module net("MixedNet");
+  net.register_module("enc", enc);
+  net.register_module("down", down);
+  net.register_module("attn", attn);
+  net.register_module("up", up);
+  net.register_module("head", head);
+  net.define(R"JIT(
+    def forward(self, x):
+        h = torch.relu(self.enc.forward(x))
+        d = torch.relu(self.down.forward(h))
+        n = d.size(0)
+        c = d.size(1)
+        t = d.flatten(2).transpose(1, 2)
+        t = t + self.attn.forward(t)
+        d2 = t.transpose(1, 2).reshape(n, c, d.size(2), d.size(3), d.size(4))
+        u = torch.relu(self.up.forward(d2)) + h
+        return self.head.forward(u)
+  )JIT");
+  save(net, path, bandModelMetadata(16, 2.0), false);
+}
+
 void writeNaNModel(const std::string& path, const nlohmann::json& metadata) {
   torch::jit::Module m("NaNModel");
   m.register_parameter("w", torch::ones({3, 1, 1, 1, 1}), false);

@@ -20,6 +20,13 @@ void writeBandModel(const std::string& path, const nlohmann::json& metadata, boo
 // Same signature, but forward returns NaN everywhere.
 void writeNaNModel(const std::string& path, const nlohmann::json& metadata);
 
+// A small hybrid network exercising every quantizable op kind, with named submodules:
+//   enc (conv3d 3x3x3, 1->8), down (conv3d 2x2x2 stride 2, 8->16), attn.q / attn.k /
+//   attn.v / attn.proj (linear 16->16), attn.matmul (Q.K^T) and attn.matmul_1 (A.V),
+//   up (conv_transpose3d 2x2x2 stride 2, 16->8), head (1x1x1 conv, 8->3).
+// Patch 16^3, 3 classes (band metadata), deterministic weights from `seed`.
+void writeMixedOpsModel(const std::string& path, uint64_t seed = 7);
+
 // HU values that land in the middle of each band of the band model.
 constexpr float kBandBackgroundHu = -100.0f;  // -> 0.176
 constexpr float kBandLowHu = 40.0f;           // -> 0.506

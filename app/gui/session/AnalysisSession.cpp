@@ -1,0 +1,602 @@
+// Torch headers first (this file is Qt-free; the rule matters for files that also see Qt).
+#include "SegmentationModel.h"
+#include "SlidingWindowInference.h"
+#include "VolumePreparation.h"
+#include "quant/CalibrationData.h"
+#include "quant/QuantConfig.h"
+#include "quant/QuantizableGraph.h"
+#include "quant/QuantizedModel.h"
+
+#include "AnalysisSession.h"
+
+#include <chrono>
+#include <cmath>
+#include <list>
+#include <map>
+#include <mutex>
+
+#include "Error.h"
+#include "LabelRemap.h"
+#include "Reorientation.h"
+#include "SegmentationMetrics.h"
+#include "VolumeIO.h"
+
+#if __has_include("quant/LayerAnalysis.h")
+#define MQB_HAVE_LAYER_ANALYSIS 1
+#include "quant/LayerAnalysis.h"
+#endif
+
+namespace mqb::gui {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+quant::QuantConfig toConfig(const QuantSettings& s) { return quant::QuantConfig::fromJson(s.toJson()); }
+
+// A Feedback for engine calls that take Feedback* (metrics): forwards progress into a stage
+// of the parent and follows the parent's cancellation.
+class ChildFeedback {
+ public:
+  explicit ChildFeedback(const FeedbackStage& stage) : stage_(stage) {
+    feedback_.setProgressCallback([this](double f, const std::string& label) {
+      if (stage_.parent() && stage_.parent()->isCanceled()) feedback_.cancel();
+      stage_.report(f, label);
+    });
+  }
+  Feedback* get() {
+    if (stage_.parent() && stage_.parent()->isCanceled()) feedback_.cancel();
+    return &feedback_;
+  }
+
+ private:
+  FeedbackStage stage_;
+  Feedback feedback_;
+};
+
+}  // namespace
+
+std::shared_ptr<LabelVolume> differenceVolume(const LabelVolume& a, const LabelVolume& b,
+                                              int restrictToSlice, int64_t* count) {
+  if (a.geometry.size != b.geometry.size || a.voxels.size() != b.voxels.size())
+    throw Error("difference: label maps of different size (" + a.geometry.describe() + " vs " +
+                b.geometry.describe() + ")");
+  auto d = std::make_shared<LabelVolume>();
+  d->geometry = a.geometry;
+  d->voxels.assign(a.voxels.size(), 0);
+  int64_t n = 0;
+  size_t begin = 0, end = a.voxels.size();
+  if (restrictToSlice >= 0) {
+    const size_t sliceSize = static_cast<size_t>(a.geometry.size[0] * a.geometry.size[1]);
+    if (restrictToSlice >= a.geometry.size[2]) {
+      end = begin;
+    } else {
+      begin = sliceSize * static_cast<size_t>(restrictToSlice);
+      end = begin + sliceSize;
+    }
+  }
+  for (size_t i = begin; i < end; ++i) {
+    const bool differ = a.voxels[i] != b.voxels[i];
+    d->voxels[i] = differ ? 1 : 0;
+    n += differ;
+  }
+  if (count) *count = n;
+  return d;
+}
+
+struct AnalysisSession::Impl {
+  mutable std::mutex mutex;  // guards the shared_ptr snapshots read by other threads
+
+  // inputs
+  std::unique_ptr<SegmentationModel> model;
+  std::shared_ptr<const ModelInfo> modelInfo;
+  std::shared_ptr<const quant::QuantizableGraph> graph;
+  std::string modelPath;
+  std::shared_ptr<const ImageVolume> volume;
+  std::string volumePath;
+  std::shared_ptr<const LabelVolume> truth;
+  std::string truthPath, truthLabelMap;
+
+  // caches
+  std::shared_ptr<const PreparedVolume> prepared;
+  std::shared_ptr<const LabelVolume> fp32;
+  torch::Tensor fp32ModelSpace;
+  std::map<std::string, std::shared_ptr<const quant::CalibrationData>> calibrations;
+  std::list<std::pair<std::string, std::shared_ptr<const LabelVolume>>> quantized;  // LRU, front = newest
+  std::map<std::string, std::shared_ptr<const ComparisonTable>> tables;
+  std::optional<SegmentationScores> fp32VsTruth;
+  Counters counters;
+  static constexpr size_t kQuantCacheSize = 3;
+
+  void clearResults() {
+    std::lock_guard<std::mutex> lock(mutex);
+    prepared.reset();
+    fp32.reset();
+    fp32ModelSpace = torch::Tensor();
+    calibrations.clear();
+    quantized.clear();
+    tables.clear();
+    fp32VsTruth.reset();
+  }
+  void clearScores() {
+    std::lock_guard<std::mutex> lock(mutex);
+    tables.clear();
+    fp32VsTruth.reset();
+  }
+
+  std::shared_ptr<const LabelVolume> cachedQuantized(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto it = quantized.begin(); it != quantized.end(); ++it)
+      if (it->first == key) {
+        quantized.splice(quantized.begin(), quantized, it);
+        return quantized.front().second;
+      }
+    return nullptr;
+  }
+  void storeQuantized(const std::string& key, std::shared_ptr<const LabelVolume> v) {
+    std::lock_guard<std::mutex> lock(mutex);
+    quantized.remove_if([&](const auto& e) { return e.first == key; });
+    quantized.emplace_front(key, std::move(v));
+    while (quantized.size() > kQuantCacheSize) quantized.pop_back();
+  }
+
+  void requireInputs() const {
+    if (!model) throw Error("no model loaded (File > Open model)");
+    if (!volume) throw Error("no CT volume loaded (File > Open CT)");
+  }
+
+  const PreparedVolume& ensurePrepared(const FeedbackStage& stage) {
+    if (!prepared) {
+      auto pv = std::make_shared<PreparedVolume>(prepareVolume(*volume, model->metadata(), stage));
+      std::lock_guard<std::mutex> lock(mutex);
+      prepared = std::move(pv);
+      ++counters.prepare;
+    }
+    return *prepared;
+  }
+
+  // Model-space D range of the windows to run for a preview of original z slice `slice`,
+  // or nullopt when a preview is impossible (slice axis is not the model's D axis) or
+  // would not be cheaper than the whole volume.
+  std::optional<std::array<int64_t, 2>> previewRange(const PreparedVolume& pv, int slice) const {
+    if (slice < 0) return std::nullopt;
+    const AxisReorientation& r = pv.reorientation;
+    if (r.sourceAxis[2] != 2) return std::nullopt;
+    const int64_t nz = pv.originalGeometry.size[2];
+    if (slice >= nz) return std::nullopt;
+    const int64_t oriented = r.flip[2] ? nz - 1 - slice : slice;
+    const auto range = pv.modelRangeForOrientedSlices(oriented, oriented);
+    const int64_t patchD = model->metadata().patchSize[0];
+    // Windows intersecting the range span at most (range + 2 patches); skip when that is
+    // most of the volume anyway.
+    if ((range[1] - range[0]) + 2 * patchD >= pv.resampledSize[0] * 3 / 4 + patchD) return std::nullopt;
+    return range;
+  }
+
+  std::shared_ptr<const quant::CalibrationData> ensureCalibration(const QuantSettings& s,
+                                                                  const FeedbackStage& stage) {
+    const std::string key = s.calibrationKey();
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = calibrations.find(key);
+      if (it != calibrations.end()) return it->second;
+    }
+    stage.report(0, "sampling patches");
+    const auto patches = quant::sampleCalibrationPatches(*prepared, fp32ModelSpace, model->metadata().patchSize,
+                                                         s.calibrationPatches, s.calibrationSeed);
+    auto cal = std::make_shared<quant::CalibrationData>(
+        quant::calibrate(*graph, patches, s.calibrationSeed, stage));
+    std::lock_guard<std::mutex> lock(mutex);
+    calibrations[key] = cal;
+    ++counters.calibrate;
+    return cal;
+  }
+
+  std::shared_ptr<const ComparisonTable> buildTable(const QuantSettings& s, const LabelVolume& q,
+                                                    double tolerance, const FeedbackStage& stage) {
+    const std::string key = s.toJson().dump() + "@" + std::to_string(tolerance);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = tables.find(key);
+      if (it != tables.end()) return it->second;
+    }
+    const ModelMetadata& md = model->metadata();
+    auto table = std::make_shared<ComparisonTable>();
+    table->modelName = md.name;
+    table->framework = md.framework;
+    table->architecture = md.architecture;
+    table->category = md.category;
+    table->parameterCount = model->parameterCount();
+    table->precision = s.floatingPoint ? "FP32" : "INT " + s.precisionId();
+    table->configuration = s.describe();
+    table->toleranceMm = tolerance;
+    table->haveTruth = truth != nullptr;
+    const int parts = truth ? 3 : 1;
+    int part = 0;
+    auto next = [&](const char* label) {
+      const double a = double(part) / parts, b = double(part + 1) / parts;
+      ++part;
+      return stage.sub(a, b, label);
+    };
+    ChildFeedback agreeFb(next("scoring vs FP32"));
+    const SegmentationScores agree = scoreSegmentation(q, *fp32, md.classes, tolerance, agreeFb.get());
+    SegmentationScores quantVsTruth, fp32Truth;
+    if (truth) {
+      if (!fp32VsTruth || fp32VsTruth->toleranceMm != tolerance) {
+        ChildFeedback fb(next("scoring FP32 vs ground truth"));
+        fp32VsTruth = scoreSegmentation(*fp32, *truth, md.classes, tolerance, fb.get());
+      } else {
+        ++part;
+      }
+      fp32Truth = *fp32VsTruth;
+      ChildFeedback fb(next("scoring quantized vs ground truth"));
+      quantVsTruth = scoreSegmentation(q, *truth, md.classes, tolerance, fb.get());
+    }
+    for (size_t i = 0; i < agree.organs.size(); ++i) {
+      OrganComparison row;
+      row.id = agree.organs[i].id;
+      row.name = agree.organs[i].name;
+      for (const auto& c : md.classes)
+        if (c.id == row.id) row.color = c.color;
+      row.agreeDsc = agree.organs[i].dsc;
+      row.agreeNsd = agree.organs[i].nsd;
+      row.quantVoxels = agree.organs[i].predictedVoxels;
+      row.fp32Voxels = agree.organs[i].referenceVoxels;
+      if (truth) {
+        row.fp32Dsc = fp32Truth.organs[i].dsc;
+        row.fp32Nsd = fp32Truth.organs[i].nsd;
+        row.quantDsc = quantVsTruth.organs[i].dsc;
+        row.quantNsd = quantVsTruth.organs[i].nsd;
+        row.truthVoxels = quantVsTruth.organs[i].referenceVoxels;
+      }
+      table->organs.push_back(row);
+    }
+    table->meanAgreeDsc = agree.meanDsc;
+    table->meanAgreeNsd = agree.meanNsd;
+    if (truth) {
+      table->meanFp32Dsc = fp32Truth.meanDsc;
+      table->meanFp32Nsd = fp32Truth.meanNsd;
+      table->meanQuantDsc = quantVsTruth.meanDsc;
+      table->meanQuantNsd = quantVsTruth.meanNsd;
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    tables[key] = table;
+    return table;
+  }
+};
+
+AnalysisSession::AnalysisSession() : d(std::make_unique<Impl>()) { quant::registerQuantOperators(); }
+AnalysisSession::~AnalysisSession() = default;
+
+void AnalysisSession::loadModel(const std::string& path, Feedback* feedback) {
+  if (feedback) feedback->report(0.0, "loading model");
+  auto model = std::make_unique<SegmentationModel>(SegmentationModel::load(path, "cpu"));
+  if (feedback) {
+    feedback->throwIfCanceled();
+    feedback->report(0.5, "finding quantizable operations");
+  }
+  auto graph = std::make_shared<const quant::QuantizableGraph>(model->module(), path);
+  auto info = std::make_shared<ModelInfo>();
+  info->path = path;
+  info->metadata = model->metadata();
+  info->parameterCount = model->parameterCount();
+  for (const quant::QuantOp& op : graph->ops()) {
+    OpInfo o;
+    o.index = op.index;
+    o.name = op.name;
+    o.kind = quant::opKindName(op.kind);
+    o.modulePath = op.modulePath;
+    o.weightShape = op.weightShape;
+    o.parameters = op.parameters;
+    o.pointwise = op.pointwise;
+    info->ops.push_back(o);
+  }
+  d->clearResults();
+  std::lock_guard<std::mutex> lock(d->mutex);
+  d->model = std::move(model);
+  d->graph = std::move(graph);
+  d->modelInfo = std::move(info);
+  d->modelPath = path;
+  if (feedback) feedback->report(1.0, "model loaded");
+}
+
+void AnalysisSession::loadVolume(const std::string& path, Feedback* feedback) {
+  auto volume = std::make_shared<ImageVolume>(readImage(path, feedback));
+  setVolume(std::move(volume), path);
+}
+
+void AnalysisSession::setVolume(std::shared_ptr<const ImageVolume> volume, const std::string& name) {
+  if (!volume || volume->voxels.empty() ||
+      static_cast<int64_t>(volume->voxels.size()) != volume->geometry.voxelCount())
+    throw Error(name + ": empty volume or voxel count that does not match its geometry");
+  d->clearResults();
+  std::lock_guard<std::mutex> lock(d->mutex);
+  if (d->truth && !d->truth->geometry.sameGrid(volume->geometry)) {
+    d->truth.reset();
+    d->truthPath.clear();
+    d->truthLabelMap.clear();
+  }
+  d->volume = std::move(volume);
+  d->volumePath = name;
+}
+
+void AnalysisSession::loadGroundTruth(const std::string& path, const std::string& labelMap) {
+  if (!d->volume) throw Error(path + ": open a CT volume before its ground truth");
+  const LabelRemap remap = labelMap.empty() ? LabelRemap::identity() : LabelRemap::load(labelMap);
+  LabelVolume labels = readLabelMap(path, remap);
+  labels = alignToGrid(labels, d->volume->geometry, path);
+  setGroundTruth(std::make_shared<LabelVolume>(std::move(labels)), path);
+  std::lock_guard<std::mutex> lock(d->mutex);
+  d->truthLabelMap = labelMap;
+}
+
+void AnalysisSession::setGroundTruth(std::shared_ptr<const LabelVolume> labels, const std::string& name) {
+  if (!d->volume) throw Error(name + ": open a CT volume before its ground truth");
+  if (!labels || labels->geometry.size != d->volume->geometry.size ||
+      static_cast<int64_t>(labels->voxels.size()) != labels->geometry.voxelCount())
+    throw Error(name + ": ground truth is not on the CT grid (" +
+                (labels ? labels->geometry.describe() : std::string("empty")) + " vs " +
+                d->volume->geometry.describe() + ")");
+  d->clearScores();
+  std::lock_guard<std::mutex> lock(d->mutex);
+  d->truth = std::move(labels);
+  d->truthPath = name;
+  d->truthLabelMap.clear();
+}
+
+void AnalysisSession::clearGroundTruth() {
+  d->clearScores();
+  std::lock_guard<std::mutex> lock(d->mutex);
+  d->truth.reset();
+  d->truthPath.clear();
+  d->truthLabelMap.clear();
+}
+
+bool AnalysisSession::hasModel() const {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->model != nullptr;
+}
+bool AnalysisSession::hasVolume() const {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->volume != nullptr;
+}
+bool AnalysisSession::hasGroundTruth() const {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->truth != nullptr;
+}
+std::shared_ptr<const ModelInfo> AnalysisSession::modelInfo() const {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->modelInfo;
+}
+std::shared_ptr<const ImageVolume> AnalysisSession::volume() const {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->volume;
+}
+std::shared_ptr<const LabelVolume> AnalysisSession::groundTruth() const {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->truth;
+}
+const std::string& AnalysisSession::modelPath() const { return d->modelPath; }
+const std::string& AnalysisSession::volumePath() const { return d->volumePath; }
+const std::string& AnalysisSession::truthPath() const { return d->truthPath; }
+const std::string& AnalysisSession::truthLabelMap() const { return d->truthLabelMap; }
+
+std::shared_ptr<const LabelVolume> AnalysisSession::fp32Result() const {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->fp32;
+}
+
+std::shared_ptr<const LabelVolume> AnalysisSession::quantizedResult(const QuantSettings& settings) const {
+  const std::string key = settings.toJson().dump();
+  std::lock_guard<std::mutex> lock(d->mutex);
+  for (const auto& e : d->quantized)
+    if (e.first == key) return e.second;
+  return nullptr;
+}
+
+bool AnalysisSession::calibrationCached(const QuantSettings& settings) const {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->calibrations.count(settings.calibrationKey()) > 0;
+}
+
+bool AnalysisSession::needsCalibration(const QuantSettings& settings) const {
+  if (settings.floatingPoint || !d->graph) return false;
+  return quant::QuantizedModel::needsCalibration(*d->graph, toConfig(settings));
+}
+
+AnalysisSession::Counters AnalysisSession::counters() const {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->counters;
+}
+
+void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const UpdateListener& listener) {
+  d->requireInputs();
+  const QuantSettings& s = request.settings;
+  const quant::QuantConfig config = toConfig(s);  // validates (mqb::Error)
+  if (!s.floatingPoint) {
+    for (const auto& name : s.excludedOps)
+      if (!d->graph->hasOp(name)) throw Error("excluded op '" + name + "' is not an op of " + d->modelPath);
+  }
+  const std::string quantKey = s.toJson().dump();
+  auto emit = [&](RunUpdate u) {
+    u.settings = s;
+    if (listener) listener(u);
+  };
+
+  // Plan the stages so the progress bar is roughly linear in time.
+  const bool needPrepare = !d->prepared;
+  const bool needFp32 = !d->fp32;
+  auto cachedQ = d->cachedQuantized(quantKey);
+  const bool needQuant = !cachedQ && !s.floatingPoint;
+  const bool needCal = needQuant && needsCalibration(s) && !calibrationCached(s);
+  const bool scores = request.computeScores;
+  std::vector<std::pair<std::string, double>> parts;
+  if (needPrepare) parts.push_back({"prepare", 0.1});
+  if (needFp32) parts.push_back({"fp32", 1.0});
+  if (needCal) parts.push_back({"calibrate", 0.3});
+  if (needQuant) parts.push_back({"quant", 1.5});
+  if (scores) parts.push_back({"scores", 0.3});
+  double total = 0;
+  for (const auto& p : parts) total += p.second;
+  std::map<std::string, std::pair<double, double>> span;
+  double acc = 0;
+  for (const auto& p : parts) {
+    span[p.first] = {acc / total, (acc + p.second) / total};
+    acc += p.second;
+  }
+  auto stageFor = [&](const std::string& part, const std::string& label) {
+    auto it = span.find(part);
+    if (it == span.end()) return FeedbackStage(feedback, 1, 1, label);
+    return FeedbackStage(feedback, it->second.first, it->second.second, label);
+  };
+
+  // 1. model-space volume
+  const PreparedVolume& pv = d->ensurePrepared(stageFor("prepare", "preparing volume"));
+  const auto preview = d->previewRange(pv, request.previewSlice);
+
+  // 2. FP32 (reused for every configuration)
+  if (needFp32) {
+    const FeedbackStage stage = stageFor("fp32", "FP32 inference");
+    double previewShare = 0;
+    if (preview) {
+      const auto t0 = Clock::now();
+      InferenceOptions opt;
+      opt.depthRange = *preview;
+      previewShare = 0.15;
+      InferenceResult r = runSlidingWindow(*d->model, pv, opt, stage.sub(0, previewShare, "FP32 preview"));
+      RunUpdate u;
+      u.kind = RunUpdate::Kind::Fp32Preview;
+      u.preview = true;
+      u.previewSlice = request.previewSlice;
+      u.fp32 = std::make_shared<LabelVolume>(std::move(r.labels));
+      u.seconds = secondsSince(t0);
+      {
+        std::lock_guard<std::mutex> lock(d->mutex);
+        ++d->counters.previews;
+      }
+      emit(u);
+    }
+    const auto t0 = Clock::now();
+    InferenceResult r = runSlidingWindow(*d->model, pv, InferenceOptions{}, stage.sub(previewShare, 1, "FP32 inference"));
+    auto labels = std::make_shared<const LabelVolume>(std::move(r.labels));
+    {
+      std::lock_guard<std::mutex> lock(d->mutex);
+      d->fp32 = labels;
+      d->fp32ModelSpace = r.modelSpaceLabels;
+      ++d->counters.fp32;
+    }
+    RunUpdate u;
+    u.kind = RunUpdate::Kind::Fp32;
+    u.fp32 = labels;
+    u.seconds = secondsSince(t0);
+    emit(u);
+  } else if (request.computeFp32) {
+    RunUpdate u;
+    u.kind = RunUpdate::Kind::Fp32;
+    u.fp32 = d->fp32;
+    u.fromCache = true;
+    emit(u);
+  }
+  const std::shared_ptr<const LabelVolume> fp32 = d->fp32;
+
+  // 3. quantized
+  std::shared_ptr<const LabelVolume> q = cachedQ;
+  if (q || s.floatingPoint) {
+    if (!q) {
+      q = fp32;  // FP32 "quantization" is the FP32 model itself
+      d->storeQuantized(quantKey, q);
+    }
+    RunUpdate u;
+    u.kind = RunUpdate::Kind::Quant;
+    u.fp32 = fp32;
+    u.quantized = q;
+    u.difference = differenceVolume(*fp32, *q, -1, &u.differingVoxels);
+    u.fromCache = true;
+    emit(u);
+  } else {
+    std::shared_ptr<const quant::CalibrationData> cal;
+    if (quant::QuantizedModel::needsCalibration(*d->graph, config))
+      cal = d->ensureCalibration(s, stageFor("calibrate", "calibrating"));
+    quant::QuantizedModel qm(d->graph, d->model->metadata(), config, cal.get());
+    const FeedbackStage stage = stageFor("quant", s.precisionId() + " inference");
+    double previewShare = 0;
+    if (preview) {
+      const auto t0 = Clock::now();
+      InferenceOptions opt;
+      opt.depthRange = *preview;
+      previewShare = 0.15;
+      InferenceResult r = runSlidingWindow(qm, pv, opt, stage.sub(0, previewShare, s.precisionId() + " preview"));
+      RunUpdate u;
+      u.kind = RunUpdate::Kind::QuantPreview;
+      u.preview = true;
+      u.previewSlice = request.previewSlice;
+      u.fp32 = fp32;
+      u.quantized = std::make_shared<LabelVolume>(std::move(r.labels));
+      u.difference = differenceVolume(*fp32, *u.quantized, request.previewSlice, &u.differingVoxels);
+      u.seconds = secondsSince(t0);
+      {
+        std::lock_guard<std::mutex> lock(d->mutex);
+        ++d->counters.previews;
+      }
+      emit(u);
+    }
+    const auto t0 = Clock::now();
+    InferenceResult r = runSlidingWindow(qm, pv, InferenceOptions{},
+                                         stage.sub(previewShare, 1, s.precisionId() + " inference"));
+    q = std::make_shared<const LabelVolume>(std::move(r.labels));
+    d->storeQuantized(quantKey, q);
+    {
+      std::lock_guard<std::mutex> lock(d->mutex);
+      ++d->counters.quantized;
+    }
+    RunUpdate u;
+    u.kind = RunUpdate::Kind::Quant;
+    u.fp32 = fp32;
+    u.quantized = q;
+    u.difference = differenceVolume(*fp32, *q, -1, &u.differingVoxels);
+    u.seconds = secondsSince(t0);
+    emit(u);
+  }
+
+  // 4. scores
+  if (scores) {
+    const auto t0 = Clock::now();
+    RunUpdate u;
+    u.kind = RunUpdate::Kind::Scores;
+    u.fp32 = fp32;
+    u.quantized = q;
+    u.table = d->buildTable(s, *q, request.toleranceMm, stageFor("scores", "scoring"));
+    u.seconds = secondsSince(t0);
+    emit(u);
+  }
+  if (feedback) feedback->report(1.0, "done");
+}
+
+bool AnalysisSession::layerAnalysisAvailable() {
+#ifdef MQB_HAVE_LAYER_ANALYSIS
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::shared_ptr<const LayerAnalysisResult> AnalysisSession::analyzeLayers(const QuantSettings& settings,
+                                                                          Feedback* feedback) {
+#ifdef MQB_HAVE_LAYER_ANALYSIS
+  (void)settings;
+  (void)feedback;
+  throw Error("layer analysis: not bound yet");
+#else
+  (void)settings;
+  (void)feedback;
+  throw Error("layer analysis is not available in this build of the engine");
+#endif
+}
+
+void AnalysisSession::writeLabels(const LabelVolume& labels, const std::string& path) {
+  writeLabelMap(labels, path);
+}
+
+}  // namespace mqb::gui

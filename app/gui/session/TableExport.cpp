@@ -1,0 +1,200 @@
+#include "TableExport.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "Error.h"
+#include "SegmentationReport.h"
+
+namespace mqb::gui {
+namespace {
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size()) return false;
+  for (size_t i = 0; i < suffix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i]) return false;
+  return true;
+}
+
+std::string num(double v) {
+  if (!std::isfinite(v)) return "--";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+std::string csvNum(double v, int decimals = 4) {
+  if (!std::isfinite(v)) return "NaN";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string withDelta(double v, double ref) {
+  if (!std::isfinite(v)) return "--";
+  return formatWithDelta(v, ref);
+}
+
+std::string csvQuote(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string latexEscape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    switch (c) {
+      case '&': case '%': case '$': case '#': case '_': case '{': case '}':
+        out += '\\';
+        out += c;
+        break;
+      case '~': out += "\\textasciitilde{}"; break;
+      case '^': out += "\\textasciicircum{}"; break;
+      case '\\': out += "\\textbackslash{}"; break;
+      default:
+        // "↑" (UTF-8 E2 86 91) -> $\uparrow$
+        if (static_cast<unsigned char>(c) == 0xE2 && i + 2 < s.size() &&
+            static_cast<unsigned char>(s[i + 1]) == 0x86 && static_cast<unsigned char>(s[i + 2]) == 0x91) {
+          out += "$\\uparrow$";
+          i += 2;
+        } else if (static_cast<unsigned char>(c) == 0xCE && i + 1 < s.size() &&
+                   static_cast<unsigned char>(s[i + 1]) == 0x94) {  // Δ
+          out += "$\\Delta$";
+          i += 1;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string render(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+                   TableFormat format, const std::string& caption) {
+  std::ostringstream s;
+  switch (format) {
+    case TableFormat::Csv:
+      for (size_t i = 0; i < header.size(); ++i) s << (i ? "," : "") << csvQuote(header[i]);
+      s << "\n";
+      for (const auto& r : rows) {
+        for (size_t i = 0; i < r.size(); ++i) s << (i ? "," : "") << csvQuote(r[i]);
+        s << "\n";
+      }
+      break;
+    case TableFormat::Markdown:
+      if (!caption.empty()) s << caption << "\n\n";
+      s << "|";
+      for (const auto& h : header) s << " " << h << " |";
+      s << "\n|";
+      for (size_t i = 0; i < header.size(); ++i) s << "---|";
+      s << "\n";
+      for (const auto& r : rows) {
+        s << "|";
+        for (const auto& c : r) s << " " << c << " |";
+        s << "\n";
+      }
+      break;
+    case TableFormat::Latex:
+      s << "\\begin{table}[t]\n\\centering\n";
+      if (!caption.empty()) s << "\\caption{" << latexEscape(caption) << "}\n";
+      s << "\\begin{tabular}{l";
+      for (size_t i = 1; i < header.size(); ++i) s << "c";
+      s << "}\n\\hline\n";
+      for (size_t i = 0; i < header.size(); ++i) s << (i ? " & " : "") << latexEscape(header[i]);
+      s << " \\\\\n\\hline\n";
+      for (size_t k = 0; k < rows.size(); ++k) {
+        if (k + 1 == rows.size() && rows[k][0] == "mean") s << "\\hline\n";
+        for (size_t i = 0; i < rows[k].size(); ++i) s << (i ? " & " : "") << latexEscape(rows[k][i]);
+        s << " \\\\\n";
+      }
+      s << "\\hline\n\\end{tabular}\n\\end{table}\n";
+      break;
+  }
+  return s.str();
+}
+
+}  // namespace
+
+TableFormat tableFormatForPath(const std::string& path) {
+  if (endsWith(path, ".csv")) return TableFormat::Csv;
+  if (endsWith(path, ".md") || endsWith(path, ".markdown")) return TableFormat::Markdown;
+  if (endsWith(path, ".tex")) return TableFormat::Latex;
+  throw Error(path + ": unknown table format (use .csv, .md or .tex)");
+}
+
+double deltaPercent(double value, double reference) {
+  if (!std::isfinite(value) || !std::isfinite(reference) || reference == 0.0) return NAN;
+  return (reference - value) / reference * 100.0;
+}
+
+std::string formatParameterCount(int64_t p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, p >= 100000 ? "%.1f M" : "%.2f M", double(p) / 1e6);
+  return buf;
+}
+
+std::string formatComparisonTable(const ComparisonTable& t, TableFormat format) {
+  const std::string tol = csvNum(t.toleranceMm, 1);
+  const std::string q = t.precision;
+  std::vector<std::string> header{"Organ"};
+  if (t.haveTruth) {
+    if (format == TableFormat::Csv) {
+      header.insert(header.end(), {"FP32 DSC", q + " DSC", q + " DSC drop %", "FP32 NSD@" + tol + "mm",
+                                   q + " NSD@" + tol + "mm", q + " NSD drop %"});
+    } else {
+      header.insert(header.end(), {"FP32 DSC", q + " DSC (↓Δ%)", "FP32 NSD@" + tol + "mm", q + " NSD@" + tol + "mm (↓Δ%)"});
+    }
+  }
+  header.insert(header.end(), {"Agreement DSC", "Agreement NSD@" + tol + "mm"});
+  std::vector<std::vector<std::string>> rows;
+  auto addRow = [&](const std::string& name, double fd, double qd, double fn, double qn, double ad, double an) {
+    std::vector<std::string> r{name};
+    if (t.haveTruth) {
+      if (format == TableFormat::Csv) {
+        r.insert(r.end(), {csvNum(fd), csvNum(qd), csvNum(deltaPercent(qd, fd), 2), csvNum(fn), csvNum(qn),
+                           csvNum(deltaPercent(qn, fn), 2)});
+      } else {
+        r.insert(r.end(), {num(fd), withDelta(qd, fd), num(fn), withDelta(qn, fn)});
+      }
+    }
+    if (format == TableFormat::Csv) {
+      r.insert(r.end(), {csvNum(ad), csvNum(an)});
+    } else {
+      r.insert(r.end(), {num(ad), num(an)});
+    }
+    rows.push_back(r);
+  };
+  for (const auto& o : t.organs) addRow(o.name, o.fp32Dsc, o.quantDsc, o.fp32Nsd, o.quantNsd, o.agreeDsc, o.agreeNsd);
+  addRow("mean", t.meanFp32Dsc, t.meanQuantDsc, t.meanFp32Nsd, t.meanQuantNsd, t.meanAgreeDsc, t.meanAgreeNsd);
+  const std::string caption = t.modelName + ": FP32 vs " + t.configuration + " (NSD tolerance " + tol + " mm)";
+  return render(header, rows, format, caption);
+}
+
+std::string formatBenchmarkRows(const ComparisonTable& t, const QuantSettings& settings, TableFormat format) {
+  if (!t.haveTruth) throw Error("the benchmark table needs ground truth (File > Open ground truth)");
+  std::string granularity = settings.granularity;
+  if (granularity == "per-tensor") granularity = "Per-tensor";
+  else if (granularity == "per-channel") granularity = "Per-channel";
+  else if (granularity == "per-voxel") granularity = "Per-voxel";
+  else if (granularity == "adaptive") granularity = "Adaptive stratification";
+  const std::vector<std::string> header{"Framework", "Architecture", "Category", "Param", "Precision",
+                                        "Quant-Granularity", "DSC (↓Δ%)", "NSD (↓Δ%)"};
+  const std::string params = formatParameterCount(t.parameterCount);
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({t.framework, t.architecture, t.category, params, "FP32", "--",
+                  formatWithDelta(t.meanFp32Dsc, t.meanFp32Dsc, true),
+                  formatWithDelta(t.meanFp32Nsd, t.meanFp32Nsd, true)});
+  if (!settings.floatingPoint)
+    rows.push_back({t.framework, t.architecture, t.category, params, t.precision, granularity,
+                    formatWithDelta(t.meanQuantDsc, t.meanFp32Dsc), formatWithDelta(t.meanQuantNsd, t.meanFp32Nsd)});
+  return render(header, rows, format, "");
+}
+
+}  // namespace mqb::gui

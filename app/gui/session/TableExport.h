@@ -1,0 +1,27 @@
+#pragma once
+// The per-organ comparison table as CSV, Markdown or LaTeX (for papers), and the two-row
+// MedQuanBench benchmark table (FP32 + quantized, SPEC section 8). Qt-free.
+#include <string>
+
+#include "SessionTypes.h"
+
+namespace mqb::gui {
+
+enum class TableFormat { Csv, Markdown, Latex };
+// By file extension: .csv, .md / .markdown, .tex; throws mqb::Error otherwise.
+TableFormat tableFormatForPath(const std::string& path);
+
+// Organ | FP32 DSC | Q DSC (Δ%) | FP32 NSD | Q NSD (Δ%) | agreement DSC | agreement NSD,
+// then the mean. Without ground truth only the agreement columns. CSV holds plain numbers
+// (NaN for skipped organs) plus the delta% columns.
+std::string formatComparisonTable(const ComparisonTable& table, TableFormat format);
+// Framework | Architecture | Category | Param | Precision | Quant-Granularity | DSC | NSD
+// with the FP32 row and the quantized row; needs ground truth (mqb::Error otherwise).
+std::string formatBenchmarkRows(const ComparisonTable& table, const QuantSettings& settings, TableFormat format);
+
+// "26.9 M" / "0.02 M"
+std::string formatParameterCount(int64_t parameters);
+// Relative drop in percent per SPEC section 6, NaN when undefined.
+double deltaPercent(double value, double reference);
+
+}  // namespace mqb::gui

@@ -1,0 +1,254 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "Error.h"
+#include "Phantom.h"
+#include "SegmentationMetrics.h"
+#include "SegmentationModel.h"
+#include "SlidingWindowInference.h"
+#include "TestModels.h"
+#include "TestSupport.h"
+#include "quant/CalibrationData.h"
+#include "quant/FakeQuant.h"
+#include "quant/QuantizedModel.h"
+
+using namespace mqb;
+using namespace mqb::quant;
+
+namespace {
+
+struct Mixed {
+  SegmentationModel model;
+  std::shared_ptr<QuantizableGraph> graph;
+  std::vector<torch::Tensor> patches;
+  CalibrationData calibration;
+};
+
+Mixed& mixed() {
+  static Mixed* m = [] {
+    const std::string path = test::tempDir() + "/mixed.pt";
+    test::writeMixedOpsModel(path);
+    SegmentationModel model = SegmentationModel::load(path);
+    auto graph = std::make_shared<QuantizableGraph>(model.module(), path);
+    std::vector<torch::Tensor> patches;
+    torch::manual_seed(3);
+    for (int i = 0; i < 4; ++i) patches.push_back(torch::rand({1, 1, 16, 16, 16}));
+    CalibrationData cal = calibrate(*graph, patches, 0, FeedbackStage(nullptr, 0, 1, ""));
+    return new Mixed{std::move(model), graph, patches, std::move(cal)};
+  }();
+  return *m;
+}
+
+QuantConfig config(const std::string& precision, Granularity g) {
+  QuantConfig c;
+  c.precision = Precision::parse(precision);
+  c.granularity = g;
+  return c;
+}
+
+double relativeError(const torch::Tensor& a, const torch::Tensor& ref) {
+  return (a - ref).norm().item<double>() / ref.norm().item<double>();
+}
+
+}  // namespace
+
+TEST(OpDiscovery, FindsEveryKindWithStableModulePathNames) {
+  const auto& ops = mixed().graph->ops();
+  std::vector<std::string> names;
+  for (const auto& op : ops) names.push_back(op.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"enc", "down", "attn.q", "attn.k", "attn.v", "attn.matmul",
+                                             "attn.matmul_1", "attn.proj", "up", "head"}));
+  EXPECT_EQ(ops[0].kind, OpKind::Conv);
+  EXPECT_EQ(ops[2].kind, OpKind::Linear);
+  EXPECT_EQ(ops[5].kind, OpKind::ActivationMatmul);
+  EXPECT_EQ(ops[5].activationSlots, 2);
+  EXPECT_EQ(ops[8].kind, OpKind::ConvTranspose);
+  EXPECT_EQ(ops[8].weightChannelAxis, 1);  // ConvTranspose3d weights are [Ci, Co, k, k, k]
+  EXPECT_TRUE(ops[9].pointwise);
+  EXPECT_FALSE(ops[0].pointwise);
+  EXPECT_EQ(ops[1].weightShape, (std::vector<int64_t>{16, 8, 2, 2, 2}));
+  // A second discovery of the same file gives the same names.
+  QuantizableGraph again(mixed().model.module(), "again");
+  for (size_t i = 0; i < ops.size(); ++i) EXPECT_EQ(again.ops()[i].name, ops[i].name);
+}
+
+TEST(QuantizedModel, ScaleShapesFollowTheGranularityTable) {
+  auto& m = mixed();
+  auto planOf = [&](Granularity g, const std::string& op, int slot) {
+    QuantizedModel q(m.graph, m.model.metadata(), config("W8A8", g), &m.calibration);
+    return q.plan(m.graph->op(op).index, slot);
+  };
+  using Mode = ActivationPlan::Mode;
+  // per-tensor: one static scale everywhere, matmul operands included
+  for (const char* op : {"enc", "down", "attn.q", "up", "head"}) {
+    auto p = planOf(Granularity::PerTensor, op, 0);
+    EXPECT_EQ(p.mode, Mode::Static) << op;
+    EXPECT_EQ(p.grid.groups.size(), 1u) << op;
+  }
+  EXPECT_EQ(planOf(Granularity::PerTensor, "attn.matmul", 1).mode, Mode::Static);
+  // per-channel/token: conv inputs one static scale per input channel; linear per token
+  auto down = planOf(Granularity::PerChannel, "down", 0);
+  EXPECT_EQ(down.mode, Mode::Static);
+  EXPECT_EQ(down.grid.groups.size(), 8u);
+  EXPECT_EQ(down.grid.axis, 1);
+  EXPECT_EQ(planOf(Granularity::PerChannel, "up", 0).grid.groups.size(), 16u);
+  auto q = planOf(Granularity::PerChannel, "attn.q", 0);
+  EXPECT_EQ(q.mode, Mode::Dynamic);
+  EXPECT_EQ(q.dynamicDim, -1);
+  EXPECT_EQ(planOf(Granularity::PerChannel, "attn.matmul", 1).dynamicDim, -2);  // K^T [.., C, T]
+  // per-voxel: every conv input dynamic over channels
+  for (const char* op : {"enc", "down", "up", "head"}) {
+    auto p = planOf(Granularity::PerVoxel, op, 0);
+    EXPECT_EQ(p.mode, Mode::Dynamic) << op;
+    EXPECT_EQ(p.dynamicDim, 1) << op;
+  }
+  // adaptive stratification: per-voxel for the 1x1x1 conv only, per-channel for the others
+  EXPECT_EQ(planOf(Granularity::Adaptive, "head", 0).mode, Mode::Dynamic);
+  EXPECT_EQ(planOf(Granularity::Adaptive, "down", 0).mode, Mode::Static);
+  EXPECT_EQ(planOf(Granularity::Adaptive, "up", 0).grid.groups.size(), 16u);
+  EXPECT_EQ(planOf(Granularity::Adaptive, "attn.v", 0).mode, Mode::Dynamic);
+}
+
+TEST(QuantizedModel, WeightsArePerOutputChannelIncludingConvTranspose) {
+  auto& m = mixed();
+  QuantizedModel perChannel(m.graph, m.model.metadata(), config("W4A8", Granularity::Adaptive), &m.calibration);
+  QuantizedModel perTensor(m.graph, m.model.metadata(), config("W4A8", Granularity::PerTensor), &m.calibration);
+  const int up = m.graph->op("up").index;
+  torch::Tensor w = m.model.module().attr("up").toModule().attr("weight").toTensor();
+  torch::Tensor qc = perChannel.quantizedWeight(up), qt = perTensor.quantizedWeight(up);
+  ASSERT_TRUE(qc.defined());
+  // Symmetric min-max: the largest |w| of each group is representable exactly.
+  for (int64_t j = 0; j < w.size(1); ++j)
+    EXPECT_NEAR(qc.select(1, j).abs().max().item<float>(), w.select(1, j).abs().max().item<float>(), 1e-6);
+  EXPECT_NEAR(qt.abs().max().item<float>(), w.abs().max().item<float>(), 1e-6);
+  // 4 bits: at most 15 distinct values per output channel (dim 1), 15 in the whole per-tensor weight.
+  for (int64_t j = 0; j < w.size(1); ++j) EXPECT_LE(std::get<0>(at::_unique(qc.select(1, j))).numel(), 15);
+  EXPECT_LE(std::get<0>(at::_unique(qt)).numel(), 15);
+  EXPECT_TRUE(torch::allclose(qc, fakeQuantWeight(w, 1, 4, true)));
+}
+
+TEST(QuantizedModel, W16A16MatchesFp32AndFp32ConfigIsExact) {
+  auto& m = mixed();
+  for (Granularity g : {Granularity::PerTensor, Granularity::PerChannel, Granularity::PerVoxel, Granularity::Adaptive}) {
+    QuantizedModel q(m.graph, m.model.metadata(), config("W16A16", g), &m.calibration);
+    for (const auto& p : m.patches) EXPECT_LT(relativeError(q.predict(p), m.model.predict(p)), 1e-3) << granularityId(g);
+  }
+  QuantizedModel fp(m.graph, m.model.metadata(), config("FP32", Granularity::PerTensor), nullptr);
+  EXPECT_TRUE(torch::equal(fp.predict(m.patches[0]), m.model.predict(m.patches[0])));
+}
+
+TEST(QuantizedModel, ErrorGrowsAsBitsShrinkAndRunsAreDeterministic) {
+  auto& m = mixed();
+  const torch::Tensor ref = m.model.predict(m.patches[1]);
+  double previous = 0;
+  for (const char* p : {"W16A16", "W8A8", "W4A4", "W2A2"}) {
+    QuantizedModel q(m.graph, m.model.metadata(), config(p, Granularity::PerChannel), &m.calibration);
+    const torch::Tensor out = q.predict(m.patches[1]);
+    const double e = relativeError(out, ref);
+    EXPECT_GT(e, previous) << p;
+    previous = e;
+    QuantizedModel again(m.graph, m.model.metadata(), config(p, Granularity::PerChannel), &m.calibration);
+    EXPECT_TRUE(torch::equal(again.predict(m.patches[1]), out)) << p;
+  }
+}
+
+TEST(QuantizedModel, ExcludingEveryOpGivesFp32AndUnknownOpsAreRejected) {
+  auto& m = mixed();
+  QuantConfig c = config("W2A2", Granularity::PerTensor);
+  for (const auto& op : m.graph->ops()) c.excludedOps.insert(op.name);
+  QuantizedModel q(m.graph, m.model.metadata(), c, &m.calibration);
+  EXPECT_TRUE(torch::equal(q.predict(m.patches[2]), m.model.predict(m.patches[2])));
+  c.excludedOps.insert("attn.nonexistent");
+  try {
+    QuantizedModel bad(m.graph, m.model.metadata(), c, &m.calibration);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("attn.nonexistent"), std::string::npos);
+  }
+}
+
+TEST(QuantizedModel, MixedPrecisionOverrideChangesOnlyThatOp) {
+  auto& m = mixed();
+  QuantConfig c = config("W4A4", Granularity::PerChannel);
+  c.opPrecision["head"] = Precision::parse("W16A16");
+  QuantizedModel q(m.graph, m.model.metadata(), c, &m.calibration);
+  EXPECT_EQ(q.plan(m.graph->op("head").index, 0).bits, 16);
+  EXPECT_EQ(q.plan(m.graph->op("down").index, 0).bits, 4);
+}
+
+TEST(Calibration, JsonRoundTripReproducesTheRun) {
+  auto& m = mixed();
+  const nlohmann::json j = m.calibration.toJson();
+  CalibrationData reloaded = CalibrationData::fromJson(nlohmann::json::parse(j.dump()), *m.graph, "cal.json");
+  for (const char* method : {"minmax", "percentile", "mse", "entropy"}) {
+    QuantConfig c = config("W4A4", Granularity::PerTensor);
+    c.calibrator = CalibrationMethod::parse(method);
+    QuantizedModel a(m.graph, m.model.metadata(), c, &m.calibration);
+    QuantizedModel b(m.graph, m.model.metadata(), c, &reloaded);
+    EXPECT_TRUE(torch::equal(a.predict(m.patches[0]), b.predict(m.patches[0]))) << method;
+  }
+}
+
+TEST(QuantConfigParsing, RejectsBadStrings) {
+  EXPECT_EQ(Precision::parse("w4a8").id(), "W4A8");
+  EXPECT_EQ(Precision::parse("INT W8A8").title(), "INT W8A8");
+  EXPECT_TRUE(Precision::parse("fp32").floatingPoint);
+  EXPECT_THROW(Precision::parse("W1A8"), Error);
+  EXPECT_THROW(Precision::parse("W17A8"), Error);
+  EXPECT_THROW(Precision::parse("W8"), Error);
+  EXPECT_THROW(Precision::parse("INT8"), Error);
+  EXPECT_EQ(parseGranularity("adaptive-stratification"), Granularity::Adaptive);
+  EXPECT_EQ(parseGranularity("per-token"), Granularity::PerChannel);
+  EXPECT_THROW(parseGranularity("per-row"), Error);
+  EXPECT_THROW(CalibrationMethod::parse("kl-magic"), Error);
+}
+
+TEST(QuantizableGraph, ModelWithoutQuantizableOpIsRejected) {
+  const std::string path = test::tempDir() + "/noops.pt";
+  torch::jit::Module m("NoOps");
+  m.register_parameter("s", torch::ones({1}), false);
+  m.define(R"JIT(
+    def forward(self, x):
+        return torch.cat([x * self.s, x, x], 1)
+  )JIT");
+  torch::jit::ExtraFilesMap extra{{"medquanbench.json", test::bandModelMetadata().dump()}};
+  m.save(path, extra);
+  SegmentationModel model = SegmentationModel::load(path);
+  try {
+    QuantizableGraph g(model.module(), path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no quantizable operation"), std::string::npos);
+  }
+}
+
+TEST(QuantizedSegmentation, W8A8AgreesWithFp32AndW2A2DoesNot) {
+  // Band model on a phantom whose organs sit in its intensity bands.
+  const std::string path = test::tempDir() + "/band.pt";
+  test::writeBandModel(path, test::bandModelMetadata(16, 3.0));
+  SegmentationModel model = SegmentationModel::load(path);
+  PhantomOptions o;
+  o.size = {48, 40, 24};
+  o.noiseSigmaHu = 0;
+  Phantom p = generateAbdominalPhantom(o);
+  for (size_t i = 0; i < p.ct.voxels.size(); ++i) {
+    const uint8_t l = p.labels.voxels[i];
+    p.ct.voxels[i] = l == 0 ? test::kBandBackgroundHu : (l == 8 || l == 9) ? test::kBandHighHu : test::kBandLowHu;
+  }
+  auto graph = std::make_shared<QuantizableGraph>(model.module(), path);
+  FeedbackStage none(nullptr, 0, 1, "");
+  PreparedVolume pv = prepareVolume(p.ct, model.metadata(), none);
+  InferenceResult fp32 = runSlidingWindow(model, pv, {}, none);
+  auto patches = sampleCalibrationPatches(pv, fp32.modelSpaceLabels, model.metadata().patchSize, 8, 0);
+  CalibrationData cal = calibrate(*graph, patches, 0, none);
+  ClassList classes = model.metadata().classes;
+  auto agreement = [&](const char* precision) {
+    QuantizedModel q(graph, model.metadata(), config(precision, Granularity::PerChannel), &cal);
+    return scoreSegmentation(runSlidingWindow(q, pv, {}, none).labels, fp32.labels, classes, 2.0).meanDsc;
+  };
+  const double w8 = agreement("W8A8"), w2 = agreement("W2A2");
+  EXPECT_GE(w8, 0.98);
+  EXPECT_LT(w2, 0.8);
+  EXPECT_LT(w2, w8 - 0.15);
+}
