@@ -180,51 +180,64 @@ int entropyThresholdBin(std::vector<double> bins, int bits, int startBin) {
   bins[0] = bins[1];
   const int64_t levels = symmetricQmax(bits) + 1;
   constexpr double kEps = 1e-4;
+  auto xlogx = [](double v) { return v > 0.0 ? v * std::log(v) : 0.0; };
 
-  // MXNet/TVM smoothing: eps moves onto empty bins, taken evenly from the others. False
-  // when a bin would become non-positive (the candidate is then skipped).
-  auto smooth = [&](std::vector<double>& d, int size, double& sum) {
-    int zeros = 0;
-    for (int k = 0; k < size; ++k) zeros += d[k] == 0.0;
-    if (zeros == size) return false;
-    const double take = kEps * zeros / (size - zeros);
-    sum = 0.0;
-    for (int k = 0; k < size; ++k) {
-      d[k] += d[k] == 0.0 ? kEps : -take;
-      if (d[k] <= 0.0) return false;
-      sum += d[k];
-    }
-    return true;
-  };
+  // Prefix sums make each candidate cost O(levels) instead of O(i): within a level Q is
+  // one value on every non-empty bin, so sum(p log q) needs one log per level, and P
+  // equals the raw bins except for the last one, so sum(p log p) is a prefix sum.
+  std::vector<double> sum(n + 1, 0.0), used(n + 1, 0.0), plogp(n + 1, 0.0);
+  for (int k = 0; k < n; ++k) {
+    sum[k + 1] = sum[k] + bins[k];
+    used[k + 1] = used[k] + (bins[k] != 0.0);
+    plogp[k + 1] = plogp[k] + xlogx(bins[k]);
+  }
+  const double total = sum[n];
+  if (total <= 0.0) return n;
 
-  std::vector<double> suffix(static_cast<size_t>(n) + 1, 0.0);  // counts at and above a bin
-  for (int k = n - 1; k >= 0; --k) suffix[k] = suffix[k + 1] + bins[k];
-  std::vector<double> p(n), q(n), levelSum(levels), levelUsed(levels);
   int bestBin = n;
   double bestDivergence = std::numeric_limits<double>::infinity();
   for (int i = startBin; i <= n; ++i) {
-    std::copy(bins.begin(), bins.begin() + i, p.begin());
-    p[i - 1] += suffix[i];
-    // Level of bin k: floor(k * levels / i), np.digitize over linspace(0, i, levels + 1).
-    std::fill(levelSum.begin(), levelSum.end(), 0.0);
-    std::fill(levelUsed.begin(), levelUsed.end(), 0.0);
-    for (int k = 0; k < i; ++k) {
-      if (bins[k] == 0.0) continue;
-      const int64_t level = k * levels / i;
-      levelSum[level] += bins[k];
-      levelUsed[level] += 1.0;
+    // P: bins [0, i) with every count at or above bin i folded into bin i-1.
+    const double outliers = total - sum[i];
+    const double pLast = bins[i - 1] + outliers;
+    const double pLogP = plogp[i - 1] + xlogx(pLast);
+    // Q before smoothing: the level average on the non-empty bins, 0 on the empty ones.
+    // Smoothing moves kEps onto each of Q's empty bins and takes it evenly from the rest,
+    // which keeps Q's total (sum[i]); P keeps its zeros, they add nothing to KL(P || Q).
+    const double nonEmpty = used[i];
+    if (nonEmpty == 0.0) continue;
+    const double take = kEps * (i - nonEmpty) / nonEmpty;
+    double pLogQ = 0.0;
+    bool valid = true;
+    auto addLevel = [&](int64_t begin, int64_t end) {
+      const double count = used[end] - used[begin];
+      if (count == 0.0) return;
+      const double q = (sum[end] - sum[begin]) / count - take;
+      if (q <= 0.0) {
+        valid = false;
+        return;
+      }
+      double p = sum[end] - sum[begin];
+      if (end == i) p += outliers;  // the folded outliers sit on the non-empty last bin
+      pLogQ += p * std::log(q);
+    };
+    if (levels >= i) {
+      for (int k = 0; k < i; ++k) addLevel(k, k + 1);  // one bin per level: nothing merges
+    } else {
+      // Level j holds bins [ceil(j*i/levels), ceil((j+1)*i/levels)): the bins k with
+      // floor(k * levels / i) == j, i.e. np.digitize over linspace(0, i, levels + 1).
+      int64_t begin = 0;
+      for (int64_t j = 0; j < levels && valid; ++j) {
+        const int64_t end = ((j + 1) * i + levels - 1) / levels;
+        addLevel(begin, end);
+        begin = end;
+      }
     }
-    for (int k = 0; k < i; ++k) {
-      const int64_t level = k * levels / i;
-      q[k] = bins[k] == 0.0 ? 0.0 : levelSum[level] / levelUsed[level];
-    }
-    double pSum, qSum;
-    if (!smooth(p, i, pSum) || !smooth(q, i, qSum)) continue;
-    double divergence = 0.0;
-    for (int k = 0; k < i; ++k) {
-      const double pk = p[k] / pSum;
-      divergence += pk * std::log(pk / (q[k] / qSum));
-    }
+    if (!valid) continue;
+    // Outliers landing on an empty last bin meet Q's smoothing eps there.
+    if (bins[i - 1] == 0.0 && outliers > 0.0) pLogQ += outliers * std::log(kEps);
+    // KL = sum (p/P) log((p/P) / (q/Q)) with P = total, Q = sum[i].
+    const double divergence = (pLogP - pLogQ) / total - std::log(total) + std::log(sum[i]);
     if (divergence <= bestDivergence) {
       bestDivergence = divergence;
       bestBin = i;

@@ -37,11 +37,13 @@ ClipRange mseRange(const Histogram& h, int bits);
 // TensorRT-style entropy calibration: |x| is histogrammed into kEntropyBins bins over
 // [0, max |x|]; for every candidate threshold bin i in [kEntropyStartBin, kEntropyBins],
 // P is bins [0, i) with the outliers folded into bin i-1, Q is P's first i bins merged into
-// 2^(b-1) = qmax + 1 levels and expanded back over their non-empty bins; both are smoothed
-// (eps = 1e-4 moved onto empty bins, as in MXNet/TVM) and the i with the smallest
-// KL(P || Q) wins (the largest on ties), giving amax = i * max|x| / kEntropyBins.
-// Like NVIDIA's pytorch-quantization, bin 0 is replaced by bin 1 first, so the spike of
-// exact zeros after a ReLU does not dominate P.
+// 2^(b-1) = qmax + 1 levels and expanded back over their non-empty bins, and the i with the
+// smallest KL(P || Q) wins (the largest on ties), giving amax = i * max|x| / kEntropyBins.
+// This is NVIDIA pytorch-quantization's algorithm, including its first step (bin 0 is
+// replaced by bin 1, so the spike of exact zeros after a ReLU does not dominate P), with
+// one change: Q is smoothed like MXNet/TVM do (eps = 1e-4 moved onto its empty bins,
+// taken evenly from the others), so outliers folded onto an empty bin give a large but
+// finite divergence instead of infinity.
 constexpr int kEntropyBins = 2048;
 constexpr int kEntropyStartBin = 128;
 float entropyAmax(const Histogram& h, int bits);

@@ -1,0 +1,335 @@
+#include "QuantPanel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLocale>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTimer>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+
+namespace mqb::gui {
+namespace {
+
+const char* kGranularities[][2] = {{"per-tensor", "Per-tensor"},
+                                   {"per-channel", "Per-channel / token"},
+                                   {"per-voxel", "Per-voxel"},
+                                   {"adaptive", "Adaptive stratification"}};
+const char* kCalibrators[][2] = {{"minmax", "Min-max"},
+                                 {"percentile:99.99", "Percentile 99.99"},
+                                 {"percentile:99.9", "Percentile 99.9"},
+                                 {"mse", "MSE search"},
+                                 {"entropy", "Entropy (KL)"}};
+
+}  // namespace
+
+QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(4, 4, 4, 4);
+
+  auto* form = new QFormLayout;
+  form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+  preset_ = new QComboBox;
+  preset_->addItems({tr("custom"), "FP32", "W8A8", "W4A8", "W8A4", "W4A4", "W2A8"});
+  form->addRow(tr("Preset"), preset_);
+  fp32_ = new QCheckBox(tr("FP32 (no quantization)"));
+  form->addRow(QString(), fp32_);
+  auto* bits = new QHBoxLayout;
+  wBits_ = new QSpinBox;
+  wBits_->setRange(2, 16);
+  wBits_->setValue(8);
+  wBits_->setPrefix("W");
+  wBits_->setToolTip(tr("weight bits"));
+  aBits_ = new QSpinBox;
+  aBits_->setRange(2, 16);
+  aBits_->setValue(8);
+  aBits_->setPrefix("A");
+  aBits_->setToolTip(tr("activation bits"));
+  bits->addWidget(wBits_);
+  bits->addWidget(aBits_);
+  form->addRow(tr("Bits"), bits);
+  granularity_ = new QComboBox;
+  for (auto& g : kGranularities) granularity_->addItem(tr(g[1]), QString(g[0]));
+  granularity_->setCurrentIndex(1);
+  form->addRow(tr("Granularity"), granularity_);
+  calibrator_ = new QComboBox;
+  for (auto& c : kCalibrators) calibrator_->addItem(tr(c[1]), QString(c[0]));
+  form->addRow(tr("Calibrator"), calibrator_);
+  symmetric_ = new QComboBox;
+  symmetric_->addItem(tr("Symmetric"), true);
+  symmetric_->addItem(tr("Asymmetric"), false);
+  form->addRow(tr("Range"), symmetric_);
+  auto* cal = new QHBoxLayout;
+  patches_ = new QSpinBox;
+  patches_->setRange(1, 512);
+  patches_->setValue(16);
+  patches_->setSuffix(tr(" patches"));
+  seed_ = new QSpinBox;
+  seed_->setRange(0, 1000000);
+  seed_->setPrefix(tr("seed "));
+  cal->addWidget(patches_);
+  cal->addWidget(seed_);
+  form->addRow(tr("Calibration"), cal);
+  matmul_ = new QCheckBox(tr("Quantize attention matmuls"));
+  matmul_->setChecked(true);
+  form->addRow(QString(), matmul_);
+  layout->addLayout(form);
+
+  auto* runRow = new QHBoxLayout;
+  run_ = new QPushButton(tr("Run"));
+  run_->setDefault(true);
+  run_->setToolTip(tr("FP32 and quantized inference (FP32, prepared volume and calibration are reused when possible)"));
+  cancel_ = new QPushButton(tr("Cancel"));
+  autoRun_ = new QCheckBox(tr("Auto run"));
+  autoRun_->setChecked(true);
+  autoRun_->setToolTip(tr("Re-run (preview of the slice on screen first) whenever a setting changes"));
+  runRow->addWidget(run_);
+  runRow->addWidget(cancel_);
+  runRow->addWidget(autoRun_);
+  layout->addLayout(runRow);
+
+  auto* opsBox = new QGroupBox(tr("Quantizable operations (unchecked = FP32)"));
+  auto* opsLayout = new QVBoxLayout(opsBox);
+  opsLayout->setContentsMargins(2, 2, 2, 2);
+  ops_ = new QTreeWidget;
+  ops_->setColumnCount(4);
+  ops_->setHeaderLabels({tr("Op"), tr("Kind"), tr("Weight"), tr("Params")});
+  ops_->setRootIsDecorated(false);
+  ops_->setUniformRowHeights(true);
+  ops_->header()->setSectionResizeMode(0, QHeaderView::Stretch);
+  ops_->header()->setStretchLastSection(false);
+  for (int c = 1; c < 4; ++c) ops_->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+  opsLayout->addWidget(ops_);
+  opSummary_ = new QLabel;
+  opsLayout->addWidget(opSummary_);
+  auto* keepRow = new QHBoxLayout;
+  analyzeButton_ = new QPushButton(tr("Analyse layers"));
+  keepK_ = new QSpinBox;
+  keepK_->setRange(0, 0);
+  keepK_->setPrefix(tr("k = "));
+  keepButton_ = new QPushButton(tr("Keep k most sensitive in FP32"));
+  keepRow->addWidget(analyzeButton_);
+  keepRow->addWidget(keepK_);
+  keepRow->addWidget(keepButton_);
+  opsLayout->addLayout(keepRow);
+  auto* allRow = new QHBoxLayout;
+  auto* all = new QPushButton(tr("Quantize all"));
+  auto* none = new QPushButton(tr("Keep all FP32"));
+  allRow->addWidget(all);
+  allRow->addWidget(none);
+  allRow->addStretch();
+  opsLayout->addLayout(allRow);
+  layout->addWidget(opsBox, 1);
+
+  debounce_ = new QTimer(this);
+  debounce_->setSingleShot(true);
+  debounce_->setInterval(400);
+  connect(debounce_, &QTimer::timeout, this, [this] {
+    if (autoRun_->isChecked() && runEnabled_) emit runRequested();
+  });
+
+  auto changed = [this] { onChanged(); };
+  connect(fp32_, &QCheckBox::toggled, this, changed);
+  connect(wBits_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
+  connect(aBits_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
+  connect(granularity_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
+  connect(calibrator_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
+  connect(symmetric_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
+  connect(patches_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
+  connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
+  connect(matmul_, &QCheckBox::toggled, this, changed);
+  connect(ops_, &QTreeWidget::itemChanged, this, [this](QTreeWidgetItem*, int column) {
+    if (column == 0) onChanged();
+  });
+  connect(preset_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
+    if (updating_ || i <= 0) return;
+    const QString p = preset_->itemText(i);
+    updating_ = true;
+    fp32_->setChecked(p == "FP32");
+    if (p != "FP32") {
+      wBits_->setValue(p.mid(1, p.indexOf('A') - 1).toInt());
+      aBits_->setValue(p.mid(p.indexOf('A') + 1).toInt());
+    }
+    updating_ = false;
+    onChanged();
+  });
+  connect(run_, &QPushButton::clicked, this, [this] {
+    debounce_->stop();
+    emit runRequested();
+  });
+  connect(cancel_, &QPushButton::clicked, this, [this] {
+    debounce_->stop();
+    emit cancelRequested();
+  });
+  connect(analyzeButton_, &QPushButton::clicked, this, &QuantPanel::analyzeRequested);
+  connect(keepButton_, &QPushButton::clicked, this, [this] { keepMostSensitive(keepK_->value()); });
+  auto setAll = [this](bool quantize) {
+    updating_ = true;
+    for (int i = 0; i < ops_->topLevelItemCount(); ++i)
+      ops_->topLevelItem(i)->setCheckState(0, quantize ? Qt::Checked : Qt::Unchecked);
+    updating_ = false;
+    onChanged();
+  };
+  connect(all, &QPushButton::clicked, this, [setAll] { setAll(true); });
+  connect(none, &QPushButton::clicked, this, [setAll] { setAll(false); });
+  updateEnabled();
+}
+
+QuantSettings QuantPanel::settings() const {
+  QuantSettings s;
+  s.floatingPoint = fp32_->isChecked();
+  s.weightBits = wBits_->value();
+  s.activationBits = aBits_->value();
+  s.granularity = granularity_->currentData().toString().toStdString();
+  s.calibrator = calibrator_->currentData().toString().toStdString();
+  s.symmetric = symmetric_->currentData().toBool();
+  s.calibrationPatches = patches_->value();
+  s.calibrationSeed = static_cast<uint32_t>(seed_->value());
+  s.quantizeActivationMatmul = matmul_->isChecked();
+  for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
+    const auto* item = ops_->topLevelItem(i);
+    if (item->checkState(0) != Qt::Checked) s.excludedOps.insert(item->data(0, Qt::UserRole).toString().toStdString());
+  }
+  return s;
+}
+
+void QuantPanel::setSettings(const QuantSettings& s) {
+  updating_ = true;
+  fp32_->setChecked(s.floatingPoint);
+  wBits_->setValue(s.weightBits);
+  aBits_->setValue(s.activationBits);
+  int g = granularity_->findData(QString::fromStdString(s.granularity));
+  granularity_->setCurrentIndex(g >= 0 ? g : 1);
+  int c = calibrator_->findData(QString::fromStdString(s.calibrator));
+  if (c < 0) {
+    calibrator_->addItem(QString::fromStdString(s.calibrator), QString::fromStdString(s.calibrator));
+    c = calibrator_->count() - 1;
+  }
+  calibrator_->setCurrentIndex(c);
+  symmetric_->setCurrentIndex(s.symmetric ? 0 : 1);
+  patches_->setValue(s.calibrationPatches);
+  seed_->setValue(static_cast<int>(s.calibrationSeed));
+  matmul_->setChecked(s.quantizeActivationMatmul);
+  for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
+    auto* item = ops_->topLevelItem(i);
+    const bool excluded = s.excludedOps.count(item->data(0, Qt::UserRole).toString().toStdString()) > 0;
+    item->setCheckState(0, excluded ? Qt::Unchecked : Qt::Checked);
+  }
+  updating_ = false;
+  onChanged();
+}
+
+void QuantPanel::setOps(const std::vector<OpInfo>& ops) {
+  updating_ = true;
+  ops_->clear();
+  sensitivity_.clear();
+  for (const OpInfo& op : ops) {
+    auto* item = new QTreeWidgetItem(ops_);
+    item->setText(0, QString::fromStdString(op.name));
+    item->setData(0, Qt::UserRole, QString::fromStdString(op.name));
+    item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+    item->setCheckState(0, Qt::Checked);
+    item->setText(1, QString::fromStdString(op.kind) + (op.pointwise ? " 1x1x1" : ""));
+    item->setText(2, QString::fromStdString(op.shapeText()));
+    item->setText(3, QLocale::c().toString(static_cast<qlonglong>(op.parameters)));
+    item->setTextAlignment(3, Qt::AlignRight | Qt::AlignVCenter);
+    item->setToolTip(0, tr("#%1 %2 (module %3)")
+                            .arg(op.index)
+                            .arg(QString::fromStdString(op.name),
+                                 op.modulePath.empty() ? tr("top level") : QString::fromStdString(op.modulePath)));
+  }
+  keepK_->setRange(0, static_cast<int>(ops.size()));
+  updating_ = false;
+  updateEnabled();
+  onChanged();
+}
+
+int QuantPanel::opCount() const { return ops_->topLevelItemCount(); }
+
+void QuantPanel::setSensitivity(const std::vector<std::string>& ops) {
+  sensitivity_ = ops;
+  for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
+    auto* item = ops_->topLevelItem(i);
+    const std::string name = item->data(0, Qt::UserRole).toString().toStdString();
+    int rank = -1;
+    for (size_t r = 0; r < ops.size(); ++r)
+      if (ops[r] == name) rank = static_cast<int>(r);
+    item->setToolTip(1, rank >= 0 ? tr("sensitivity rank %1 of %2").arg(rank + 1).arg(ops.size()) : QString());
+  }
+  updateEnabled();
+}
+
+void QuantPanel::keepMostSensitive(int k) {
+  updating_ = true;
+  for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
+    auto* item = ops_->topLevelItem(i);
+    const std::string name = item->data(0, Qt::UserRole).toString().toStdString();
+    bool keep = false;
+    for (int r = 0; r < k && r < static_cast<int>(sensitivity_.size()); ++r) keep |= sensitivity_[r] == name;
+    item->setCheckState(0, keep ? Qt::Unchecked : Qt::Checked);
+  }
+  updating_ = false;
+  onChanged();
+}
+
+void QuantPanel::setBusy(bool busy) {
+  busy_ = busy;
+  updateEnabled();
+}
+
+void QuantPanel::setRunEnabled(bool enabled) {
+  runEnabled_ = enabled;
+  updateEnabled();
+}
+
+bool QuantPanel::autoRun() const { return autoRun_->isChecked(); }
+void QuantPanel::setAutoRun(bool on) { autoRun_->setChecked(on); }
+
+void QuantPanel::setLayerAnalysisAvailable(bool available) {
+  analysisAvailable_ = available;
+  analyzeButton_->setToolTip(available ? tr("Isolated / cumulative SQNR per op, activation histograms, sensitivity")
+                                       : tr("The engine of this build has no layer analysis yet"));
+  updateEnabled();
+}
+
+void QuantPanel::onChanged() {
+  if (updating_) return;
+  const QuantSettings s = settings();
+  {
+    // Keep the preset combo in sync without re-triggering it.
+    updating_ = true;
+    const int i = preset_->findText(QString::fromStdString(s.precisionId()));
+    preset_->setCurrentIndex(i >= 0 ? i : 0);
+    updating_ = false;
+  }
+  const int excluded = static_cast<int>(s.excludedOps.size());
+  opSummary_->setText(tr("%1 ops, %2 quantized, %3 FP32").arg(opCount()).arg(opCount() - excluded).arg(excluded));
+  updateEnabled();
+  emit settingsChanged();
+  if (autoRun_->isChecked() && runEnabled_) debounce_->start();
+}
+
+void QuantPanel::updateEnabled() {
+  const bool q = !fp32_->isChecked();
+  wBits_->setEnabled(q);
+  aBits_->setEnabled(q);
+  granularity_->setEnabled(q);
+  calibrator_->setEnabled(q);
+  symmetric_->setEnabled(q);
+  patches_->setEnabled(q);
+  seed_->setEnabled(q);
+  matmul_->setEnabled(q);
+  run_->setEnabled(runEnabled_);
+  cancel_->setEnabled(busy_);
+  analyzeButton_->setEnabled(analysisAvailable_ && runEnabled_ && q);
+  keepK_->setEnabled(!sensitivity_.empty());
+  keepButton_->setEnabled(!sensitivity_.empty());
+}
+
+}  // namespace mqb::gui

@@ -1,0 +1,79 @@
+#pragma once
+// Quantization settings (bits, granularity, calibrator, symmetry, calibration patches),
+// the model's quantizable ops with per-op exclusion checkboxes (unchecked = kept FP32),
+// "keep the k most sensitive ops in FP32" (once a layer analysis exists), Run / Cancel
+// and auto-run. Binds to QuantSettings; no engine calls.
+#include <QWidget>
+
+#include <string>
+#include <vector>
+
+#include "SessionTypes.h"
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QPushButton;
+class QSpinBox;
+class QTimer;
+class QTreeWidget;
+
+namespace mqb::gui {
+
+class QuantPanel : public QWidget {
+  Q_OBJECT
+ public:
+  explicit QuantPanel(QWidget* parent = nullptr);
+
+  QuantSettings settings() const;
+  void setSettings(const QuantSettings& settings);  // emits settingsChanged once
+  void setOps(const std::vector<OpInfo>& ops);
+  int opCount() const;
+  // Most sensitive first; enables "keep k in FP32".
+  void setSensitivity(const std::vector<std::string>& opsMostSensitiveFirst);
+  void keepMostSensitive(int k);  // excludes exactly the k most sensitive ops
+  void setBusy(bool busy);
+  void setRunEnabled(bool enabled);
+  bool autoRun() const;
+  void setAutoRun(bool on);
+  void setLayerAnalysisAvailable(bool available);
+  QTreeWidget* opTree() const { return ops_; }
+
+ signals:
+  void settingsChanged();
+  // Debounced settingsChanged while auto-run is on, and the Run button.
+  void runRequested();
+  void cancelRequested();
+  void analyzeRequested();
+
+ private:
+  void onChanged();
+  void updateEnabled();
+
+  QComboBox* preset_;
+  QCheckBox* fp32_;
+  QSpinBox* wBits_;
+  QSpinBox* aBits_;
+  QComboBox* granularity_;
+  QComboBox* calibrator_;
+  QComboBox* symmetric_;
+  QSpinBox* patches_;
+  QSpinBox* seed_;
+  QCheckBox* matmul_;
+  QTreeWidget* ops_;
+  QLabel* opSummary_;
+  QSpinBox* keepK_;
+  QPushButton* keepButton_;
+  QPushButton* analyzeButton_;
+  QPushButton* run_;
+  QPushButton* cancel_;
+  QCheckBox* autoRun_;
+  QTimer* debounce_;
+  std::vector<std::string> sensitivity_;
+  bool updating_ = false;
+  bool busy_ = false;
+  bool runEnabled_ = false;
+  bool analysisAvailable_ = false;
+};
+
+}  // namespace mqb::gui

@@ -1,0 +1,339 @@
+#include "SessionController.h"
+
+#include <QCoreApplication>
+#include <QEventLoop>
+#include <QTimer>
+
+#include <chrono>
+
+#include "Error.h"
+#include "Phantom.h"
+
+namespace mqb::gui {
+
+struct SessionController::Job {
+  QString title;
+  std::function<void(Feedback&)> work;
+  std::function<void()> done;
+  bool isRun = false;
+  uint64_t generation = 0;
+  std::shared_ptr<Feedback> feedback = std::make_shared<Feedback>();
+};
+
+namespace {
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+SessionController::SessionController(QObject* parent) : QObject(parent) {
+  worker_ = new QObject;
+  worker_->moveToThread(&thread_);
+  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+  thread_.setObjectName("mqb-engine");
+  thread_.start();
+}
+
+SessionController::~SessionController() {
+  runGeneration_ += 1;
+  {
+    std::lock_guard<std::mutex> lock(currentMutex_);
+    if (currentFeedback_) currentFeedback_->cancel();
+  }
+  thread_.quit();
+  thread_.wait();
+}
+
+void SessionController::enqueue(const QString& title, std::function<void(Feedback&)> work,
+                                std::function<void()> done, bool isRun, uint64_t generation) {
+  auto job = std::make_shared<Job>();
+  job->title = title;
+  job->work = std::move(work);
+  job->done = std::move(done);
+  job->isRun = isRun;
+  job->generation = generation;
+  job->feedback->setProgressCallback([this](double f, const std::string& stage) {
+    const int64_t now = nowMs();
+    if (f < 1.0 && now - lastProgressMs_.load() < 40) return;
+    lastProgressMs_ = now;
+    const QString text = QString::fromStdString(stage);
+    QMetaObject::invokeMethod(this, [this, f, text] { emit progress(f, text); }, Qt::QueuedConnection);
+  });
+  if (pending_++ == 0) emit busyChanged(true);
+  QMetaObject::invokeMethod(worker_, [this, job] { execute(job); }, Qt::QueuedConnection);
+}
+
+// Worker thread.
+void SessionController::execute(const std::shared_ptr<Job>& job) {
+  if (job->isRun && job->generation != runGeneration_.load()) {
+    QMetaObject::invokeMethod(this, [this, job] { finishJob(job, false, true, {}); }, Qt::QueuedConnection);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(currentMutex_);
+    currentFeedback_ = job->feedback;
+    currentIsRun_ = job->isRun;
+  }
+  bool ok = false, canceled = false;
+  QString error;
+  try {
+    job->feedback->report(0.0, job->title.toStdString());
+    job->work(*job->feedback);
+    ok = true;
+  } catch (const Canceled&) {
+    canceled = true;
+  } catch (const std::exception& e) {
+    error = QString::fromStdString(e.what());
+  } catch (...) {
+    error = tr("unknown error");
+  }
+  {
+    std::lock_guard<std::mutex> lock(currentMutex_);
+    currentFeedback_.reset();
+    currentIsRun_ = false;
+  }
+  QMetaObject::invokeMethod(this, [this, job, ok, canceled, error] { finishJob(job, ok, canceled, error); },
+                            Qt::QueuedConnection);
+}
+
+void SessionController::finishJob(const std::shared_ptr<Job>& job, bool ok, bool canceled, const QString& error) {
+  --pending_;
+  if (ok && job->done) job->done();
+  if (!ok && !canceled) emit jobFailed(job->title, error);
+  if (job->isRun) {
+    if (ok) lastRunSummary_ = stepTimes_.join(", ");
+    emit runFinished(ok);
+  }
+  if (pending_ == 0) {
+    emit progress(ok ? 1.0 : 0.0, ok ? tr("done") : (canceled ? tr("cancelled") : tr("failed")));
+    emit busyChanged(false);
+    emit idle();
+  }
+}
+
+void SessionController::cancel() {
+  runGeneration_ += 1;  // queued runs are skipped
+  std::lock_guard<std::mutex> lock(currentMutex_);
+  if (currentFeedback_) currentFeedback_->cancel();
+}
+
+void SessionController::resetResults() {
+  fp32_.reset();
+  quantized_.reset();
+  difference_.reset();
+  table_.reset();
+  layers_.reset();
+  fp32Preview_ = quantPreview_ = false;
+  differing_ = 0;
+  emit resultsChanged();
+  emit tableChanged();
+  emit layerAnalysisChanged();
+}
+
+void SessionController::openModel(const QString& path) {
+  cancel();
+  enqueue(
+      tr("Loading model %1").arg(path), [this, path](Feedback& fb) { session_.loadModel(path.toStdString(), &fb); },
+      [this, path] {
+        modelInfo_ = session_.modelInfo();
+        modelPath_ = path;
+        resetResults();
+        emit modelChanged();
+      },
+      false, 0);
+}
+
+void SessionController::openVolume(const QString& path) {
+  cancel();
+  enqueue(
+      tr("Loading CT %1").arg(path), [this, path](Feedback& fb) { session_.loadVolume(path.toStdString(), &fb); },
+      [this, path] {
+        volume_ = session_.volume();
+        volumePath_ = path;
+        const bool hadTruth = truth_ != nullptr;
+        truth_ = session_.groundTruth();
+        truthPath_ = QString::fromStdString(session_.truthPath());
+        resetResults();
+        emit volumeChanged();
+        if (hadTruth != (truth_ != nullptr)) emit groundTruthChanged();
+      },
+      false, 0);
+}
+
+void SessionController::setVolumeData(std::shared_ptr<const ImageVolume> volume, const QString& name) {
+  cancel();
+  enqueue(
+      tr("Setting CT %1").arg(name),
+      [this, volume, name](Feedback&) { session_.setVolume(volume, name.toStdString()); },
+      [this, name] {
+        volume_ = session_.volume();
+        volumePath_ = name;
+        const bool hadTruth = truth_ != nullptr;
+        truth_ = session_.groundTruth();
+        truthPath_ = QString::fromStdString(session_.truthPath());
+        resetResults();
+        emit volumeChanged();
+        if (hadTruth != (truth_ != nullptr)) emit groundTruthChanged();
+      },
+      false, 0);
+}
+
+void SessionController::openGroundTruth(const QString& path, const QString& labelMap) {
+  enqueue(
+      tr("Loading ground truth %1").arg(path),
+      [this, path, labelMap](Feedback&) { session_.loadGroundTruth(path.toStdString(), labelMap.toStdString()); },
+      [this, path, labelMap] {
+        truth_ = session_.groundTruth();
+        truthPath_ = path;
+        truthLabelMap_ = labelMap;
+        table_.reset();
+        emit groundTruthChanged();
+        emit tableChanged();
+      },
+      false, 0);
+}
+
+void SessionController::setGroundTruthData(std::shared_ptr<const LabelVolume> labels, const QString& name) {
+  enqueue(
+      tr("Setting ground truth %1").arg(name),
+      [this, labels, name](Feedback&) { session_.setGroundTruth(labels, name.toStdString()); },
+      [this, name] {
+        truth_ = session_.groundTruth();
+        truthPath_ = name;
+        truthLabelMap_.clear();
+        table_.reset();
+        emit groundTruthChanged();
+        emit tableChanged();
+      },
+      false, 0);
+}
+
+void SessionController::clearGroundTruth() {
+  enqueue(
+      tr("Closing ground truth"), [this](Feedback&) { session_.clearGroundTruth(); },
+      [this] {
+        truth_.reset();
+        truthPath_.clear();
+        truthLabelMap_.clear();
+        table_.reset();
+        emit groundTruthChanged();
+        emit tableChanged();
+      },
+      false, 0);
+}
+
+void SessionController::usePhantom() {
+  cancel();
+  enqueue(
+      tr("Generating phantom"),
+      [this](Feedback& fb) {
+        fb.report(0.1, "generating abdominal phantom");
+        Phantom p = generateAbdominalPhantom();
+        session_.setVolume(std::make_shared<ImageVolume>(std::move(p.ct)), "phantom");
+        session_.setGroundTruth(std::make_shared<LabelVolume>(std::move(p.labels)), "phantom labels");
+      },
+      [this] {
+        volume_ = session_.volume();
+        volumePath_ = "phantom";
+        truth_ = session_.groundTruth();
+        truthPath_ = "phantom labels";
+        truthLabelMap_.clear();
+        resetResults();
+        emit volumeChanged();
+        emit groundTruthChanged();
+      },
+      false, 0);
+}
+
+void SessionController::run(const QuantSettings& settings, int previewSlice) {
+  const uint64_t gen = ++runGeneration_;
+  {
+    std::lock_guard<std::mutex> lock(currentMutex_);
+    if (currentFeedback_ && currentIsRun_) currentFeedback_->cancel();
+  }
+  RunRequest request;
+  request.settings = settings;
+  request.previewSlice = previewSlice;
+  request.toleranceMm = toleranceMm_;
+  stepTimes_.clear();
+  enqueue(
+      tr("Running %1").arg(QString::fromStdString(settings.precisionId())),
+      [this, request, gen](Feedback& fb) {
+        session_.run(request, &fb, [this, gen](const RunUpdate& u) {
+          QMetaObject::invokeMethod(
+              this,
+              [this, gen, u] {
+                if (gen == runGeneration_.load()) applyUpdate(u);
+              },
+              Qt::QueuedConnection);
+        });
+      },
+      {}, true, gen);
+}
+
+void SessionController::applyUpdate(const RunUpdate& u) {
+  using K = RunUpdate::Kind;
+  const QString secs = QString::number(u.seconds, 'f', 2) + " s";
+  switch (u.kind) {
+    case K::Fp32Preview:
+      fp32_ = u.fp32;
+      fp32Preview_ = true;
+      stepTimes_ << tr("FP32 preview %1").arg(secs);
+      break;
+    case K::Fp32:
+      fp32_ = u.fp32;
+      fp32Preview_ = false;
+      if (!u.fromCache) stepTimes_ << tr("FP32 %1").arg(secs);
+      break;
+    case K::QuantPreview:
+    case K::Quant:
+      fp32_ = u.fp32;
+      fp32Preview_ = false;
+      quantized_ = u.quantized;
+      difference_ = u.difference;
+      differing_ = u.differingVoxels;
+      quantPreview_ = u.kind == K::QuantPreview;
+      resultSettings_ = u.settings;
+      table_.reset();
+      if (!u.fromCache)
+        stepTimes_ << tr("%1 %2%3").arg(QString::fromStdString(u.settings.precisionId()),
+                                        quantPreview_ ? tr("preview ") : QString(), secs);
+      break;
+    case K::Scores:
+      table_ = u.table;
+      stepTimes_ << tr("scores %1").arg(secs);
+      emit tableChanged();
+      return;
+  }
+  emit resultsChanged();
+  if (u.kind == K::Quant || u.kind == K::QuantPreview) emit tableChanged();
+}
+
+void SessionController::runJob(const QString& title, std::function<void(AnalysisSession&, Feedback&)> fn,
+                               std::function<void()> onSuccess) {
+  enqueue(title, [this, fn](Feedback& fb) { fn(session_, fb); }, std::move(onSuccess), false, 0);
+}
+
+void SessionController::analyzeLayers(const QuantSettings& settings) {
+  auto holder = std::make_shared<std::shared_ptr<const LayerAnalysisResult>>();
+  enqueue(
+      tr("Analysing layers (%1)").arg(QString::fromStdString(settings.precisionId())),
+      [this, settings, holder](Feedback& fb) { *holder = session_.analyzeLayers(settings, &fb); },
+      [this, holder] {
+        layers_ = *holder;
+        emit layerAnalysisChanged();
+      },
+      false, 0);
+}
+
+bool SessionController::waitUntilIdle(int timeoutMs) {
+  if (pending_ == 0) return true;
+  QEventLoop loop;
+  connect(this, &SessionController::idle, &loop, &QEventLoop::quit);
+  QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+  loop.exec();
+  return pending_ == 0;
+}
+
+}  // namespace mqb::gui

@@ -1,0 +1,129 @@
+#pragma once
+// Qt binding of the Qt-free AnalysisSession: runs every engine job (loading, inference,
+// calibration, scoring) on one worker thread, one job at a time, and hands the results to
+// the GUI thread as signals. Progress comes from mqb::Feedback (throttled), Cancel calls
+// Feedback::cancel(). A new run supersedes a queued or running one (the running one is
+// cancelled), so changing the configuration quickly never piles up work.
+//
+// All public methods and signals are GUI-thread only. The result accessors return the
+// latest state delivered to the GUI thread (snapshots: shared_ptr<const ...>).
+#include <QElapsedTimer>
+#include <QObject>
+#include <QString>
+#include <QThread>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "AnalysisSession.h"
+
+namespace mqb::gui {
+
+class SessionController : public QObject {
+  Q_OBJECT
+ public:
+  explicit SessionController(QObject* parent = nullptr);
+  ~SessionController() override;
+
+  // ---- inputs (asynchronous) ---------------------------------------------------------------
+  void openModel(const QString& path);
+  void openVolume(const QString& path);  // file or DICOM folder
+  void openGroundTruth(const QString& path, const QString& labelMap = {});
+  void setVolumeData(std::shared_ptr<const ImageVolume> volume, const QString& name);
+  void setGroundTruthData(std::shared_ptr<const LabelVolume> labels, const QString& name);
+  void clearGroundTruth();
+  // A generated abdominal phantom (core/Phantom.h) as CT, its labels as ground truth.
+  void usePhantom();
+
+  // ---- runs ---------------------------------------------------------------------------------
+  // FP32 + quantized inference and scores; previewSlice = axial slice on screen or -1.
+  void run(const QuantSettings& settings, int previewSlice = -1);
+  void cancel();  // the running job (and queued runs)
+  bool isBusy() const { return pending_ > 0; }
+  // Runs `fn` on the worker thread after the queued jobs (tests, layer analysis).
+  void runJob(const QString& title, std::function<void(AnalysisSession&, Feedback&)> fn,
+              std::function<void()> onSuccess = {});
+
+  // ---- state (GUI thread) --------------------------------------------------------------------
+  const AnalysisSession& session() const { return session_; }
+  std::shared_ptr<const ModelInfo> modelInfo() const { return modelInfo_; }
+  std::shared_ptr<const ImageVolume> volume() const { return volume_; }
+  std::shared_ptr<const LabelVolume> groundTruth() const { return truth_; }
+  QString modelPath() const { return modelPath_; }
+  QString volumePath() const { return volumePath_; }
+  QString truthPath() const { return truthPath_; }
+  QString truthLabelMap() const { return truthLabelMap_; }
+
+  std::shared_ptr<const LabelVolume> fp32() const { return fp32_; }
+  std::shared_ptr<const LabelVolume> quantized() const { return quantized_; }
+  std::shared_ptr<const LabelVolume> difference() const { return difference_; }
+  std::shared_ptr<const ComparisonTable> table() const { return table_; }
+  std::shared_ptr<const LayerAnalysisResult> layerAnalysis() const { return layers_; }
+  bool fp32IsPreview() const { return fp32Preview_; }
+  bool quantizedIsPreview() const { return quantPreview_; }
+  int64_t differingVoxels() const { return differing_; }
+  // Settings of the quantized result on display (valid once quantized() is set).
+  const QuantSettings& resultSettings() const { return resultSettings_; }
+  bool hasResults() const { return quantized_ && !quantPreview_; }
+  double toleranceMm() const { return toleranceMm_; }
+  void setToleranceMm(double mm) { toleranceMm_ = mm; }
+  // Time of the last finished run and of its steps ("FP32 1.2 s, W4A4 2.0 s ...").
+  QString lastRunSummary() const { return lastRunSummary_; }
+
+  // Layer analysis (when the engine has it): computed on demand for the current settings.
+  void analyzeLayers(const QuantSettings& settings);
+
+  // Blocks (processing events) until no job is pending or `timeoutMs` passed; true if idle.
+  bool waitUntilIdle(int timeoutMs);
+
+ signals:
+  void busyChanged(bool busy);
+  void progress(double fraction, const QString& stage);
+  void modelChanged();
+  void volumeChanged();
+  void groundTruthChanged();
+  void resultsChanged();  // fp32 / quantized / difference (preview or final)
+  void tableChanged();
+  void layerAnalysisChanged();
+  void runFinished(bool completed);  // false: cancelled or failed
+  void jobFailed(const QString& title, const QString& message);
+  void idle();
+
+ private:
+  struct Job;
+  void enqueue(const QString& title, std::function<void(Feedback&)> work, std::function<void()> done,
+               bool isRun, uint64_t generation);
+  void execute(const std::shared_ptr<Job>& job);
+  void finishJob(const std::shared_ptr<Job>& job, bool ok, bool canceled, const QString& error);
+  void applyUpdate(const RunUpdate& update);
+  void resetResults();
+
+  AnalysisSession session_;
+  QThread thread_;
+  QObject* worker_ = nullptr;  // lives in thread_
+  int pending_ = 0;
+  std::mutex currentMutex_;
+  std::shared_ptr<Feedback> currentFeedback_;
+  bool currentIsRun_ = false;
+  std::atomic<uint64_t> runGeneration_{0};
+  QElapsedTimer progressTimer_;
+  std::atomic<int64_t> lastProgressMs_{-1000};
+
+  std::shared_ptr<const ModelInfo> modelInfo_;
+  std::shared_ptr<const ImageVolume> volume_;
+  std::shared_ptr<const LabelVolume> truth_;
+  QString modelPath_, volumePath_, truthPath_, truthLabelMap_;
+  std::shared_ptr<const LabelVolume> fp32_, quantized_, difference_;
+  std::shared_ptr<const ComparisonTable> table_;
+  std::shared_ptr<const LayerAnalysisResult> layers_;
+  bool fp32Preview_ = false, quantPreview_ = false;
+  int64_t differing_ = 0;
+  QuantSettings resultSettings_;
+  double toleranceMm_ = kDefaultNsdToleranceMm;
+  QString lastRunSummary_;
+  QStringList stepTimes_;
+};
+
+}  // namespace mqb::gui

@@ -1,0 +1,121 @@
+#include <gtest/gtest.h>
+
+#include "SegmentationModel.h"
+#include "TestModels.h"
+#include "TestSupport.h"
+#include "quant/LayerAnalysis.h"
+
+using namespace mqb;
+using namespace mqb::quant;
+
+namespace {
+
+struct Fixture {
+  SegmentationModel model;
+  std::shared_ptr<QuantizableGraph> graph;
+  std::vector<torch::Tensor> patches;
+  CalibrationData calibration;
+};
+
+Fixture& fixture() {
+  static Fixture* f = [] {
+    const std::string path = test::tempDir() + "/mixed.pt";
+    test::writeMixedOpsModel(path, 11);
+    SegmentationModel model = SegmentationModel::load(path);
+    auto graph = std::make_shared<QuantizableGraph>(model.module(), path);
+    torch::manual_seed(5);
+    std::vector<torch::Tensor> patches;
+    for (int i = 0; i < 3; ++i) patches.push_back(torch::rand({1, 1, 16, 16, 16}));
+    CalibrationData cal = calibrate(*graph, patches, 0, FeedbackStage(nullptr, 0, 1, ""));
+    return new Fixture{std::move(model), graph, patches, std::move(cal)};
+  }();
+  return *f;
+}
+
+LayerAnalysis analyze(const QuantConfig& c) {
+  auto& f = fixture();
+  return analyzeLayers(*f.graph, f.model.metadata(), c, f.calibration, {f.patches[0]}, FeedbackStage(nullptr, 0, 1, ""));
+}
+
+QuantConfig config(const char* precision, Granularity g) {
+  QuantConfig c;
+  c.precision = Precision::parse(precision);
+  c.granularity = g;
+  return c;
+}
+
+}  // namespace
+
+TEST(LayerAnalysis, ErrorsOrderedByBitWidthAndFirstOpIsolatedEqualsCumulative) {
+  LayerAnalysis w8 = analyze(config("W8A8", Granularity::PerChannel));
+  LayerAnalysis w3 = analyze(config("W3A3", Granularity::PerChannel));
+  ASSERT_EQ(w8.ops.size(), 10u);
+  for (size_t i = 0; i < w8.ops.size(); ++i) {
+    EXPECT_GT(w8.ops[i].isolated.sqnrDb, 25.0) << w8.ops[i].name;
+    EXPECT_GT(w8.ops[i].isolated.sqnrDb, w3.ops[i].isolated.sqnrDb + 10) << w8.ops[i].name;
+    EXPECT_GT(w8.ops[i].isolated.cosine, 0.99) << w8.ops[i].name;
+    EXPECT_GT(w8.ops[i].isolated.mse, 0.0);
+  }
+  // The first op sees the model input in both runs: isolated and cumulative coincide.
+  EXPECT_NEAR(w8.ops[0].isolated.sqnrDb, w8.ops[0].cumulative.sqnrDb, 1e-6);
+  // Errors accumulate: the last op is worse in the full quantized run than alone.
+  EXPECT_LT(w3.ops.back().cumulative.sqnrDb, w3.ops.back().isolated.sqnrDb);
+}
+
+TEST(LayerAnalysis, Fp32ConfigHasNoError) {
+  LayerAnalysis a = analyze(config("FP32", Granularity::PerTensor));
+  for (const auto& op : a.ops) {
+    EXPECT_TRUE(std::isinf(op.isolated.sqnrDb)) << op.name;
+    EXPECT_TRUE(std::isinf(op.cumulative.sqnrDb)) << op.name;
+    EXPECT_FALSE(op.quantized);
+  }
+}
+
+TEST(LayerAnalysis, HistogramsShowTheGridAndClipping) {
+  LayerAnalysis a = analyze(config("W8A8", Granularity::PerTensor));
+  const OpAnalysis& down = a.ops[1];
+  ASSERT_EQ(down.inputs.size(), 1u);
+  const InputDistribution& d = down.inputs[0];
+  EXPECT_EQ(d.scheme, "static per-tensor");
+  EXPECT_GE(d.calibration.counts.size(), 256u);
+  EXPECT_EQ(d.levels.size(), 255u);  // -127..127
+  EXPECT_NEAR(d.clipHigh, -d.clipLow, 1e-6);
+  EXPECT_NEAR(d.levels.back(), d.clipHigh, 1e-6);
+  EXPECT_DOUBLE_EQ(d.clippedFraction, 0.0);  // min-max never clips calibration data
+  QuantConfig pct = config("W8A8", Granularity::PerTensor);
+  pct.calibrator = CalibrationMethod::parse("percentile:99");
+  const InputDistribution& clipped = analyze(pct).ops[1].inputs[0];
+  EXPECT_GT(clipped.clippedFraction, 0.001);
+  EXPECT_LT(clipped.clippedFraction, 0.05);
+  // The attention matmul has two inputs; the distribution shift grows with fewer bits.
+  EXPECT_EQ(a.ops[5].inputs.size(), 2u);
+  LayerAnalysis w3 = analyze(config("W3A3", Granularity::PerTensor));
+  EXPECT_GT(w3.ops.back().inputs[0].wasserstein1, a.ops.back().inputs[0].wasserstein1);
+  EXPECT_EQ(a.ops.back().inputs[0].fp32Run.counts.size(), 256u);
+  // Weight ranges per output channel: 3 for the head, 8 for the transposed conv (axis 1).
+  EXPECT_EQ(a.ops.back().weightChannelMin.size(), 3u);
+  EXPECT_EQ(a.ops[8].weightChannelMax.size(), 8u);
+}
+
+TEST(LayerAnalysis, KeepMostSensitiveInFp32IsOneAction) {
+  QuantConfig c = config("W4A4", Granularity::PerTensor);
+  LayerAnalysis a = analyze(c);
+  const auto ranking = a.sensitivityRanking();
+  ASSERT_EQ(ranking.size(), 10u);
+  for (size_t i = 1; i < ranking.size(); ++i) {
+    auto sqnr = [&](const std::string& n) {
+      for (const auto& op : a.ops)
+        if (op.name == n) return op.isolated.sqnrDb;
+      return 0.0;
+    };
+    EXPECT_LE(sqnr(ranking[i - 1]), sqnr(ranking[i]));
+  }
+  QuantConfig mixed = keepMostSensitiveInFp32(c, a, 2);
+  EXPECT_EQ(mixed.excludedOps, (std::set<std::string>{ranking[0], ranking[1]}));
+  LayerAnalysis b = analyze(mixed);
+  for (const auto& op : b.ops)
+    if (op.name == ranking[0]) EXPECT_FALSE(op.quantized);
+  const nlohmann::json j = b.toJson();
+  EXPECT_EQ(j["ops"].size(), 10u);
+  EXPECT_EQ(j["sensitivity_ranking"].size(), 8u);
+}
