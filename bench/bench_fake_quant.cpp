@@ -11,11 +11,12 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -154,6 +155,23 @@ BENCHMARK(BM_PerToken)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CopyTokensFull)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerTokenFull)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Summary rows in a fixed order (runs may be interleaved), each with the copy of the same
+// tensor it is compared against.
+const std::vector<std::pair<std::string, std::string>> kSummary = {
+    {"BM_Copy", "BM_Copy"},
+    {"BM_PerTensor", "BM_Copy"},
+    {"BM_PerTensorAsym", "BM_Copy"},
+    {"BM_PerChannel", "BM_Copy"},
+    {"BM_PerVoxel", "BM_Copy"},
+    {"BM_PerVoxelAsym", "BM_Copy"},
+    {"BM_TorchFakeQuantPerTensor", "BM_Copy"},
+    {"BM_TorchOpsPerVoxel", "BM_Copy"},
+    {"BM_CopyTokens", "BM_CopyTokens"},
+    {"BM_PerToken", "BM_CopyTokens"},
+    {"BM_CopyTokensFull", "BM_CopyTokensFull"},
+    {"BM_PerTokenFull", "BM_CopyTokensFull"},
+};
+
 // The console output plus, at the end, each benchmark's throughput over its copy's.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
@@ -164,31 +182,25 @@ class RatioReporter : public benchmark::ConsoleReporter {
       const bool mean = run.run_type == Run::RT_Aggregate && run.aggregate_name == "mean";
       if (run.error_occurred || (run.run_type != Run::RT_Iteration && !mean)) continue;
       const auto it = run.counters.find("bytes_per_second");
-      if (it == run.counters.end()) continue;
-      const std::string name = run.run_name.function_name;
-      if (!rates_.count(name)) order_.push_back(name);
-      rates_[name] = it->second.value;
+      if (it != run.counters.end()) rates_[run.run_name.function_name] = it->second.value;
     }
   }
 
   void Finalize() override {
     ConsoleReporter::Finalize();
-    std::printf("\n%-34s %10s %14s\n", "benchmark", "GB/s", "vs copy");
-    for (const auto& name : order_) {
-      const std::string copy = name.find("Full") != std::string::npos    ? "BM_CopyTokensFull"
-                               : name.find("Token") != std::string::npos ? "BM_CopyTokens"
-                                                                         : "BM_Copy";
+    std::printf("\n%-28s %10s %10s\n", "benchmark", "GB/s", "vs copy");
+    for (const auto& [name, copy] : kSummary) {
+      if (!rates_.count(name)) continue;
       const double rate = rates_[name];
       if (rates_.count(copy))
-        std::printf("%-34s %10.2f %13.2fx\n", name.c_str(), rate / 1e9, rate / rates_[copy]);
+        std::printf("%-28s %10.2f %9.2fx\n", name.c_str(), rate / 1e9, rate / rates_[copy]);
       else
-        std::printf("%-34s %10.2f %14s\n", name.c_str(), rate / 1e9, "-");
+        std::printf("%-28s %10.2f %10s\n", name.c_str(), rate / 1e9, "-");
     }
   }
 
  private:
   std::map<std::string, double> rates_;
-  std::vector<std::string> order_;
 };
 
 }  // namespace

@@ -128,6 +128,24 @@ LabelVolume PreparedVolume::toOriginalGrid(const torch::Tensor& labelsDHW) const
   return restoreOrientation(oriented, reorientation, originalGeometry);
 }
 
+torch::Tensor PreparedVolume::toModelSpace(const LabelVolume& labels) const {
+  if (!labels.geometry.sameGrid(originalGeometry))
+    throw Error("label map is not on the grid of the prepared volume");
+  LabelVolume oriented = reorient(labels, reorientation);
+  const auto& og = oriented.geometry;
+  const auto iz = nearestIndices(og.size[2], resampledSize[0]);
+  const auto iy = nearestIndices(og.size[1], resampledSize[1]);
+  const auto ix = nearestIndices(og.size[0], resampledSize[2]);
+  torch::Tensor out = torch::empty({resampledSize[0], resampledSize[1], resampledSize[2]}, torch::kUInt8);
+  uint8_t* dst = out.data_ptr<uint8_t>();
+  for (int64_t z = 0; z < resampledSize[0]; ++z)
+    for (int64_t y = 0; y < resampledSize[1]; ++y) {
+      const uint8_t* row = oriented.voxels.data() + (iz[z] * og.size[1] + iy[y]) * og.size[0];
+      for (int64_t x = 0; x < resampledSize[2]; ++x) *dst++ = row[ix[x]];
+    }
+  return out;
+}
+
 std::array<int64_t, 2> PreparedVolume::modelRangeForOrientedSlices(int64_t first, int64_t last) const {
   const double scale = double(resampledSize[0]) / double(orientedGeometry.size[2]);
   int64_t a = static_cast<int64_t>(std::floor(first * scale));

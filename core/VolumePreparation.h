@@ -23,6 +23,10 @@ struct PreparedVolume {
   // Label map computed in model space (D,H,W of resampledSize) back onto the original grid
   // by nearest-neighbour resampling and the inverse reorientation.
   LabelVolume toOriginalGrid(const torch::Tensor& modelSpaceLabels) const;
+  // A label map on the original grid brought into model space ([D,H,W] uint8, unpadded),
+  // by reorientation and nearest-neighbour resampling (e.g. ground truth for sampling
+  // foreground-centred calibration patches).
+  torch::Tensor toModelSpace(const LabelVolume& labels) const;
   // Model-space [D,H,W] range (unpadded) that covers original-grid slices along the model's
   // D axis; used to restrict inference to what is on screen.
   std::array<int64_t, 2> modelRangeForOrientedSlices(int64_t first, int64_t last) const;

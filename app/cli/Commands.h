@@ -5,4 +5,9 @@ int runSegment(int argc, char** argv);
 int runCompare(int argc, char** argv);
 int runInspect(int argc, char** argv);
 int runPhantom(int argc, char** argv);
+int runQuantize(int argc, char** argv);
+int runAnalyze(int argc, char** argv);
+int runSweep(int argc, char** argv);
+int runMerge(int argc, char** argv);
+int runDemo(int argc, char** argv);
 }  // namespace mqb::cli

@@ -19,6 +19,11 @@ void printUsage() {
                "  segment    FP32 segmentation of a CT volume, DSC/NSD against ground truth\n"
                "  compare    DSC/NSD per organ between two label maps\n"
                "  inspect    model metadata, parameters and quantizable operations\n"
+               "  quantize   segmentation with a fake-quantized model, drop vs FP32 and agreement\n"
+               "  analyze    layer-wise errors, activation histograms, sensitivity ranking (JSON)\n"
+               "  sweep      benchmark table over models x precisions x granularities (--shard i/N)\n"
+               "  merge      combine sharded sweep results into the table\n"
+               "  demo       the built-in demo: bundled models on the sample CT, headless report\n"
                "  phantom    write a synthetic abdominal CT phantom and its label map\n"
                "  --version  print the version\n";
 }
@@ -41,6 +46,11 @@ int main(int argc, char** argv) {
     if (command == "compare") return mqb::cli::runCompare(argc - 2, argv + 2);
     if (command == "inspect") return mqb::cli::runInspect(argc - 2, argv + 2);
     if (command == "phantom") return mqb::cli::runPhantom(argc - 2, argv + 2);
+    if (command == "quantize") return mqb::cli::runQuantize(argc - 2, argv + 2);
+    if (command == "analyze") return mqb::cli::runAnalyze(argc - 2, argv + 2);
+    if (command == "sweep") return mqb::cli::runSweep(argc - 2, argv + 2);
+    if (command == "merge") return mqb::cli::runMerge(argc - 2, argv + 2);
+    if (command == "demo") return mqb::cli::runDemo(argc - 2, argv + 2);
     std::cerr << "medquanbench-cli: unknown command '" << command << "' (see --help)\n";
     return 2;
   } catch (const mqb::Canceled&) {

@@ -157,3 +157,90 @@ TEST(Cli, SegmentsRealCtAndDicomWithGroundTruth) {
   LabelVolume p = readLabelMap(dir + "/pred.nii.gz");
   EXPECT_EQ(p.geometry.size, (std::array<int64_t, 3>{512, 512, 20}));
 }
+
+namespace {
+nlohmann::json readJson(const std::string& path) { return nlohmann::json::parse(std::ifstream(path)); }
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+}  // namespace
+
+TEST(CliQuantization, QuantizeReportsConfigAgreementAndDrop) {
+  BandCase c = makeBandCase();
+  const std::string json = c.dir + "/q.json";
+  CliRun r = cli("quantize --model " + c.model + " --volume " + c.ct + " --labels " + c.truth +
+                 " --precision W8A8 --granularity adaptive --calibration-patches 4 --json " + json +
+                 " --out " + c.dir + "/q.nii.gz --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("agreement"), std::string::npos);
+  nlohmann::json j = readJson(json);
+  EXPECT_EQ(j["config"]["precision"], "W8A8");
+  EXPECT_EQ(j["config"]["granularity"], "adaptive");
+  EXPECT_GE(j["agreement"]["mean_dsc"].get<double>(), 0.98);
+  for (const char* key : {"organs", "mean_dsc", "mean_nsd", "tolerance_mm", "fp32"}) EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_TRUE(fs::exists(c.dir + "/q.nii.gz"));
+}
+
+TEST(CliQuantization, BadQuantizationOptionsAreClearErrors) {
+  BandCase c = makeBandCase();
+  auto expectError = [&](const std::string& extra, const std::string& needle) {
+    CliRun r = cli("quantize --model " + c.model + " --volume " + c.ct + " " + extra + " --json " + c.dir + "/x.json --quiet");
+    EXPECT_EQ(r.code, 1) << extra << "\n" << r.out;
+    EXPECT_NE(r.out.find(needle), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(c.dir + "/x.json"));
+  };
+  expectError("--precision W4", "unknown precision");
+  expectError("--precision W1A8", "2..16");
+  expectError("--precision W8A17", "2..16");
+  expectError("--granularity per-row", "unknown granularity");
+  expectError("--calibrator magic", "magic");
+  expectError("--exclude no.such.op", "no.such.op");
+}
+
+TEST(CliQuantization, AnalyzeWritesLayerJson) {
+  BandCase c = makeBandCase();
+  const std::string json = c.dir + "/layers.json";
+  CliRun r = cli("analyze --model " + c.model + " --volume " + c.ct + " --precision W4A4 --granularity per-tensor "
+                 "--calibration-patches 4 --keep-fp32 1 --json " + json + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  nlohmann::json j = readJson(json);
+  ASSERT_EQ(j["ops"].size(), 2u);
+  EXPECT_EQ(j["ops"][0]["inputs"][0]["levels"].size(), 15u);
+  EXPECT_EQ(j["keep_fp32"]["config"]["excluded_ops"].size(), 1u);
+}
+
+TEST(CliQuantization, ShardedSweepMergesToTheUnshardedTable) {
+  BandCase c = makeBandCase();
+  const std::string mixed = c.dir + "/mixed.pt";
+  test::writeMixedOpsModel(mixed);
+  const std::string common = "sweep --models " + c.model + "," + mixed + " --volume " + c.ct + " --labels " + c.truth +
+                             " --precisions FP32,W8A8,W3A3 --granularities per-tensor,adaptive --calibration-patches 4 --quiet";
+  CliRun full = cli(common + " --out " + c.dir + "/full");
+  ASSERT_EQ(full.code, 0) << full.out;
+  for (const char* ext : {".md", ".csv", ".json", ".tex"}) EXPECT_TRUE(fs::exists(c.dir + "/full" + ext)) << ext;
+  std::string parts;
+  for (int i = 0; i < 3; ++i) {
+    CliRun s = cli(common + " --shard " + std::to_string(i) + "/3 --out " + c.dir + "/part" + std::to_string(i));
+    ASSERT_EQ(s.code, 0) << s.out;
+    parts += (i ? "," : "") + c.dir + "/part" + std::to_string(i) + ".json";
+  }
+  // A missing shard is reported, not silently merged.
+  CliRun incomplete = cli("merge --parts " + c.dir + "/part0.json," + c.dir + "/part1.json --out " + c.dir + "/bad");
+  EXPECT_EQ(incomplete.code, 1);
+  EXPECT_NE(incomplete.out.find("missing"), std::string::npos) << incomplete.out;
+  CliRun merged = cli("merge --parts " + parts + " --out " + c.dir + "/merged");
+  ASSERT_EQ(merged.code, 0) << merged.out;
+  EXPECT_EQ(readText(c.dir + "/merged.md"), readText(c.dir + "/full.md"));
+  EXPECT_EQ(readText(c.dir + "/merged.tex"), readText(c.dir + "/full.tex"));
+  nlohmann::json t = readJson(c.dir + "/full.json");
+  ASSERT_EQ(t["rows"].size(), 10u);  // per model: FP32 + 2 precisions x 2 granularities
+  EXPECT_EQ(t["rows"][0]["cells"][4], "FP32");
+  EXPECT_EQ(t["rows"][0]["cells"][5], "--");
+  EXPECT_EQ(t["rows"][1]["cells"][4], "INT W8A8");
+  EXPECT_EQ(t["rows"][2]["cells"][5], "Adaptive stratification");
+  const std::string md = readText(c.dir + "/full.md");
+  EXPECT_NE(md.find("| Framework | Architecture | Category | Param | Precision | Quant-Granularity | DSC (↓Δ%) | NSD (↓Δ%) |"),
+            std::string::npos);
+  EXPECT_NE(md.find("1.000 (--)"), std::string::npos);
+}

@@ -252,8 +252,9 @@ TEST(CalibratorEntropy, GaussianAt8BitsClipsBetween3And5Sigma) {
   c.observe(x);
   const float maxAbs = c.amax(kMinMax, 8)[0];
   const float amax = c.amax(kEntropy, 8)[0];
-  // TensorRT-style KL thresholds for Gaussian activations at 8 bits land a little above
-  // 3 sigma while max |x| of 2^21 samples is ~5.3 sigma: assert 3..5 sigma and < max.
+  // The KL threshold lies between 3 and 5 sigma and below max |x| (~4.9 sigma for 2^21
+  // samples). At 8 bits it is close to the maximum (4.73 sigma here; a literal
+  // transcription of pytorch-quantization's algorithm gives the same on these bins).
   EXPECT_GT(amax, 3.0f * 2.0f);
   EXPECT_LT(amax, 5.0f * 2.0f);
   EXPECT_LT(amax, maxAbs);
@@ -270,11 +271,80 @@ TEST(CalibratorEntropy, SixteenBitsKeepsTheMaximum) {
   EXPECT_EQ(c.amax(kEntropy, 16)[0], c.amax(kMinMax, 16)[0]);
 }
 
+namespace {
+
+// NVIDIA pytorch-quantization's _compute_amax_entropy, transcribed loop for loop (scipy's
+// entropy gives inf where Q is 0 and P is not). Without empty bins Q needs no smoothing,
+// so the production code must pick exactly the same threshold.
+int literalPytorchQuantization(std::vector<double> bins, int bits) {
+  bins[0] = bins[1];
+  const int n = static_cast<int>(bins.size());
+  const int levels = 1 << (bits - 1);
+  double best = std::numeric_limits<double>::infinity();
+  int argument = n;
+  for (int i = 128; i <= n; ++i) {
+    std::vector<double> counts(levels, 0.0), members(levels, 0.0), q(i, 0.0);
+    std::vector<double> p(bins.begin(), bins.begin() + i);
+    for (int k = 0; k < i; ++k) {
+      if (bins[k] == 0.0) continue;
+      const int level = static_cast<int>(static_cast<int64_t>(k) * levels / i);
+      counts[level] += bins[k];
+      members[level] += 1.0;
+    }
+    for (int k = 0; k < i; ++k) {
+      if (bins[k] == 0.0) continue;
+      const int level = static_cast<int>(static_cast<int64_t>(k) * levels / i);
+      q[k] = counts[level] / members[level];
+    }
+    for (int k = i; k < n; ++k) p[i - 1] += bins[k];
+    double ps = 0.0, qs = 0.0;
+    for (int k = 0; k < i; ++k) {
+      ps += p[k];
+      qs += q[k];
+    }
+    double kl = 0.0;
+    for (int k = 0; k < i; ++k) {
+      if (p[k] == 0.0) continue;
+      if (q[k] == 0.0) {
+        kl = std::numeric_limits<double>::infinity();
+        break;
+      }
+      kl += p[k] / ps * std::log((p[k] / ps) / (q[k] / qs));
+    }
+    if (kl <= best) {
+      best = kl;
+      argument = i;
+    }
+  }
+  return argument;
+}
+
+}  // namespace
+
+TEST(EntropyThreshold, MatchesPytorchQuantizationWithoutEmptyBins) {
+  torch::manual_seed(14);
+  for (int trial = 0; trial < 4; ++trial) {
+    // Gaussian-like |x| counts plus noise, every bin populated.
+    std::vector<double> bins(2048);
+    const torch::Tensor noise = torch::randint(1, 50, {2048});
+    for (int k = 0; k < 2048; ++k)
+      bins[k] = std::floor(1e6 * std::exp(-0.5 * std::pow(k / (300.0 + 150.0 * trial), 2))) +
+                static_cast<double>(noise[k].item<int64_t>());
+    for (int bits : {4, 6, 8}) {
+      SCOPED_TRACE("trial " + std::to_string(trial) + " bits " + std::to_string(bits));
+      EXPECT_EQ(q::entropyThresholdBin(bins, bits), literalPytorchQuantization(bins, bits));
+    }
+  }
+}
+
 TEST(EntropyThreshold, HandMadeHistograms) {
-  // A histogram that already fits 128 levels has no better threshold than its top.
+  // Data that already fits 128 levels: the threshold is the top of the data (bin 128),
+  // where P and Q coincide; wider thresholds only merge bins and smooth empty ones.
   std::vector<double> flat(2048, 0.0);
   for (int k = 0; k < 128; ++k) flat[k] = 100.0;
-  EXPECT_EQ(q::entropyThresholdBin(flat, 8), 2048);
+  EXPECT_EQ(q::entropyThresholdBin(flat, 8), 128);
+  flat.resize(128);
+  EXPECT_EQ(q::entropyThresholdBin(flat, 8), 128);
   // A bulk in the first 400 bins and a single far outlier: the threshold clips the outlier.
   std::vector<double> tail(2048, 0.0);
   for (int k = 0; k < 400; ++k) tail[k] = 1000.0 * std::exp(-k / 80.0);

@@ -1,0 +1,71 @@
+#include "QuantOptions.h"
+
+#include "Error.h"
+
+namespace mqb::cli {
+
+void addStudyOptions(CommandLine& cl, bool multipleModels) {
+  if (multipleModels) {
+    cl.option("models", "a.pt,b.pt", "TorchScript models (comma-separated)", true);
+    cl.option("volume", "V[,V2...]", "CT volumes (files or DICOM folders, comma-separated)", true);
+    cl.option("labels", "GT[,GT2...]", "ground-truth label maps, one per volume", true);
+  } else {
+    cl.option("model", "M.pt", "TorchScript model with MedQuanBench metadata", true);
+    cl.option("volume", "V", "CT volume: NIfTI, NRRD, MHA/MHD file or DICOM series folder", true);
+    cl.option("labels", "GT", "ground-truth label map on the CT grid");
+  }
+  cl.option("label-map", "NAME", "remap ground-truth ids on load (e.g. totalsegmentator-to-btcv)");
+  cl.option("tolerance-mm", "MM", "NSD tolerance in mm", false, "2.0");
+  cl.option("device", "DEV", "cpu (quantized execution runs on the CPU)", false, "cpu");
+  cl.option("window-batch", "N", "windows per forward call", false, "1");
+  cl.flag("quiet", "no progress on stderr");
+}
+
+void addQuantOptions(CommandLine& cl, bool withPrecisionAndGranularity) {
+  if (withPrecisionAndGranularity) {
+    cl.option("precision", "WxAy", "FP32, W8A8, W4A4, W4A8, ... (bits 2..16)", false, "W8A8");
+    cl.option("granularity", "G", "per-tensor, per-channel, per-voxel or adaptive", false, "per-channel");
+  }
+  cl.option("calibrator", "C", "minmax, percentile[:p], mse or entropy", false, "minmax");
+  cl.flag("asymmetric", "asymmetric activation quantization (weights stay symmetric)");
+  cl.option("calibration-patches", "N", "number of calibration patches", false, "16");
+  cl.option("seed", "N", "calibration sampling seed", false, "0");
+  cl.option("exclude", "OP,...", "ops kept in FP32 (names from `inspect`)");
+  cl.flag("no-attention-quant", "keep activation-activation matmuls (attention) in FP32");
+  cl.option("calibration", "cal.json", "load calibration statistics instead of computing them");
+  cl.option("save-calibration", "cal.json", "write the calibration statistics");
+}
+
+quant::StudyInputs studyInputsFrom(const CommandLine& cl, const std::string& model, const std::string& volume,
+                                   const std::string& labels) {
+  quant::StudyInputs in;
+  in.modelPath = model;
+  in.volumePath = volume;
+  in.labelsPath = labels;
+  in.labelMap = cl.get("label-map");
+  in.device = cl.get("device");
+  in.toleranceMm = cl.getDouble("tolerance-mm");
+  if (!(in.toleranceMm >= 0)) throw Error("--tolerance-mm must be >= 0");
+  in.inference.windowBatch = cl.getInt("window-batch");
+  return in;
+}
+
+quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision, const std::string& granularity) {
+  quant::QuantConfig c;
+  c.precision = quant::Precision::parse(precision);
+  c.granularity = quant::parseGranularity(granularity);
+  c.calibrator = quant::CalibrationMethod::parse(cl.get("calibrator"));
+  c.symmetric = !cl.has("asymmetric");
+  c.calibrationPatches = cl.getInt("calibration-patches");
+  if (c.calibrationPatches < 1) throw Error("--calibration-patches must be >= 1");
+  c.calibrationSeed = static_cast<uint32_t>(cl.getInt("seed"));
+  c.quantizeActivationMatmul = !cl.has("no-attention-quant");
+  for (const auto& op : cl.getList("exclude")) c.excludedOps.insert(op);
+  return c;
+}
+
+void checkOpNames(const quant::QuantConfig& config, const quant::QuantizableGraph& graph) {
+  for (const auto& op : config.excludedOps) graph.op(op);
+}
+
+}  // namespace mqb::cli

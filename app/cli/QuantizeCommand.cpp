@@ -1,0 +1,122 @@
+#include <fstream>
+#include <iostream>
+
+#include "AtomicFile.h"
+#include "Commands.h"
+#include "ConsoleProgress.h"
+#include "Error.h"
+#include "QuantOptions.h"
+#include "SegmentationReport.h"
+#include "VolumeIO.h"
+
+namespace mqb::cli {
+namespace {
+
+void loadOrSaveCalibration(const CommandLine& cl, quant::QuantizationStudy& study, const quant::QuantConfig& c,
+                           Feedback& feedback) {
+  if (cl.has("calibration")) {
+    std::ifstream in(cl.get("calibration"));
+    if (!in) throw Error(cl.get("calibration") + ": cannot open calibration file");
+    nlohmann::json j;
+    try {
+      in >> j;
+    } catch (const std::exception& e) {
+      throw Error(cl.get("calibration") + ": invalid JSON (" + std::string(e.what()) + ")");
+    }
+    study.setCalibration(c.calibrationPatches, c.calibrationSeed,
+                         quant::CalibrationData::fromJson(j, study.graph(), cl.get("calibration")));
+  }
+  if (cl.has("save-calibration"))
+    writeTextFileAtomically(cl.get("save-calibration"),
+                            study.calibration(c.calibrationPatches, c.calibrationSeed, &feedback).toJson().dump() + "\n");
+}
+
+}  // namespace
+
+int runQuantize(int argc, char** argv) {
+  CommandLine cl("quantize",
+                 "Segment a CT volume with a fake-quantized model; DSC/NSD per organ against ground\n"
+                 "truth and agreement with the FP32 prediction, with the relative drop.");
+  addStudyOptions(cl, false);
+  addQuantOptions(cl, true);
+  cl.option("out", "pred.nii.gz", "write the quantized prediction");
+  cl.option("fp32-out", "fp32.nii.gz", "write the FP32 prediction");
+  cl.option("json", "report.json", "write the JSON report");
+  if (!cl.parse(argc, argv)) return 0;
+  const quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
+  Feedback feedback;
+  ConsoleProgress progress(feedback, cl.has("quiet"));
+  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels")), &feedback);
+  checkOpNames(config, study.graph());
+  loadOrSaveCalibration(cl, study, config, feedback);
+  const auto& fp32Scores = study.fp32Scores(&feedback);
+  quant::QuantizedRun run = study.runQuantized(config, &feedback);
+  progress.finish();
+  if (cl.has("out")) writeLabelMap(run.inference.labels, cl.get("out"));
+  if (cl.has("fp32-out")) writeLabelMap(study.fp32().labels, cl.get("fp32-out"));
+
+  const std::string name = study.model().metadata().name;
+  nlohmann::json report = {{"model", cl.get("model")},
+                           {"model_name", name},
+                           {"volume", cl.get("volume")},
+                           {"config", config.toJson()},
+                           {"tolerance_mm", study.toleranceMm()},
+                           {"seconds", run.inference.seconds},
+                           {"fp32_seconds", study.fp32().seconds}};
+  if (run.scores) {
+    report.update(scoresToJson(*run.scores));
+    report["labels"] = cl.get("labels");
+    report["fp32"] = scoresToJson(*fp32Scores);
+    std::cout << formatScoresTable(*fp32Scores, name + " FP32 vs ground truth");
+    std::cout << formatScoresTable(*run.scores, name + " " + config.describe() + " vs ground truth");
+    std::cout << "mean DSC " << formatWithDelta(run.scores->meanDsc, fp32Scores->meanDsc) << ", mean NSD "
+              << formatWithDelta(run.scores->meanNsd, fp32Scores->meanNsd) << " (relative drop vs FP32)\n";
+  }
+  nlohmann::json agreement = scoresToJson(run.agreement);
+  report["agreement"] = {{"organs", agreement["organs"]},
+                         {"mean_dsc", agreement["mean_dsc"]},
+                         {"mean_nsd", agreement["mean_nsd"]}};
+  std::cout << formatScoresTable(run.agreement, name + " " + config.precision.id() + " vs FP32 prediction (agreement)");
+  if (cl.has("json")) writeTextFileAtomically(cl.get("json"), report.dump(2) + "\n");
+  return 0;
+}
+
+int runAnalyze(int argc, char** argv) {
+  CommandLine cl("analyze",
+                 "Layer-wise analysis of a quantization configuration: isolated and cumulative SQNR,\n"
+                 "MSE and cosine per quantized op, activation histograms against the quantization grid,\n"
+                 "distribution shift, weight ranges and the sensitivity ranking.");
+  addStudyOptions(cl, false);
+  addQuantOptions(cl, true);
+  cl.option("analysis-patches", "N", "patches the errors are measured on", false, "1");
+  cl.option("keep-fp32", "K", "also report the config with the K most sensitive ops in FP32", false, "0");
+  cl.option("json", "layers.json", "write the analysis", true);
+  if (!cl.parse(argc, argv)) return 0;
+  const quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
+  Feedback feedback;
+  ConsoleProgress progress(feedback, cl.has("quiet"));
+  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels")), &feedback);
+  checkOpNames(config, study.graph());
+  loadOrSaveCalibration(cl, study, config, feedback);
+  quant::LayerAnalysis a = study.analyze(config, cl.getInt("analysis-patches"), &feedback);
+  progress.finish();
+  nlohmann::json j = a.toJson();
+  std::printf("%-32s %-14s %12s %12s %10s\n", "op", "kind", "isolated dB", "cumul. dB", "clipped");
+  for (const auto& op : a.ops)
+    std::printf("%-32s %-14s %12.2f %12.2f %9.4f%%\n", op.name.c_str(), op.kind.c_str(), op.isolated.sqnrDb,
+                op.cumulative.sqnrDb, op.inputs.empty() ? 0.0 : op.inputs[0].clippedFraction * 100.0);
+  const int k = cl.getInt("keep-fp32");
+  if (k > 0) {
+    quant::QuantConfig mixed = quant::keepMostSensitiveInFp32(config, a, k);
+    j["keep_fp32"] = {{"k", k}, {"config", mixed.toJson()}};
+    std::cout << "keep " << k << " most sensitive in FP32: --exclude ";
+    bool first = true;
+    for (const auto& op : mixed.excludedOps) std::cout << (first ? "" : ",") << op, first = false;
+    std::cout << "\n";
+  }
+  std::cout << "analysis: " << a.seconds << " s\n";
+  writeTextFileAtomically(cl.get("json"), j.dump(1) + "\n");
+  return 0;
+}
+
+}  // namespace mqb::cli

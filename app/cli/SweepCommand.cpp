@@ -1,0 +1,175 @@
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "AtomicFile.h"
+#include "BenchmarkTable.h"
+#include "Commands.h"
+#include "ConsoleProgress.h"
+#include "Error.h"
+#include "QuantOptions.h"
+
+namespace mqb::cli {
+namespace {
+
+struct Configuration {
+  int order;
+  size_t model;
+  std::string precision, granularity;  // granularity "" for FP32
+};
+
+std::pair<int, int> parseShard(const std::string& s) {
+  const auto slash = s.find('/');
+  try {
+    if (slash != std::string::npos) {
+      const int i = std::stoi(s.substr(0, slash)), n = std::stoi(s.substr(slash + 1));
+      if (n >= 1 && i >= 0 && i < n) return {i, n};
+    }
+  } catch (...) {
+  }
+  throw Error("--shard expects i/N with 0 <= i < N, got '" + s + "'");
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  int n = 0;
+  for (double x : v)
+    if (std::isfinite(x)) s += x, ++n;
+  return n ? s / n : NAN;
+}
+
+}  // namespace
+
+int runSweep(int argc, char** argv) {
+  CommandLine cl("sweep",
+                 "Benchmark table over models x precisions x granularities (SPEC section 8), written as\n"
+                 "<out>.md, .csv, .json and .tex. FP32 is computed once per model and reused. With\n"
+                 "--shard i/N only every N-th configuration runs and <out>.json is a partial result for `merge`.");
+  addStudyOptions(cl, true);
+  addQuantOptions(cl, false);
+  cl.option("precisions", "P,...", "precisions", false, "FP32,W8A8,W4A4");
+  cl.option("granularities", "G,...", "granularities", false, "per-tensor,per-channel,per-voxel,adaptive");
+  cl.option("shard", "i/N", "run only shard i of N (SLURM job arrays)");
+  cl.option("out", "table", "output prefix", true);
+  if (!cl.parse(argc, argv)) return 0;
+
+  const auto models = cl.getList("models");
+  const auto volumes = cl.getList("volume");
+  const auto labels = cl.getList("labels");
+  if (volumes.size() != labels.size())
+    throw Error("sweep: " + std::to_string(volumes.size()) + " volume(s) but " + std::to_string(labels.size()) +
+                " label map(s); give one label map per volume");
+  std::vector<Configuration> configs;
+  for (size_t m = 0; m < models.size(); ++m) {
+    configs.push_back({static_cast<int>(configs.size()), m, "FP32", ""});
+    for (const auto& p : cl.getList("precisions")) {
+      if (quant::Precision::parse(p).floatingPoint) continue;
+      for (const auto& g : cl.getList("granularities")) {
+        quantConfigFrom(cl, p, g);  // validate every string before the long run starts
+        configs.push_back({static_cast<int>(configs.size()), m, quant::Precision::parse(p).id(),
+                           quant::granularityId(quant::parseGranularity(g))});
+      }
+    }
+  }
+  int shard = 0, shards = 1;
+  if (cl.has("shard")) std::tie(shard, shards) = parseShard(cl.get("shard"));
+
+  BenchmarkTable table;
+  table.toleranceMm = cl.getDouble("tolerance-mm");
+  table.volumes = volumes;
+  table.expectedRows = static_cast<int>(configs.size());
+  if (cl.has("shard")) table.shard = cl.get("shard");
+
+  Feedback feedback;
+  ConsoleProgress progress(feedback, cl.has("quiet"));
+  std::vector<std::unique_ptr<quant::QuantizationStudy>> studies;  // per volume, current model
+  size_t currentModel = SIZE_MAX;
+  int done = 0, mine = 0;
+  for (const auto& c : configs) mine += c.order % shards == shard;
+  for (const auto& c : configs) {
+    if (c.order % shards != shard) continue;
+    if (c.model != currentModel) {
+      studies.clear();
+      for (size_t v = 0; v < volumes.size(); ++v)
+        studies.push_back(std::make_unique<quant::QuantizationStudy>(
+            studyInputsFrom(cl, models[c.model], volumes[v], labels[v]), &feedback));
+      currentModel = c.model;
+      if (cl.has("exclude")) checkOpNames(quantConfigFrom(cl, "W8A8", "per-tensor"), studies[0]->graph());
+    }
+    const auto& md = studies[0]->model().metadata();
+    BenchmarkRow row;
+    row.order = c.order;
+    row.model = models[c.model];
+    row.framework = md.framework;
+    row.architecture = md.architecture;
+    row.category = md.category;
+    row.parameters = studies[0]->model().parameterCount();
+    row.precision = c.precision;
+    row.granularity = c.granularity;
+    std::vector<double> dsc, nsd, fdsc, fnsd, agree;
+    double seconds = 0;
+    for (auto& study : studies) {
+      const auto& fp = *study->fp32Scores(&feedback);
+      fdsc.push_back(fp.meanDsc);
+      fnsd.push_back(fp.meanNsd);
+      if (c.precision == "FP32") {
+        dsc.push_back(fp.meanDsc);
+        nsd.push_back(fp.meanNsd);
+        agree.push_back(1.0);
+        seconds += study->fp32().seconds;
+      } else {
+        quant::QuantizedRun run = study->runQuantized(quantConfigFrom(cl, c.precision, c.granularity), &feedback);
+        dsc.push_back(run.scores->meanDsc);
+        nsd.push_back(run.scores->meanNsd);
+        agree.push_back(run.agreement.meanDsc);
+        seconds += run.inference.seconds;
+      }
+    }
+    row.dsc = mean(dsc);
+    row.nsd = mean(nsd);
+    row.fp32Dsc = mean(fdsc);
+    row.fp32Nsd = mean(fnsd);
+    row.agreementDsc = mean(agree);
+    row.seconds = seconds;
+    table.rows.push_back(row);
+    ++done;
+    progress.finish();
+    std::cerr << "[" << done << "/" << mine << "] " << md.name << " " << c.precision << " "
+              << (c.granularity.empty() ? "--" : c.granularity) << ": DSC " << row.dsc << " NSD " << row.nsd << "\n";
+  }
+  if (cl.has("shard")) {
+    writeTextFileAtomically(cl.get("out") + ".json", table.toJson().dump(2) + "\n");
+    std::cout << "partial result " << shard << "/" << shards << " (" << table.rows.size() << " of " << configs.size()
+              << " configurations) written to " << cl.get("out") << ".json\n";
+  } else {
+    table.write(cl.get("out"));
+    std::cout << table.toMarkdown();
+  }
+  return 0;
+}
+
+int runMerge(int argc, char** argv) {
+  CommandLine cl("merge", "Combine the partial results of `sweep --shard i/N` into the benchmark table.");
+  cl.option("parts", "a.json,b.json,...", "partial results written by sweep --shard", true);
+  cl.option("out", "table", "output prefix (.md, .csv, .json, .tex)", true);
+  if (!cl.parse(argc, argv)) return 0;
+  std::vector<BenchmarkTable> parts;
+  for (const auto& p : cl.getList("parts")) {
+    std::ifstream in(p);
+    if (!in) throw Error(p + ": cannot open partial result");
+    nlohmann::json j;
+    try {
+      in >> j;
+    } catch (const std::exception& e) {
+      throw Error(p + ": invalid JSON (" + std::string(e.what()) + ")");
+    }
+    parts.push_back(BenchmarkTable::fromJson(j, p));
+  }
+  BenchmarkTable t = BenchmarkTable::merge(parts);
+  t.write(cl.get("out"));
+  std::cout << t.toMarkdown();
+  return 0;
+}
+
+}  // namespace mqb::cli

@@ -1,0 +1,208 @@
+#include "Benchmark.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QFileInfo>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTimer>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "BuiltinModels.h"
+#include "MainWindow.h"
+#include "QuantPanel.h"
+#include "Resources.h"
+#include "SessionController.h"
+#include "SliceView.h"
+#include "ViewerPanel.h"
+
+namespace mqb::gui {
+namespace {
+
+// Waits until every view in `views` has swapped a frame (or the timeout); returns ms.
+double waitForFrames(const QList<SliceView*>& views, const std::function<void()>& trigger, int timeoutMs = 10000) {
+  QEventLoop loop;
+  int remaining = 0;
+  QList<QMetaObject::Connection> connections;
+  for (auto* v : views) {
+    if (!v->isVisible()) continue;
+    ++remaining;
+    connections << QObject::connect(v, &QOpenGLWidget::frameSwapped, &loop, [&remaining, &loop] {
+      if (--remaining <= 0) loop.quit();
+    });
+  }
+  QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+  QElapsedTimer t;
+  t.start();
+  trigger();
+  if (remaining > 0) loop.exec();
+  const double ms = t.nsecsElapsed() / 1e6;
+  for (auto& c : connections) QObject::disconnect(c);
+  return remaining > 0 ? -1 : ms;
+}
+
+std::shared_ptr<LabelVolume> bandLabels(const ImageVolume& ct, float lo, float hi) {
+  auto l = std::make_shared<LabelVolume>();
+  l->geometry = ct.geometry;
+  l->voxels.resize(ct.voxels.size());
+  for (size_t i = 0; i < ct.voxels.size(); ++i) {
+    const float v = ct.voxels[i];
+    l->voxels[i] = v > hi ? 2 : (v > lo ? 1 : 0);
+  }
+  return l;
+}
+
+struct Stats {
+  double mean = 0, median = 0, max = 0, min = 0;
+};
+Stats stats(std::vector<double> v) {
+  Stats s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  s.min = v.front();
+  s.max = v.back();
+  s.median = v[v.size() / 2];
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
+  return s;
+}
+
+}  // namespace
+
+int runBenchmark(MainWindow& window, const AppOptions& o) {
+  SessionController* c = window.controller();
+  ViewerPanel* viewer = window.viewer();
+  window.setAutosaveEnabled(false);
+  window.quantPanel()->setAutoRun(false);
+  std::printf("MedQuanBench GUI benchmark (%s, Qt %s)\n", qPrintable(QApplication::platformName()), qVersion());
+
+  // 1. Load the CT (default: the 512x512 DICOM series of the sample data).
+  QString volume = o.volume;
+  if (volume.isEmpty()) volume = QString::fromStdString(sampleDataDir()) + "/abdomen-ct/example_ct_dicom";
+  if (!QFileInfo::exists(volume)) {
+    std::fprintf(stderr, "benchmark: %s does not exist (give --volume)\n", qPrintable(volume));
+    return 1;
+  }
+  QElapsedTimer t;
+  t.start();
+  c->openVolume(volume);
+  if (!c->waitUntilIdle(300000) || !c->volume()) {
+    std::fprintf(stderr, "benchmark: cannot load %s\n", qPrintable(volume));
+    return 1;
+  }
+  const double loadMs = t.nsecsElapsed() / 1e6;
+  const auto ct = c->volume();
+  const auto& g = ct->geometry;
+  std::printf("volume: %s\n  %lldx%lldx%lld voxels, %.3gx%.3gx%.3g mm, read in %.0f ms\n", qPrintable(volume),
+              static_cast<long long>(g.size[0]), static_cast<long long>(g.size[1]), static_cast<long long>(g.size[2]),
+              g.spacing[0], g.spacing[1], g.spacing[2], loadMs);
+  QApplication::processEvents();
+  for (int i = 0; i < 20; ++i) {
+    QApplication::processEvents(QEventLoop::AllEvents, 20);
+  }
+
+  // 2. First render after load: image set on the four linked views until each swapped a frame.
+  QList<SliceView*> views = viewer->views();
+  waitForFrames(views, [&] { viewer->setImage(nullptr); });
+  const double firstRender = waitForFrames(views, [&] {
+    viewer->setImage(ct);
+    viewer->setTruth(c->groundTruth());
+  });
+  int visible = 0;
+  for (auto* v : views) visible += v->isVisible();
+  std::printf("first render after load: %.1f ms (%d views, %dx%d device px each)\n", firstRender, visible,
+              views.first()->deviceSize().width(), views.first()->deviceSize().height());
+
+  // 3. Slice changes with label overlays (FP32, quantized, difference).
+  auto fp32 = bandLabels(*ct, -20, 200);
+  auto quant = bandLabels(*ct, -10, 210);
+  int64_t differing = 0;
+  auto diff = differenceVolume(*fp32, *quant, -1, &differing);
+  ClassList classes = {{0, "background", {0, 0, 0}}, {1, "soft tissue", {220, 80, 60}}, {2, "bone", {240, 220, 90}}};
+  viewer->setClassList(classes);
+  waitForFrames(views, [&] {
+    viewer->setFp32(fp32, false);
+    viewer->setQuantized(quant, "overlay test", false);
+    viewer->setDifference(diff, differing, false);
+  });
+  const int sliceCount = views.first()->sliceCount();
+  std::vector<double> redraw;
+  const int n = std::max(1, o.benchmarkSlices);
+  int slice = views.first()->slice();
+  for (int i = 0; i < n; ++i) {
+    slice = (slice + 1) % sliceCount;
+    const double ms = waitForFrames(views, [&] { views.first()->setSlice(slice); });
+    if (ms >= 0) redraw.push_back(ms);
+  }
+  const Stats r = stats(redraw);
+  std::printf("slice change with overlays (%lldx%lld slice, %d linked views): mean %.1f ms, median %.1f ms, "
+              "max %.1f ms over %zu changes\n",
+              static_cast<long long>(g.size[0]), static_cast<long long>(g.size[1]), visible, r.mean, r.median, r.max,
+              redraw.size());
+
+  // 4. UI-thread stalls during inference: a 10 ms heartbeat while FP32 + quantized run.
+  QString model = o.model;
+  QTemporaryDir tmp;
+  if (model.isEmpty()) {
+    const QDir zoo(QString::fromStdString(bundledModelDir()));
+    const QStringList pts = zoo.entryList({"*.pt"}, QDir::Files, QDir::Name);
+    if (!pts.isEmpty()) model = zoo.filePath(pts.first());
+  }
+  if (model.isEmpty()) {
+    model = tmp.filePath("synthetic-band-model.pt");
+    writeSyntheticBandModel(model.toStdString());
+    std::printf("model: none given and no bundled model: built-in synthetic 3-layer CNN\n");
+  }
+  c->openModel(model);
+  if (!c->waitUntilIdle(300000) || !c->modelInfo()) {
+    std::fprintf(stderr, "benchmark: cannot load model %s\n", qPrintable(model));
+    return 1;
+  }
+  std::printf("model: %s (%s, %zu quantizable ops)\n", qPrintable(model), c->modelInfo()->metadata.name.c_str(),
+              c->modelInfo()->ops.size());
+  QuantSettings settings;
+  if (!o.precision.isEmpty()) settings.weightBits = settings.activationBits = 8;
+  try {
+    if (!o.precision.isEmpty() || !o.granularity.isEmpty()) {
+      nlohmann::json j = settings.toJson();
+      if (!o.precision.isEmpty()) j["precision"] = o.precision.toStdString();
+      if (!o.granularity.isEmpty()) j["granularity"] = o.granularity.toStdString();
+      settings = QuantSettings::fromJson(j);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "benchmark: %s\n", e.what());
+    return 1;
+  }
+  QElapsedTimer beat;
+  double longest = 0;
+  int beats = 0;
+  QTimer heartbeat;
+  heartbeat.setInterval(10);
+  QObject::connect(&heartbeat, &QTimer::timeout, [&] {
+    const double gap = beat.nsecsElapsed() / 1e6;
+    longest = std::max(longest, gap);
+    ++beats;
+    beat.restart();
+  });
+  QElapsedTimer run;
+  run.start();
+  beat.start();
+  heartbeat.start();
+  c->run(settings, viewer->previewSlice());
+  c->waitUntilIdle(3600000);
+  heartbeat.stop();
+  const double runSeconds = run.nsecsElapsed() / 1e9;
+  std::printf("inference FP32 + %s (%s): %.2f s [%s]\n", settings.precisionId().c_str(), settings.granularity.c_str(),
+              runSeconds, qPrintable(c->lastRunSummary()));
+  std::printf("longest UI-thread stall during inference: %.1f ms (heartbeat 10 ms, %d beats, %d ideal)\n", longest,
+              beats, static_cast<int>(runSeconds * 100));
+  std::fflush(stdout);
+  return c->hasResults() ? 0 : 1;
+}
+
+}  // namespace mqb::gui

@@ -1,0 +1,220 @@
+#include "BenchmarkTable.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "AtomicFile.h"
+#include "Error.h"
+#include "SegmentationReport.h"
+#include "quant/QuantConfig.h"
+
+namespace mqb {
+namespace {
+
+struct Cells {
+  std::vector<std::string> c;
+};
+
+const std::vector<std::string> kHeader = {"Framework", "Architecture", "Category", "Param", "Precision",
+                                          "Quant-Granularity", "DSC (↓Δ%)", "NSD (↓Δ%)"};
+
+std::vector<std::string> cellsOf(const BenchmarkRow& r) {
+  return {r.framework,
+          r.architecture,
+          r.category,
+          formatParameters(r.parameters),
+          precisionLabel(r.precision),
+          r.isReference() ? "--" : granularityLabel(r.granularity),
+          formatWithDelta(r.dsc, r.fp32Dsc, r.isReference()),
+          formatWithDelta(r.nsd, r.fp32Nsd, r.isReference())};
+}
+
+std::string csvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string latexEscape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '%' || c == '&' || c == '_' || c == '#') out += std::string("\\") + c;
+    else if (s.compare(i, 3, "↑") == 0) {
+      out += "$\\uparrow$";
+      i += 2;
+    } else if (s.compare(i, 3, "↓") == 0) {
+      out += "$\\downarrow$";
+      i += 2;
+    } else if (s.compare(i, 2, "Δ") == 0) {
+      out += "$\\Delta$";
+      i += 1;
+    } else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string formatParameters(int64_t p) {
+  char buf[32];
+  const double m = p / 1.0e6;
+  std::snprintf(buf, sizeof buf, m >= 0.1 ? "%.1f M" : "%.3f M", m);
+  return buf;
+}
+
+std::string precisionLabel(const std::string& id) { return id == "FP32" ? "FP32" : "INT " + id; }
+
+std::string granularityLabel(const std::string& id) {
+  if (id.empty()) return "--";
+  return quant::granularityTitle(quant::parseGranularity(id));
+}
+
+std::string BenchmarkTable::toMarkdown() const {
+  std::ostringstream s;
+  s << "|";
+  for (const auto& h : kHeader) s << " " << h << " |";
+  s << "\n|";
+  for (size_t i = 0; i < kHeader.size(); ++i) s << "---|";
+  s << "\n";
+  for (const auto& r : rows) {
+    s << "|";
+    for (const auto& c : cellsOf(r)) s << " " << c << " |";
+    s << "\n";
+  }
+  char tol[64];
+  std::snprintf(tol, sizeof tol, "%g", toleranceMm);
+  s << "\nNSD tolerance " << tol << " mm; DSC/NSD are means over organs";
+  if (volumes.size() > 1) s << " and over " << volumes.size() << " volumes";
+  s << "; Δ% is the relative drop against the same model's FP32 row.\n";
+  return s.str();
+}
+
+std::string BenchmarkTable::toCsv() const {
+  std::ostringstream s;
+  s << "framework,architecture,category,parameters,precision,granularity,dsc,dsc_delta_percent,nsd,"
+       "nsd_delta_percent,fp32_dsc,fp32_nsd,agreement_dsc,tolerance_mm,model\n";
+  for (const auto& r : rows) {
+    auto delta = [&](double v, double ref) {
+      if (r.isReference() || ref == 0) return std::string();
+      char b[32];
+      std::snprintf(b, sizeof b, "%.3f", (ref - v) / ref * 100.0);
+      return std::string(b);
+    };
+    char nums[256];
+    std::snprintf(nums, sizeof nums, "%.6f", r.dsc);
+    s << csvField(r.framework) << "," << csvField(r.architecture) << "," << r.category << "," << r.parameters << ","
+      << r.precision << "," << (r.isReference() ? "" : r.granularity) << "," << nums << "," << delta(r.dsc, r.fp32Dsc);
+    std::snprintf(nums, sizeof nums, ",%.6f,%s,%.6f,%.6f,%.6f,%g,", r.nsd, delta(r.nsd, r.fp32Nsd).c_str(), r.fp32Dsc,
+                  r.fp32Nsd, r.agreementDsc, toleranceMm);
+    s << nums << csvField(r.model) << "\n";
+  }
+  return s.str();
+}
+
+std::string BenchmarkTable::toLatex() const {
+  std::ostringstream s;
+  s << "\\begin{tabular}{llllllll}\n\\hline\n";
+  for (size_t i = 0; i < kHeader.size(); ++i) s << latexEscape(kHeader[i]) << (i + 1 < kHeader.size() ? " & " : " \\\\\n");
+  s << "\\hline\n";
+  for (const auto& r : rows) {
+    auto c = cellsOf(r);
+    for (size_t i = 0; i < c.size(); ++i) s << latexEscape(c[i]) << (i + 1 < c.size() ? " & " : " \\\\\n");
+  }
+  s << "\\hline\n\\end{tabular}\n";
+  return s.str();
+}
+
+nlohmann::json BenchmarkTable::toJson() const {
+  nlohmann::json jr = nlohmann::json::array();
+  for (const auto& r : rows)
+    jr.push_back({{"order", r.order},
+                  {"model", r.model},
+                  {"framework", r.framework},
+                  {"architecture", r.architecture},
+                  {"category", r.category},
+                  {"parameters", r.parameters},
+                  {"precision", r.precision},
+                  {"granularity", r.granularity},
+                  {"dsc", r.dsc},
+                  {"nsd", r.nsd},
+                  {"fp32_dsc", r.fp32Dsc},
+                  {"fp32_nsd", r.fp32Nsd},
+                  {"agreement_dsc", r.agreementDsc},
+                  {"seconds", r.seconds},
+                  {"cells", cellsOf(r)}});
+  return {{"format", "medquanbench-table"}, {"tolerance_mm", toleranceMm}, {"volumes", volumes},
+          {"expected_rows", expectedRows}, {"shard", shard}, {"header", kHeader}, {"rows", jr}};
+}
+
+BenchmarkTable BenchmarkTable::fromJson(const nlohmann::json& j, const std::string& source) {
+  if (j.value("format", "") != "medquanbench-table") throw Error(source + ": not a MedQuanBench table (JSON)");
+  BenchmarkTable t;
+  try {
+    t.toleranceMm = j.at("tolerance_mm").get<double>();
+    t.volumes = j.value("volumes", std::vector<std::string>{});
+    t.expectedRows = j.value("expected_rows", 0);
+    t.shard = j.value("shard", "");
+    for (const auto& r : j.at("rows")) {
+      BenchmarkRow row;
+      row.order = r.at("order").get<int>();
+      row.model = r.at("model").get<std::string>();
+      row.framework = r.at("framework").get<std::string>();
+      row.architecture = r.at("architecture").get<std::string>();
+      row.category = r.at("category").get<std::string>();
+      row.parameters = r.at("parameters").get<int64_t>();
+      row.precision = r.at("precision").get<std::string>();
+      row.granularity = r.at("granularity").get<std::string>();
+      row.dsc = r.at("dsc").get<double>();
+      row.nsd = r.at("nsd").get<double>();
+      row.fp32Dsc = r.at("fp32_dsc").get<double>();
+      row.fp32Nsd = r.at("fp32_nsd").get<double>();
+      row.agreementDsc = r.value("agreement_dsc", 0.0);
+      row.seconds = r.value("seconds", 0.0);
+      t.rows.push_back(row);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(source + ": malformed table JSON (" + e.what() + ")");
+  }
+  return t;
+}
+
+void BenchmarkTable::write(const std::string& prefix) const {
+  writeTextFileAtomically(prefix + ".md", toMarkdown());
+  writeTextFileAtomically(prefix + ".csv", toCsv());
+  writeTextFileAtomically(prefix + ".json", toJson().dump(2) + "\n");
+  writeTextFileAtomically(prefix + ".tex", toLatex());
+}
+
+BenchmarkTable BenchmarkTable::merge(const std::vector<BenchmarkTable>& parts) {
+  if (parts.empty()) throw Error("merge: no partial tables given");
+  BenchmarkTable t;
+  t.toleranceMm = parts[0].toleranceMm;
+  t.volumes = parts[0].volumes;
+  t.expectedRows = parts[0].expectedRows;
+  std::set<int> seen;
+  for (const auto& p : parts) {
+    if (p.toleranceMm != t.toleranceMm || p.volumes != t.volumes || p.expectedRows != t.expectedRows)
+      throw Error("merge: partial tables come from different sweeps (volumes, tolerance or size differ)");
+    for (const auto& r : p.rows) {
+      if (!seen.insert(r.order).second)
+        throw Error("merge: configuration " + std::to_string(r.order) + " appears in more than one part");
+      t.rows.push_back(r);
+    }
+  }
+  std::sort(t.rows.begin(), t.rows.end(), [](const BenchmarkRow& a, const BenchmarkRow& b) { return a.order < b.order; });
+  if (t.expectedRows > 0 && static_cast<int>(t.rows.size()) != t.expectedRows) {
+    std::string missing;
+    for (int i = 0; i < t.expectedRows; ++i)
+      if (!seen.count(i)) missing += (missing.empty() ? "" : ", ") + std::to_string(i);
+    throw Error("merge: " + std::to_string(t.expectedRows - static_cast<int>(t.rows.size())) +
+                " configuration(s) missing (" + missing + "); did every shard finish?");
+  }
+  return t;
+}
+
+}  // namespace mqb

@@ -1,0 +1,49 @@
+#pragma once
+// The benchmark table of the MedQuanBench paper (SPEC section 8): one row per model x
+// precision x granularity, written as Markdown, CSV, JSON and LaTeX. Rows carry their
+// FP32 reference, so partial tables from sharded sweeps merge into the same table.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace mqb {
+
+struct BenchmarkRow {
+  int order = 0;              // position in the full sweep (merge sorts by it)
+  std::string model;          // model file
+  std::string framework, architecture, category;
+  int64_t parameters = 0;
+  std::string precision;      // "FP32", "W8A8"
+  std::string granularity;    // "per-channel", "" for FP32
+  double dsc = 0, nsd = 0;            // mean over volumes of the mean over organs
+  double fp32Dsc = 0, fp32Nsd = 0;    // the same model's FP32 values
+  double agreementDsc = 0;            // vs the FP32 prediction
+  double seconds = 0;
+  bool isReference() const { return precision == "FP32"; }
+};
+
+struct BenchmarkTable {
+  std::vector<BenchmarkRow> rows;
+  double toleranceMm = 2.0;
+  std::vector<std::string> volumes;
+  int expectedRows = 0;        // of the full sweep; a shard holds fewer
+  std::string shard;           // "i/N" for a partial result, "" for a full table
+
+  std::string toMarkdown() const;
+  std::string toCsv() const;
+  std::string toLatex() const;
+  nlohmann::json toJson() const;
+  static BenchmarkTable fromJson(const nlohmann::json& j, const std::string& source);
+  // Writes <prefix>.md/.csv/.json/.tex atomically.
+  void write(const std::string& prefix) const;
+  // Merges partial tables; throws mqb::Error when rows are missing or duplicated.
+  static BenchmarkTable merge(const std::vector<BenchmarkTable>& parts);
+};
+
+// "26.9 M" style parameter count.
+std::string formatParameters(int64_t parameters);
+// Table precision label: "FP32" or "INT W8A8"; granularity label: "--" or "Per-channel".
+std::string precisionLabel(const std::string& precisionId);
+std::string granularityLabel(const std::string& granularityId);
+
+}  // namespace mqb
