@@ -244,3 +244,18 @@ TEST(CliQuantization, ShardedSweepMergesToTheUnshardedTable) {
             std::string::npos);
   EXPECT_NE(md.find("1.000 (--)"), std::string::npos);
 }
+
+TEST(Cli, InspectListsMetadataAndQuantizableOps) {
+  const std::string dir = test::tempDir();
+  test::writeMixedOpsModel(dir + "/mixed.pt");
+  CliRun r = cli("inspect --model " + dir + "/mixed.pt");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("quantizable ops: 10"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("attn.matmul_1"), std::string::npos);
+  EXPECT_NE(r.out.find("16x8x2x2x2"), std::string::npos);
+  CliRun j = cli("inspect --json --model " + dir + "/mixed.pt");
+  ASSERT_EQ(j.code, 0);
+  nlohmann::json parsed = nlohmann::json::parse(j.out);
+  EXPECT_EQ(parsed["quantizable_ops"].size(), 10u);
+  EXPECT_EQ(parsed["quantizable_ops"][8]["kind"], "conv_transpose");
+}
