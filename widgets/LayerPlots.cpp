@@ -13,7 +13,7 @@ LayerErrorPlot::LayerErrorPlot(QWidget* parent) : QCustomPlot(parent) {
   setMinimumHeight(160);
   xAxis->setTickLabelRotation(90);
   xAxis->grid()->setVisible(false);
-  legend->setVisible(true);
+  legend->setVisible(false);
   legend->setFont(QFont(font().family(), 8));
   legend->setBrush(QColor(255, 255, 255, 200));
   setMouseTracking(true);
@@ -24,6 +24,7 @@ void LayerErrorPlot::clearLayers() {
   clearItems();
   ops_.clear();
   tooltips_.clear();
+  legend->setVisible(false);
   replot();
 }
 
@@ -68,6 +69,7 @@ void LayerErrorPlot::setLayers(const QStringList& ops, const QList<LineSeries>& 
     for (int i : highlighted)
       if (i >= 0 && i < series.first().values.size()) g->addData(i, series.first().values[i]);
   }
+  legend->setVisible(!series.isEmpty());
   replot();
 }
 
@@ -103,7 +105,7 @@ HistogramPlot::HistogramPlot(QWidget* parent) : QCustomPlot(parent) {
   yAxis->setLabel(tr("count"));
   xAxis->setLabel(tr("activation value"));
   yAxis2->setRange(0, 1);  // level ticks live on the (hidden) right axis
-  legend->setVisible(true);
+  legend->setVisible(false);
   legend->setFont(QFont(font().family(), 8));
   legend->setBrush(QColor(255, 255, 255, 200));
 }
@@ -113,6 +115,7 @@ void HistogramPlot::clearHistogram() {
   clearItems();
   data_ = HistogramData();
   levelsShown_ = 0;
+  legend->setVisible(false);
   replot();
 }
 
@@ -167,6 +170,7 @@ void HistogramPlot::setHistogram(const HistogramData& data) {
     lo = 0;
     hi = 1;
   }
+  legend->setVisible(!data.counts.isEmpty());
   const double pad = (hi - lo) * 0.03 + 1e-12;
   xAxis->setRange(lo - pad, hi + pad);
   yAxis->setRange(0.5, cmax * 3);

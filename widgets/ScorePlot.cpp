@@ -15,7 +15,7 @@ ScorePlot::ScorePlot(QWidget* parent) : QCustomPlot(parent) {
   yAxis->grid()->setSubGridVisible(false);
   xAxis->setTickLabelRotation(50);
   xAxis->grid()->setVisible(false);
-  legend->setVisible(true);
+  legend->setVisible(false);
   legend->setFont(QFont(font().family(), 8));
   legend->setBrush(QColor(255, 255, 255, 200));
   axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
@@ -27,6 +27,7 @@ void ScorePlot::clearScores() {
   bars_.clear();
   categories_.clear();
   tooltips_.clear();
+  legend->setVisible(false);
   replot();
 }
 
@@ -53,6 +54,7 @@ void ScorePlot::setScores(const QString& yLabel, const QStringList& categories, 
       if (std::isfinite(s.values[i])) bars->addData(i + 1, s.values[i]);
     bars_ << bars;
   }
+  legend->setVisible(!series.isEmpty());
   replot();
 }
 

@@ -31,6 +31,15 @@ void loadOrSaveCalibration(const CommandLine& cl, quant::QuantizationStudy& stud
                             study.calibration(c.calibrationPatches, c.calibrationSeed, &feedback).toJson().dump() + "\n");
 }
 
+// The study both commands run on, with the op names checked and the calibration loaded
+// or saved as the options ask.
+quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConfig& config, Feedback& feedback) {
+  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels")), &feedback);
+  checkOpNames(config, study.graph());
+  loadOrSaveCalibration(cl, study, config, feedback);
+  return study;
+}
+
 }  // namespace
 
 int runQuantize(int argc, char** argv) {
@@ -46,9 +55,7 @@ int runQuantize(int argc, char** argv) {
   const quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
-  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels")), &feedback);
-  checkOpNames(config, study.graph());
-  loadOrSaveCalibration(cl, study, config, feedback);
+  quant::QuantizationStudy study = openStudy(cl, config, feedback);
   const auto& fp32Scores = study.fp32Scores(&feedback);
   quant::QuantizedRun run = study.runQuantized(config, &feedback);
   progress.finish();
@@ -95,9 +102,7 @@ int runAnalyze(int argc, char** argv) {
   const quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
-  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels")), &feedback);
-  checkOpNames(config, study.graph());
-  loadOrSaveCalibration(cl, study, config, feedback);
+  quant::QuantizationStudy study = openStudy(cl, config, feedback);
   quant::LayerAnalysis a = study.analyze(config, cl.getInt("analysis-patches"), &feedback);
   progress.finish();
   nlohmann::json j = a.toJson();

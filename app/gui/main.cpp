@@ -13,6 +13,21 @@
 #include "VtkOpenGLView.h"
 
 int main(int argc, char** argv) {
+  // Options first: --help / --version / errors need no display.
+  QStringList arguments;
+  for (int i = 0; i < argc; ++i) arguments << QString::fromLocal8Bit(argv[i]);
+  mqb::gui::AppOptions options;
+  QString message;
+  bool exitNow = false;
+  if (!mqb::gui::parseAppOptions(arguments, options, message, &exitNow)) {
+    std::fprintf(stderr, "medquanbench: %s\n", qPrintable(message));
+    return 2;
+  }
+  if (exitNow) {
+    std::printf("%s\n", qPrintable(message));
+    return 0;
+  }
+
   // GLX + the default surface format before QApplication (NOTES-VTK-QT6.md).
   mqb::VtkOpenGLView::prepareApplication();
   QApplication app(argc, argv);
@@ -23,18 +38,6 @@ int main(int argc, char** argv) {
   QApplication::setApplicationVersion(QString::fromStdString(mqb::versionString()));
   const QString icon = QString::fromStdString(mqb::resourceDir()) + "/icons/medquanbench.svg";
   QApplication::setWindowIcon(QIcon(icon));
-
-  mqb::gui::AppOptions options;
-  QString message;
-  bool exitNow = false;
-  if (!mqb::gui::parseAppOptions(QApplication::arguments(), options, message, &exitNow)) {
-    std::fprintf(stderr, "medquanbench: %s\n", qPrintable(message));
-    return 2;
-  }
-  if (exitNow) {
-    std::printf("%s\n", qPrintable(message));
-    return 0;
-  }
 
   mqb::gui::MainWindow window;
   window.show();

@@ -27,11 +27,12 @@ namespace {
 // Elements per parallel task: large enough that handing a task to another thread costs
 // far less than streaming it (64K floats = 256 KiB).
 constexpr int64_t kGrain = int64_t{1} << 16;
-// Positions per dynamic block. The block's range buffers stay in L1 while all channels of
-// the block (channels * kBlock floats, 128 KiB for 64 channels) are re-read from L2 by the
-// quantization pass; longer runs per channel also keep the hardware prefetchers engaged
-// across the channel-strided streams.
-constexpr int64_t kBlock = 512;
+// Positions per dynamic block. All channels of a block (64 channels: 256 KiB) stay in L2
+// between the reduction pass and the quantization pass, so the input is read from memory
+// once; and each channel's run is a whole 4 KiB page, long enough for the hardware
+// prefetchers to follow the 64 channel-strided streams. Measured on the 1x64x96^3 bench:
+// 512 positions reached ~0.55x of a copy, 1024-2048 ~0.75x, 4096 ~0.67x.
+constexpr int64_t kBlock = 1024;
 
 void quantizeRun(const float* x, float* y, int64_t n, float scale, float lo, float hi) {
   // x may equal y (in-place). GCC versions the loop with a run-time overlap check, and

@@ -424,7 +424,7 @@ TEST(FakeQuantPerToken, LastDimHandComputed) {
 }
 
 TEST(FakeQuantDynamic, MatchesSpecFormulaOnRandomData) {
-  // Per-voxel with 1300 positions (two full 512 blocks and a tail) and 2 samples, and
+  // Per-voxel with 1300 positions (a full block of 1024 and a tail) and 2 samples, and
   // per-token rows of 37 channels (longer than the reduction lanes, with a tail).
   struct Case {
     std::vector<int64_t> shape;

@@ -1,0 +1,172 @@
+// CPU slice rendering, the comparison figure and the command line of the application:
+// Qt only, no GL, no display (offscreen platform).
+#include "AppOptions.h"
+#include "ComparisonFigure.h"
+#include "ExportReaction.h"
+#include "GuiTestSupport.h"
+#include "SliceRenderer.h"
+
+#include <QImage>
+
+#include <gtest/gtest.h>
+
+using namespace mqb;
+using mqb::guitest::Phantom;
+
+namespace {
+
+int countPixels(const QImage& img, const std::function<bool(QColor)>& pred) {
+  int n = 0;
+  for (int y = 0; y < img.height(); ++y)
+    for (int x = 0; x < img.width(); ++x) n += pred(img.pixelColor(x, y));
+  return n;
+}
+
+}  // namespace
+
+TEST(SliceRendererTest, AxialMappingColoursAndAspect) {
+  const Phantom p = guitest::makePhantom();
+  // 64 x 48 voxels of 1 mm: aspect 4:3.
+  const QSize size = fitSliceSize(p.image->geometry, 2, QSize(640, 640));
+  EXPECT_EQ(size, QSize(640, 480));
+  SliceRenderOptions o;
+  o.slice = Phantom::ballZ;
+  o.labels = p.labels.get();
+  o.classes = guitest::phantomClasses();
+  o.labelOpacity = 1.0;
+  const QImage img = renderSlice(*p.image, o, size);
+  ASSERT_EQ(img.size(), size);
+  guitest::saveScreenshot(img, "unit_render_axial");
+  // Identity direction: x to the right, y down (anterior up), as SliceView draws it.
+  const auto v = voxelAtPixel(p.image->geometry, 2, o.slice, size, 405, 245);
+  EXPECT_EQ(v[0], 40);
+  EXPECT_EQ(v[1], 24);
+  EXPECT_EQ(v[2], Phantom::ballZ);
+  EXPECT_EQ(img.pixelColor(405, 245), QColor(255, 0, 0));  // ball, opacity 1
+  EXPECT_EQ(img.pixelColor(125, 205), QColor(0, 255, 0));  // box at voxel (12, 20)
+  EXPECT_EQ(img.pixelColor(5, 5), QColor(0, 0, 0));        // air
+  // Hidden label: CT shows through (400 HU is white in the abdomen window).
+  o.labelVisible[1] = false;
+  const QImage hidden = renderSlice(*p.image, o, size);
+  EXPECT_EQ(hidden.pixelColor(405, 245), QColor(255, 255, 255));
+  // Outline: the ball's centre is not drawn, its rim is.
+  o.labelVisible[1] = true;
+  o.outline = true;
+  const QImage outline = renderSlice(*p.image, o, size);
+  EXPECT_EQ(outline.pixelColor(405, 245), QColor(255, 255, 255));
+  EXPECT_GT(countPixels(outline, [](QColor c) { return c == QColor(255, 0, 0); }), 100);
+  // Difference overlay in magenta.
+  auto diff = std::make_shared<LabelVolume>();
+  diff->geometry = p.image->geometry;
+  diff->voxels.assign(p.image->voxels.size(), 0);
+  diff->at(30, 10, Phantom::ballZ) = 1;
+  o.outline = false;
+  o.labels = nullptr;
+  o.difference = diff.get();
+  o.differenceOpacity = 1.0;
+  const QImage d = renderSlice(*p.image, o, size);
+  EXPECT_EQ(countPixels(d, [](QColor c) { return c == QColor(255, 0, 255); }), 100);  // one voxel = 10x10 px
+}
+
+TEST(SliceRendererTest, FlippedDirectionFollowsSliceViewConventions) {
+  Phantom p = guitest::makePhantom();
+  auto img = std::make_shared<ImageVolume>(*p.image);
+  img->geometry.direction = {-1, 0, 0, 0, -1, 0, 0, 0, 1};  // RAS-stored axes
+  SliceRenderOptions o;
+  o.slice = Phantom::ballZ;
+  const QSize size(64, 48);
+  // SliceView: axial right = +x * sign(x), up = -y * sign(y). Here sign(x) = sign(y) = -1:
+  // column 0 shows the highest x, and "up" is +y, so row 0 shows the highest y.
+  auto v = voxelAtPixel(img->geometry, 2, o.slice, size, 0, 0);
+  EXPECT_EQ(v[0], 63);
+  EXPECT_EQ(v[1], 47);
+  v = voxelAtPixel(img->geometry, 2, o.slice, size, 63, 47);
+  EXPECT_EQ(v[0], 0);
+  EXPECT_EQ(v[1], 0);
+  // Coronal: superior up.
+  v = voxelAtPixel(p.image->geometry, 1, 10, QSize(64, 80), 0, 0);
+  EXPECT_EQ(v[2], 39);
+  EXPECT_EQ(v[1], 10);
+  // Sagittal: posterior (+y) to the right, superior up.
+  v = voxelAtPixel(p.image->geometry, 0, 5, QSize(48, 80), 47, 79);
+  EXPECT_EQ(v[1], 47);
+  EXPECT_EQ(v[2], 0);
+  EXPECT_EQ(v[0], 5);
+}
+
+TEST(ComparisonFigureTest, ScaleDoublesExactlyAndPanelsAreDrawn) {
+  const Phantom p = guitest::makePhantom();
+  gui::FigureRequest r;
+  r.image = p.image;
+  r.fp32 = p.labels;
+  r.quantized = p.labels;
+  auto diff = std::make_shared<LabelVolume>();
+  diff->geometry = p.image->geometry;
+  diff->voxels.assign(p.image->voxels.size(), 0);
+  for (int x = 30; x < 40; ++x) diff->at(x, 24, Phantom::ballZ) = 1;
+  r.difference = diff;
+  r.classes = guitest::phantomClasses();
+  r.slice = Phantom::ballZ;
+  r.labelVisible.fill(true);
+  r.modelName = "band";
+  r.quantTitle = "INT W4A4";
+  r.configuration = "W4A4 per-channel, symmetric, minmax";
+  r.differingVoxels = 10;
+  const ComparisonFigure fig(gui::makeComparisonSpec(r));
+  const QImage one = fig.render(1);
+  const QImage two = fig.render(2);
+  guitest::saveScreenshot(two, "unit_comparison_figure_2x");
+  EXPECT_EQ(one.size(), fig.logicalSize());
+  EXPECT_EQ(two.size(), fig.logicalSize() * 2);
+  EXPECT_EQ(fig.pixelSize(3), fig.logicalSize() * 3);
+  EXPECT_GT(one.width(), 3 * 320);  // three panels side by side
+  // Organ colours and the magenta difference appear; the caption names the configuration.
+  EXPECT_GT(countPixels(two, [](QColor c) { return c.red() > 150 && c.green() < 90 && c.blue() < 90; }), 500);
+  EXPECT_GT(countPixels(two, [](QColor c) { return c.green() > 150 && c.red() < 90 && c.blue() < 90; }), 500);
+  EXPECT_GT(countPixels(two, [](QColor c) { return c.red() > 200 && c.blue() > 200 && c.green() < 80; }), 100);
+  EXPECT_NE(gui::figureCaption(r).indexOf("W4A4 per-channel"), -1);
+  EXPECT_NE(gui::figureCaption(r).indexOf("10 voxels differ"), -1);
+  // Legend: the two organs on the slice + the difference entry.
+  EXPECT_EQ(gui::makeComparisonSpec(r).legend.size(), 3);
+  // Transparent margins, opaque panels.
+  r.transparentBackground = true;
+  const QImage t = ComparisonFigure(gui::makeComparisonSpec(r)).render(1);
+  EXPECT_EQ(t.pixelColor(1, 1).alpha(), 0);
+  EXPECT_EQ(t.pixelColor(t.width() / 2, t.height() / 2).alpha(), 255);
+  // Ground truth adds a fourth panel.
+  r.truth = p.labels;
+  EXPECT_EQ(gui::makeComparisonSpec(r).panels.size(), 4);
+  r.includeTruth = false;
+  EXPECT_EQ(gui::makeComparisonSpec(r).panels.size(), 3);
+}
+
+TEST(AppOptionsTest, ParsesTheDocumentedCommandLine) {
+  gui::AppOptions o;
+  QString msg;
+  bool exitNow = true;
+  ASSERT_TRUE(gui::parseAppOptions({"medquanbench", "--model", "m.pt", "--volume", "ct.nii.gz", "--labels", "gt.nii.gz",
+                                    "--label-map", "totalsegmentator-to-btcv", "--precision", "W4A4",
+                                    "--granularity", "adaptive", "--export-figure", "out.png", "--export-scale", "2",
+                                    "extra.json"},
+                                   o, msg, &exitNow))
+      << msg.toStdString();
+  EXPECT_FALSE(exitNow);
+  EXPECT_EQ(o.model, "m.pt");
+  EXPECT_EQ(o.labelMap, "totalsegmentator-to-btcv");
+  EXPECT_EQ(o.precision, "W4A4");
+  EXPECT_EQ(o.exportScale, 2);
+  EXPECT_TRUE(o.batch());
+  EXPECT_EQ(o.files, QStringList{"extra.json"});
+  EXPECT_FALSE(gui::parseAppOptions({"medquanbench", "--export-scale", "0", "--export-figure", "x.png"}, o, msg, nullptr));
+  EXPECT_TRUE(msg.contains("export-scale"));
+  EXPECT_FALSE(gui::parseAppOptions({"medquanbench", "--labels", "gt.nii.gz"}, o, msg, nullptr));
+  EXPECT_FALSE(gui::parseAppOptions({"medquanbench", "--bogus"}, o, msg, nullptr));
+  gui::AppOptions h;
+  ASSERT_TRUE(gui::parseAppOptions({"medquanbench", "--help"}, h, msg, &exitNow));
+  EXPECT_TRUE(exitNow);
+  EXPECT_TRUE(msg.contains("--export-figure"));
+  gui::AppOptions d;
+  ASSERT_TRUE(gui::parseAppOptions({"medquanbench", "--demo", "--screenshot", "s.png"}, d, msg, &exitNow));
+  EXPECT_TRUE(d.demo);
+  EXPECT_TRUE(d.batch());
+}

@@ -1,0 +1,385 @@
+// The Qt-free layer of the desktop application: AnalysisSession (caching, previews,
+// cancellation, scores), QuantSettings, session files and table export.
+#include "AnalysisSession.h"
+#include "GuiTestSupport.h"
+#include "SessionFile.h"
+#include "TableExport.h"
+#include "TestModels.h"
+#include "TestSupport.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "Error.h"
+
+using namespace mqb;
+using namespace mqb::gui;
+
+namespace {
+
+QuantSettings w4a4(const std::string& granularity = "per-channel") {
+  QuantSettings s;
+  s.weightBits = s.activationBits = 4;
+  s.granularity = granularity;
+  s.calibrationPatches = 4;
+  return s;
+}
+
+class SessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = test::tempDir();
+    model = dir + "/band.pt";
+    test::writeBandModel(model, test::bandModelMetadata(16, 2.0));
+    phantom = guitest::makePhantom();
+    session.loadModel(model);
+    session.setVolume(phantom.image, "phantom");
+  }
+  std::vector<RunUpdate> run(const QuantSettings& s, int previewSlice = -1, Feedback* fb = nullptr) {
+    std::vector<RunUpdate> updates;
+    RunRequest r;
+    r.settings = s;
+    r.previewSlice = previewSlice;
+    session.run(r, fb, [&](const RunUpdate& u) { updates.push_back(u); });
+    return updates;
+  }
+  std::string dir, model;
+  guitest::Phantom phantom;
+  AnalysisSession session;
+};
+
+const RunUpdate* find(const std::vector<RunUpdate>& u, RunUpdate::Kind k) {
+  for (const auto& x : u)
+    if (x.kind == k) return &x;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(QuantSettingsTest, JsonRoundTripAndValidation) {
+  QuantSettings s = w4a4("adaptive");
+  s.symmetric = false;
+  s.calibrator = "percentile:99.9";
+  s.excludedOps = {"a.b", "c"};
+  EXPECT_EQ(s.precisionId(), "W4A4");
+  const QuantSettings back = QuantSettings::fromJson(s.toJson());
+  EXPECT_EQ(back, s);
+  EXPECT_NE(s.describe().find("W4A4 adaptive"), std::string::npos) << s.describe();
+  QuantSettings fp;
+  fp.floatingPoint = true;
+  EXPECT_EQ(fp.precisionId(), "FP32");
+  EXPECT_TRUE(QuantSettings::fromJson(fp.toJson()).floatingPoint);
+  // Bits outside 2..16 and unknown granularities are rejected with the engine's messages.
+  nlohmann::json bad = s.toJson();
+  bad["precision"] = "W1A8";
+  EXPECT_THROW(QuantSettings::fromJson(bad), Error);
+  bad = s.toJson();
+  bad["granularity"] = "per-pixel";
+  EXPECT_THROW(QuantSettings::fromJson(bad), Error);
+  // Aliases are normalised.
+  bad = s.toJson();
+  bad["granularity"] = "adaptive-stratification";
+  EXPECT_EQ(QuantSettings::fromJson(bad).granularity, "adaptive");
+  // Calibration key ignores bits / granularity / calibrator.
+  QuantSettings other = w4a4("per-tensor");
+  other.weightBits = 8;
+  other.calibrator = "mse";
+  EXPECT_EQ(other.calibrationKey(), w4a4().calibrationKey());
+  other.calibrationPatches = 5;
+  EXPECT_NE(other.calibrationKey(), w4a4().calibrationKey());
+}
+
+TEST_F(SessionTest, ModelInfoListsTheQuantizableOps) {
+  auto info = session.modelInfo();
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->metadata.name, "band-test-model");
+  ASSERT_EQ(info->ops.size(), 2u);
+  EXPECT_EQ(info->ops[0].kind, "conv");
+  EXPECT_TRUE(info->ops[0].pointwise);
+  EXPECT_EQ(info->ops[0].shapeText(), "2x1x1x1x1");
+  EXPECT_EQ(info->ops[1].shapeText(), "3x2x1x1x1");
+  EXPECT_GT(info->parameterCount, 0);
+}
+
+TEST_F(SessionTest, RunsFp32AndW4A4AndCachesWhatTheChangeAllows) {
+  auto updates = run(w4a4());
+  const RunUpdate* fp32 = find(updates, RunUpdate::Kind::Fp32);
+  const RunUpdate* quant = find(updates, RunUpdate::Kind::Quant);
+  const RunUpdate* scores = find(updates, RunUpdate::Kind::Scores);
+  ASSERT_TRUE(fp32 && quant && scores);
+  EXPECT_FALSE(fp32->fromCache);
+  ASSERT_TRUE(quant->quantized && quant->difference);
+  EXPECT_EQ(quant->quantized->geometry.size, phantom.image->geometry.size);
+  // W4A4 moves the band model's decision thresholds: some voxels change class.
+  EXPECT_GT(quant->differingVoxels, 0);
+  int64_t ones = 0;
+  for (auto v : quant->difference->voxels) ones += v;
+  EXPECT_EQ(ones, quant->differingVoxels);
+  EXPECT_EQ(session.counters().fp32, 1);
+  EXPECT_EQ(session.counters().calibrate, 1);
+  EXPECT_EQ(session.counters().prepare, 1);
+  EXPECT_TRUE(session.calibrationCached(w4a4()));
+
+  // Another granularity / calibrator / bit-width: FP32, preparation and calibration reused.
+  QuantSettings s2 = w4a4("per-tensor");
+  s2.calibrator = "mse";
+  s2.weightBits = 8;
+  updates = run(s2);
+  EXPECT_TRUE(find(updates, RunUpdate::Kind::Fp32)->fromCache);
+  EXPECT_EQ(session.counters().fp32, 1);
+  EXPECT_EQ(session.counters().prepare, 1);
+  EXPECT_EQ(session.counters().calibrate, 1);
+  EXPECT_EQ(session.counters().quantized, 2);
+
+  // Back to the first configuration: the quantized result comes from the cache.
+  updates = run(w4a4());
+  EXPECT_TRUE(find(updates, RunUpdate::Kind::Quant)->fromCache);
+  EXPECT_EQ(session.counters().quantized, 2);
+
+  // More calibration patches: a new calibration.
+  QuantSettings s3 = w4a4();
+  s3.calibrationPatches = 6;
+  run(s3);
+  EXPECT_EQ(session.counters().calibrate, 2);
+
+  // FP32 "quantization" is the FP32 result itself.
+  QuantSettings fp;
+  fp.floatingPoint = true;
+  updates = run(fp);
+  EXPECT_EQ(find(updates, RunUpdate::Kind::Quant)->differingVoxels, 0);
+  EXPECT_EQ(session.counters().fp32, 1);
+}
+
+TEST_F(SessionTest, PreviewOfTheOnScreenSliceComesFirst) {
+  const int slice = 20;
+  auto updates = run(w4a4(), slice);
+  ASSERT_GE(updates.size(), 5u);
+  EXPECT_EQ(updates[0].kind, RunUpdate::Kind::Fp32Preview);
+  EXPECT_EQ(updates[1].kind, RunUpdate::Kind::Fp32);
+  EXPECT_EQ(updates[2].kind, RunUpdate::Kind::QuantPreview);
+  EXPECT_EQ(updates[3].kind, RunUpdate::Kind::Quant);
+  const auto& g = phantom.image->geometry;
+  // The previewed slice equals the final result there; far away slices are still empty.
+  const auto& prevQ = *updates[2].quantized;
+  const auto& fullQ = *updates[3].quantized;
+  int64_t sliceEqual = 0, farNonZero = 0;
+  for (int y = 0; y < g.size[1]; ++y)
+    for (int x = 0; x < g.size[0]; ++x) {
+      sliceEqual += prevQ.at(x, y, slice) == fullQ.at(x, y, slice);
+      farNonZero += prevQ.at(x, y, 0) != 0;
+    }
+  EXPECT_EQ(sliceEqual, g.size[0] * g.size[1]);
+  EXPECT_EQ(farNonZero, 0);
+  EXPECT_EQ(session.counters().previews, 2);
+  // The preview difference covers only the previewed slice.
+  int64_t previewDiff = 0;
+  for (int64_t z = 0; z < g.size[2]; ++z)
+    if (z != slice)
+      for (int y = 0; y < g.size[1]; ++y)
+        for (int x = 0; x < g.size[0]; ++x) previewDiff += updates[2].difference->at(x, y, z);
+  EXPECT_EQ(previewDiff, 0);
+}
+
+TEST_F(SessionTest, CancelLeavesNoHalfResult) {
+  Feedback fb;
+  fb.setProgressCallback([&](double f, const std::string&) {
+    if (f > 0.3) fb.cancel();
+  });
+  EXPECT_THROW(run(w4a4(), -1, &fb), Canceled);
+  EXPECT_EQ(session.quantizedResult(w4a4()), nullptr);
+  // A fresh run afterwards completes.
+  auto updates = run(w4a4());
+  EXPECT_TRUE(find(updates, RunUpdate::Kind::Quant) != nullptr);
+  EXPECT_NE(session.quantizedResult(w4a4()), nullptr);
+}
+
+TEST_F(SessionTest, ScoresAgainstGroundTruthAndFp32) {
+  // The phantom's ball (400 HU) is "high" (class 2) for the band model, the box (80 HU) "low" (1).
+  session.setGroundTruth(phantom.labels, "phantom labels");
+  auto updates = run(w4a4());
+  const RunUpdate* scores = find(updates, RunUpdate::Kind::Scores);
+  ASSERT_TRUE(scores && scores->table);
+  const ComparisonTable& t = *scores->table;
+  EXPECT_TRUE(t.haveTruth);
+  EXPECT_EQ(t.precision, "INT W4A4");
+  ASSERT_EQ(t.organs.size(), 2u);
+  EXPECT_EQ(t.organs[0].name, "low");
+  EXPECT_EQ(t.organs[1].name, "high");
+  EXPECT_EQ(t.organs[1].color, (std::array<uint8_t, 3>{0, 255, 0}));
+  // The ball is segmented well by FP32 (label 1 of the truth vs class 2 of the model: the
+  // ids differ, so scores are per id; just check ranges and agreement).
+  for (const auto& o : t.organs) {
+    EXPECT_TRUE(std::isnan(o.agreeDsc) || (o.agreeDsc >= 0 && o.agreeDsc <= 1));
+    EXPECT_TRUE(std::isnan(o.fp32Dsc) || (o.fp32Dsc >= 0 && o.fp32Dsc <= 1));
+  }
+  EXPECT_LT(t.meanAgreeDsc, 1.0);
+  EXPECT_GT(t.meanAgreeDsc, 0.0);
+  EXPECT_EQ(t.toleranceMm, kDefaultNsdToleranceMm);
+}
+
+TEST_F(SessionTest, ErrorsNameTheProblem) {
+  AnalysisSession empty;
+  RunRequest r;
+  try {
+    empty.run(r, nullptr, {});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no model"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(empty.loadModel(dir + "/missing.pt"), Error);
+  QuantSettings s = w4a4();
+  s.excludedOps = {"no.such.op"};
+  try {
+    run(s);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no.such.op"), std::string::npos) << e.what();
+  }
+  auto other = std::make_shared<LabelVolume>();
+  other->geometry.size = {3, 3, 3};
+  other->voxels.assign(27, 0);
+  EXPECT_THROW(session.setGroundTruth(other, "small.nii.gz"), Error);
+  EXPECT_THROW(session.loadVolume(dir + "/missing.nii.gz"), Error);
+  // A failed load leaves the previous volume in place.
+  EXPECT_TRUE(session.hasVolume());
+}
+
+TEST(DifferenceVolumeTest, CountsAndSliceRestriction) {
+  LabelVolume a, b;
+  a.geometry.size = b.geometry.size = {4, 3, 2};
+  a.voxels.assign(24, 0);
+  b.voxels.assign(24, 0);
+  b.at(1, 1, 0) = 2;
+  b.at(3, 2, 1) = 1;
+  int64_t n = 0;
+  auto d = differenceVolume(a, b, -1, &n);
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(d->at(1, 1, 0), 1);
+  EXPECT_EQ(d->at(3, 2, 1), 1);
+  d = differenceVolume(a, b, 1, &n);
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(d->at(1, 1, 0), 0);
+  LabelVolume c;
+  c.geometry.size = {2, 2, 2};
+  c.voxels.assign(8, 0);
+  EXPECT_THROW(differenceVolume(a, c), Error);
+}
+
+TEST(SessionFileTest, SaveLoadRoundTripWithRelativeFallback) {
+  namespace fs = std::filesystem;
+  const std::string dir = test::tempDir();
+  fs::create_directories(dir + "/data");
+  std::ofstream(dir + "/data/model.pt") << "x";
+  std::ofstream(dir + "/data/ct.nii.gz") << "x";
+  SessionState s;
+  s.model = dir + "/data/model.pt";
+  s.volume = dir + "/data/ct.nii.gz";
+  s.labelMap = "totalsegmentator-to-btcv";
+  s.settings = w4a4("adaptive");
+  s.settings.excludedOps = {"enc.conv"};
+  s.toleranceMm = 1.5;
+  s.view.orientation = "coronal";
+  s.view.slice = 12;
+  s.view.window = 400;
+  s.view.level = 50;
+  s.view.zoom = 2;
+  s.view.panX = 3;
+  s.view.panY = -4;
+  s.view.labelMode = "outline";
+  s.view.hiddenLabels = {3, 5};
+  s.view.cursor = std::array<int, 3>{1, 2, 3};
+  s.save(dir + "/data/session.json");
+  SessionState back = SessionState::load(dir + "/data/session.json");
+  EXPECT_EQ(back.model, s.model);
+  EXPECT_EQ(back.volume, s.volume);
+  EXPECT_TRUE(back.labels.empty());
+  EXPECT_EQ(back.labelMap, s.labelMap);
+  EXPECT_EQ(back.settings, s.settings);
+  EXPECT_EQ(back.toleranceMm, 1.5);
+  EXPECT_EQ(back.view.orientation, "coronal");
+  EXPECT_EQ(back.view.slice, 12);
+  EXPECT_EQ(back.view.zoom, 2);
+  EXPECT_EQ(back.view.panY, -4);
+  EXPECT_EQ(back.view.labelMode, "outline");
+  EXPECT_EQ(back.view.hiddenLabels, (std::vector<int>{3, 5}));
+  ASSERT_TRUE(back.view.cursor);
+  EXPECT_EQ((*back.view.cursor)[2], 3);
+
+  // The folder moves: absolute paths break, the relative ones still resolve.
+  fs::rename(dir + "/data", dir + "/moved");
+  back = SessionState::load(dir + "/moved/session.json");
+  EXPECT_EQ(fs::path(back.model), fs::path(dir + "/moved/model.pt"));
+  EXPECT_EQ(fs::path(back.volume), fs::path(dir + "/moved/ct.nii.gz"));
+
+  // Not a session / bad values.
+  std::ofstream(dir + "/bad.json") << R"({"format": "something-else"})";
+  EXPECT_THROW(SessionState::load(dir + "/bad.json"), Error);
+  std::ofstream(dir + "/bad2.json") << R"({"format": "medquanbench-session", "version": 1, "view": {"orientation": "oblique"}})";
+  try {
+    SessionState::load(dir + "/bad2.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("oblique"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("bad2.json"), std::string::npos);
+  }
+  std::ofstream(dir + "/bad3.json") << "{not json";
+  EXPECT_THROW(SessionState::load(dir + "/bad3.json"), Error);
+}
+
+TEST(TableExportTest, ComparisonTableFormats) {
+  ComparisonTable t;
+  t.modelName = "net";
+  t.precision = "INT W4A4";
+  t.configuration = "W4A4 adaptive, symmetric, minmax";
+  t.haveTruth = true;
+  OrganComparison a;
+  a.name = "spleen";
+  a.fp32Dsc = 0.9;
+  a.quantDsc = 0.45;
+  a.fp32Nsd = 0.8;
+  a.quantNsd = 0.88;
+  a.agreeDsc = 0.5;
+  a.agreeNsd = 0.6;
+  OrganComparison b;
+  b.name = "left_kidney & co";
+  t.organs = {a, b};
+  t.meanFp32Dsc = 0.9;
+  t.meanQuantDsc = 0.45;
+  t.meanFp32Nsd = 0.8;
+  t.meanQuantNsd = 0.88;
+  t.meanAgreeDsc = 0.5;
+  t.meanAgreeNsd = 0.6;
+  const std::string md = formatComparisonTable(t, TableFormat::Markdown);
+  EXPECT_NE(md.find("| spleen | 0.900 | 0.450 (50.0%) | 0.800 | 0.880 (10.0%↑) | 0.500 | 0.600 |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| left_kidney & co | -- |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| mean |"), std::string::npos);
+  const std::string csv = formatComparisonTable(t, TableFormat::Csv);
+  EXPECT_NE(csv.find("spleen,0.9000,0.4500,50.00,0.8000,0.8800,-10.00,0.5000,0.6000"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("NaN"), std::string::npos);
+  const std::string tex = formatComparisonTable(t, TableFormat::Latex);
+  EXPECT_NE(tex.find("\\begin{tabular}"), std::string::npos);
+  EXPECT_NE(tex.find("left\\_kidney \\& co"), std::string::npos) << tex;
+  EXPECT_NE(tex.find("$\\uparrow$"), std::string::npos) << tex;
+  EXPECT_EQ(tableFormatForPath("a/b.TEX"), TableFormat::Latex);
+  EXPECT_EQ(tableFormatForPath("x.md"), TableFormat::Markdown);
+  EXPECT_THROW(tableFormatForPath("x.xlsx"), Error);
+
+  t.framework = "nnUNet";
+  t.architecture = "nnU-Net";
+  t.category = "CNN";
+  t.parameterCount = 26'900'000;
+  const std::string bench = formatBenchmarkRows(t, w4a4("adaptive"), TableFormat::Markdown);
+  EXPECT_NE(bench.find("| nnUNet | nnU-Net | CNN | 26.9 M | FP32 | -- | 0.900 (--) | 0.800 (--) |"), std::string::npos)
+      << bench;
+  EXPECT_NE(bench.find("| INT W4A4 | Adaptive stratification | 0.450 (50.0%) | 0.880 (10.0%↑) |"), std::string::npos)
+      << bench;
+  t.haveTruth = false;
+  EXPECT_THROW(formatBenchmarkRows(t, w4a4(), TableFormat::Csv), Error);
+  const std::string noTruth = formatComparisonTable(t, TableFormat::Markdown);
+  EXPECT_EQ(noTruth.find("FP32 DSC"), std::string::npos);
+  EXPECT_NE(noTruth.find("Agreement DSC"), std::string::npos);
+}
