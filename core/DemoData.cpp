@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "Phantom.h"
 #include "Resources.h"
@@ -56,6 +57,9 @@ DemoVolume resolveDemoVolume(const std::string& userPath, const std::string& cac
     if (!ok) {
       fs::remove(ct, ec);
       fs::remove(seg, ec);
+      // Offline machines should not wait for the network at every start; deleting the
+      // marker retries the download.
+      std::ofstream(failedMarker) << "download of the example CT failed; delete this file to retry\n";
     }
   }
   if (fs::exists(ct, ec) && fs::exists(seg, ec))
