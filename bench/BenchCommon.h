@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -32,6 +33,32 @@ double timeIt(F&& f) {
   const auto t = Clock::now();
   f();
   return secondsSince(t);
+}
+
+// CPU time of the whole process (all threads). On a shared, oversubscribed machine it
+// counts the work done rather than the time slices other processes took, so ratios of
+// CPU times are far less noisy than ratios of wall times (cache and memory-bandwidth
+// interference remain).
+inline double cpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+// System (kernel) CPU time of the process: mostly page faults of fresh allocations here.
+inline double systemCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_stime.tv_sec + 1e-6 * u.ru_stime.tv_usec;
+}
+struct Timing {
+  double wall = 0, cpu = 0, sys = 0;
+};
+template <typename F>
+Timing timeBoth(F&& f) {
+  const auto t = Clock::now();
+  const double c = cpuSeconds(), k = systemCpuSeconds();
+  f();
+  return {secondsSince(t), cpuSeconds() - c, systemCpuSeconds() - k};
 }
 
 inline double median(std::vector<double> v) {

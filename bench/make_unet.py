@@ -11,6 +11,7 @@ Use Debian's python3-torch (the same LibTorch 1.13 the C++ side links):
 
     /usr/bin/python3 bench/make_unet.py --out build-bench/bench-unet-96.pt --patch 96
     /usr/bin/python3 bench/make_unet.py --out build-bench/bench-unet-64.pt --patch 64
+    /usr/bin/python3 bench/make_unet.py --out - --patch 96 --report-activations   # memory estimate
 
 The class `BenchUNet` is imported by bench/python_fake_quant_hooks.py.
 """
@@ -126,13 +127,43 @@ def metadata(patch: int) -> dict:
     }
 
 
+def activation_bytes(net: nn.Module, patch: int) -> dict:
+    """Sum of the sizes of every activation a forward on one patch creates (outputs of the
+    conv, transposed conv and norm layers and of the skip concatenations; the in-place
+    LeakyReLU creates none), the largest one, and the input/output sizes. An upper bound
+    for the live activations of one window (nothing freed); temporaries inside ops (e.g.
+    the vol2col buffer of the non-oneDNN conv3d path) are not included."""
+    sizes = []
+
+    def hook(mod, inp, out):
+        sizes.append(out.numel() * out.element_size())
+
+    handles = [m.register_forward_hook(hook) for m in net.modules()
+               if isinstance(m, (nn.Conv3d, nn.ConvTranspose3d, nn.InstanceNorm3d))]
+    for m in net.modules():  # the concatenations: 2x the transposed conv output
+        if isinstance(m, UpStage):
+            handles.append(m.up.register_forward_hook(lambda mod, i, o: sizes.append(2 * o.numel() * o.element_size())))
+    x = torch.zeros(1, 1, patch, patch, patch)
+    with torch.no_grad():
+        y = net(x)
+    for h in handles:
+        h.remove()
+    return {"patch": patch, "sum_activation_bytes": sum(sizes), "largest_activation_bytes": max(sizes),
+            "activations": len(sizes), "input_bytes": x.numel() * 4, "output_bytes": y.numel() * 4}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="output TorchScript file")
     ap.add_argument("--patch", type=int, default=96, help="patch edge written to the metadata (default 96)")
     ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--report-activations", action="store_true",
+                    help="only print the activation sizes of one forward on a patch (JSON) and exit")
     args = ap.parse_args(argv)
     net = build(args.seed)
+    if args.report_activations:
+        print(json.dumps(activation_bytes(net, args.patch)))
+        return 0
     params = sum(p.numel() for p in net.parameters())
     scripted = torch.jit.script(net)
     with torch.no_grad():  # sanity: shape of one small forward

@@ -11,12 +11,20 @@
 //       plus the fake-quant kernel time per granularity on the captured FP32 activations.
 //   mqb_bench_perf analysis [--rounds 3] [--granularity per-channel] [--json out.json]
 //       quant::analyzeLayers on one patch vs one FP32 forward (paired).
+//   mqb_bench_perf analysis-breakdown [--rounds 2] [--granularity per-channel]
+//       the steps of analyzeLayers replayed one by one with a CPU timer around each.
+//
+// Every time is measured both as wall time and as process CPU time; on a shared machine
+// the CPU-time ratios are the steadier ones.
 //
 // Common options: --model M.pt (default $MQB_BENCH_MODEL or <build>/bench-unet-96.pt),
 // --volume CT (default $MQB_DATA_DIR/abdomen-ct/example_ct.nii.gz), --warmup 3.
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -32,6 +40,8 @@
 #include "VolumeIO.h"
 #include "VolumePreparation.h"
 #include "quant/CalibrationData.h"
+#include "quant/FakeQuant.h"
+#include "quant/Histogram.h"
 #include "quant/LayerAnalysis.h"
 #include "quant/QuantizableGraph.h"
 #include "quant/QuantizedModel.h"
@@ -86,6 +96,25 @@ class InstantModel : public PatchPredictor {
  private:
   const ModelMetadata& md_;
   torch::Tensor out_;
+};
+
+// Wraps a model and adds up the wall and CPU time of its forwards.
+class TimedPredictor : public PatchPredictor {
+ public:
+  explicit TimedPredictor(PatchPredictor& inner) : inner_(inner) {}
+  torch::Tensor predict(const torch::Tensor& batch) override {
+    torch::Tensor out;
+    const Timing t = timeBoth([&] { out = inner_.predict(batch); });
+    wall += t.wall;
+    cpu += t.cpu;
+    return out;
+  }
+  const ModelMetadata& metadata() const override { return inner_.metadata(); }
+  torch::Device device() const override { return inner_.device(); }
+  double wall = 0, cpu = 0;
+
+ private:
+  PatchPredictor& inner_;
 };
 
 struct Setup {
@@ -154,28 +183,45 @@ int runSliding(const Args& a) {
   runSlidingWindow(instant, s.prepared, opt, FeedbackStage(nullptr, 0, 1, ""));  // warm allocator
 
   std::vector<double> prep, total, forward, overhead, fraction, pipeline, patchForward;
+  std::vector<double> totalCpu, forwardCpu, fractionCpu, pipelineCpu, prepCpu;
+  TimedPredictor timed(*s.model);
   for (int r = 0; r < runs; ++r) {
-    prep.push_back(timeIt([&] { prepareVolume(s.volume, md, FeedbackStage(nullptr, 0, 1, "")); }));
-    pipeline.push_back(runSlidingWindow(instant, s.prepared, opt, FeedbackStage(nullptr, 0, 1, "")).seconds);
-    InferenceResult res = runSlidingWindow(*s.model, s.prepared, opt, FeedbackStage(nullptr, 0, 1, ""));
+    const Timing tp = timeBoth([&] { prepareVolume(s.volume, md, FeedbackStage(nullptr, 0, 1, "")); });
+    prep.push_back(tp.wall);
+    prepCpu.push_back(tp.cpu);
+    const Timing ti = timeBoth([&] { runSlidingWindow(instant, s.prepared, opt, FeedbackStage(nullptr, 0, 1, "")); });
+    pipeline.push_back(ti.wall);
+    pipelineCpu.push_back(ti.cpu);
+    timed.wall = timed.cpu = 0;
+    InferenceResult res;
+    const Timing tr = timeBoth([&] { res = runSlidingWindow(timed, s.prepared, opt, FeedbackStage(nullptr, 0, 1, "")); });
     total.push_back(res.seconds);
     forward.push_back(res.forwardSeconds);
     overhead.push_back(res.seconds - res.forwardSeconds);
     fraction.push_back((res.seconds - res.forwardSeconds) / res.forwardSeconds);
     patchForward.push_back(res.forwardSeconds / res.windows);
+    totalCpu.push_back(tr.cpu);
+    forwardCpu.push_back(timed.cpu);
+    fractionCpu.push_back((tr.cpu - timed.cpu) / timed.cpu);
     log("run " + std::to_string(r + 1) + ": total " + std::to_string(res.seconds) + " s, forward " +
         std::to_string(res.forwardSeconds) + " s, overhead " + std::to_string(100 * fraction.back()) +
-        " %, instant-model pipeline " + std::to_string(pipeline.back()) + " s, prepare " +
-        std::to_string(prep.back()) + " s");
+        " % (CPU time: " + std::to_string(100 * fractionCpu.back()) + " %), instant-model pipeline " +
+        std::to_string(pipeline.back()) + " s, prepare " + std::to_string(prep.back()) + " s");
   }
   j["prepare_seconds"] = stats(prep);
+  j["prepare_cpu_seconds"] = stats(prepCpu);
   j["run_seconds"] = stats(total);
+  j["run_cpu_seconds"] = stats(totalCpu);
   j["forward_seconds"] = stats(forward);
+  j["forward_cpu_seconds"] = stats(forwardCpu);
   j["forward_seconds_per_window"] = stats(patchForward);
   j["overhead_seconds"] = stats(overhead);
   j["overhead_fraction_of_forward"] = stats(fraction);
+  j["overhead_cpu_fraction_of_forward"] = stats(fractionCpu);
   j["instant_model_pipeline_seconds"] = stats(pipeline);
+  j["instant_model_pipeline_cpu_seconds"] = stats(pipelineCpu);
   j["instant_pipeline_fraction_of_forward"] = median(pipeline) / median(forward);
+  j["instant_pipeline_cpu_fraction_of_forward"] = median(pipelineCpu) / median(forwardCpu);
   j["overhead_with_prepare_fraction"] = (median(overhead) + median(prep)) / median(forward);
   j["load_average_end"] = loadAverage1();
 
@@ -212,6 +258,33 @@ class CaptureInputs : public quant::HookObserver {
   std::vector<std::array<torch::Tensor, 2>> inputs;
 };
 
+// Alternating measurement of a reference and a candidate: each candidate run is divided by
+// the mean of the reference runs just before and after it, in wall and in CPU time.
+struct Paired {
+  std::vector<double> wall, cpu, wallRatio, cpuRatio;
+  void add(const Timing& t, const Timing& before, const Timing& after) {
+    wall.push_back(t.wall);
+    cpu.push_back(t.cpu);
+    wallRatio.push_back(t.wall / (0.5 * (before.wall + after.wall)));
+    cpuRatio.push_back(t.cpu / (0.5 * (before.cpu + after.cpu)));
+  }
+  json toJson() const {
+    return {{"forward_seconds", stats(wall)},
+            {"forward_cpu_seconds", stats(cpu)},
+            {"ratio_to_fp32", stats(wallRatio)},
+            {"cpu_ratio_to_fp32", stats(cpuRatio)}};
+  }
+};
+
+struct Reference {
+  std::vector<double> wall, cpu;
+  Timing add(const Timing& t) {
+    wall.push_back(t.wall);
+    cpu.push_back(t.cpu);
+    return t;
+  }
+};
+
 int runQuant(const Args& a) {
   Setup s;
   if (!setup(a, s)) return 0;
@@ -235,58 +308,58 @@ int runQuant(const Args& a) {
   struct Variant {
     std::string name;
     std::unique_ptr<quant::QuantizedModel> model;
-    std::vector<double> times, ratios;
+    Paired timing;
   };
   std::vector<Variant> variants;
   {
     quant::QuantConfig c;
     c.precision = quant::Precision::fp32();
-    variants.push_back({"fp32-graph-with-hooks", std::make_unique<quant::QuantizedModel>(graph, md, c, nullptr), {}, {}});
+    variants.push_back({"fp32-graph-with-hooks", std::make_unique<quant::QuantizedModel>(graph, md, c, nullptr), {}});
   }
   for (auto g : {quant::Granularity::PerTensor, quant::Granularity::PerChannel, quant::Granularity::PerVoxel,
                  quant::Granularity::Adaptive}) {
     quant::QuantConfig c;
     c.precision = bits;
     c.granularity = g;
-    variants.push_back({quant::granularityId(g), std::make_unique<quant::QuantizedModel>(graph, md, c, &cal), {}, {}});
+    variants.push_back({quant::granularityId(g), std::make_unique<quant::QuantizedModel>(graph, md, c, &cal), {}});
   }
   log("warm-up");
   for (int i = 0; i < warmup; ++i) {
     s.model->predict(x);
     for (auto& v : variants) v.model->predict(x);
   }
-  std::vector<double> fp32Times;
-  auto fp32Once = [&] {
-    double t = timeIt([&] { s.model->predict(x); });
-    fp32Times.push_back(t);
-    return t;
-  };
+  Reference fp32;
+  auto fp32Once = [&] { return fp32.add(timeBoth([&] { s.model->predict(x); })); };
   for (int r = 0; r < rounds; ++r) {
     // F V1 F V2 F ... F, the variant order rotated each round.
-    double before = fp32Once();
+    Timing before = fp32Once();
     for (size_t k = 0; k < variants.size(); ++k) {
       Variant& v = variants[(k + r) % variants.size()];
-      double t = timeIt([&] { v.model->predict(x); });
-      double after = fp32Once();
-      v.times.push_back(t);
-      v.ratios.push_back(t / (0.5 * (before + after)));
+      const Timing t = timeBoth([&] { v.model->predict(x); });
+      const Timing after = fp32Once();
+      v.timing.add(t, before, after);
       before = after;
     }
-    std::string line = "round " + std::to_string(r + 1) + ":";
-    for (auto& v : variants) line += " " + v.name + " " + std::to_string(v.ratios.back());
+    std::string line = "round " + std::to_string(r + 1) + " (wall / CPU ratio):";
+    for (auto& v : variants)
+      line += " " + v.name + " " + std::to_string(v.timing.wallRatio.back()) + " / " +
+              std::to_string(v.timing.cpuRatio.back());
     log(line);
   }
   j["bits"] = bits.id();
   j["rounds"] = rounds;
-  j["fp32_forward_seconds"] = stats(fp32Times);
+  j["fp32_forward_seconds"] = stats(fp32.wall);
+  j["fp32_forward_cpu_seconds"] = stats(fp32.cpu);
   for (auto& v : variants) {
-    j["variants"][v.name] = {{"forward_seconds", stats(v.times)},
-                             {"ratio_to_fp32", stats(v.ratios)},
-                             {"ratio_of_medians", median(v.times) / median(fp32Times)}};
+    j["variants"][v.name] = v.timing.toJson();
+    j["variants"][v.name]["ratio_of_medians"] = median(v.timing.wall) / median(fp32.wall);
+    j["variants"][v.name]["cpu_ratio_of_medians"] = median(v.timing.cpu) / median(fp32.cpu);
   }
 
   // Fake-quant kernel time per granularity on the FP32 activations of this patch: what the
-  // quantized forward adds on top of the FP32 convolutions.
+  // quantized forward adds on top of the FP32 convolutions. As the engine runs them
+  // (plan.apply: a new output tensor), in place (the *Into kernels writing over a copy of
+  // the input), and a plain clone of every input for reference (one read + one write).
   CaptureInputs capture(graph->ops().size());
   variants[0].model->runtime().setObserver(&capture);
   variants[0].model->predict(x);
@@ -295,24 +368,59 @@ int runQuant(const Args& a) {
   for (const auto& op : graph->ops())
     for (int sl = 0; sl < op.activationSlots; ++sl) activationElements += capture.inputs[op.index][sl].numel();
   j["quantized_input_elements"] = activationElements;
+  {
+    std::vector<double> wall, cpu;
+    for (int rep = 0; rep < 3; ++rep) {
+      Timing total;
+      for (const auto& op : graph->ops())
+        for (int sl = 0; sl < op.activationSlots; ++sl) {
+          const Timing t = timeBoth([&] { capture.inputs[op.index][sl].clone(); });
+          total.wall += t.wall;
+          total.cpu += t.cpu;
+        }
+      wall.push_back(total.wall);
+      cpu.push_back(total.cpu);
+    }
+    j["clone_all_inputs_seconds"] = stats(wall);
+    j["clone_all_inputs_cpu_seconds"] = stats(cpu);
+  }
   for (size_t k = 1; k < variants.size(); ++k) {
     auto& v = variants[k];
-    std::vector<double> totals;
+    std::vector<double> wall, cpu, wallIn, cpuIn;
     json perOp;
     for (int rep = 0; rep < 3; ++rep) {
-      double total = 0;
+      Timing total, totalIn;
       for (const auto& op : graph->ops())
         for (int sl = 0; sl < op.activationSlots; ++sl) {
           const auto& plan = v.model->plan(op.index, sl);
           const torch::Tensor& in = capture.inputs[op.index][sl];
-          double t = timeIt([&] { plan.apply(in); });
-          total += t;
-          if (rep == 2) perOp[op.name] = t;
+          const Timing t = timeBoth([&] { plan.apply(in); });
+          torch::Tensor work = in.clone();
+          const Timing ti = timeBoth([&] {
+            switch (plan.mode) {
+              case quant::ActivationPlan::Mode::Static: quant::fakeQuantInto(work, plan.grid, work); break;
+              case quant::ActivationPlan::Mode::Dynamic:
+                quant::fakeQuantDynamicInto(work, plan.dynamicDim, plan.bits, plan.symmetric, work);
+                break;
+              case quant::ActivationPlan::Mode::PassThrough: break;
+            }
+          });
+          total.wall += t.wall;
+          total.cpu += t.cpu;
+          totalIn.wall += ti.wall;
+          totalIn.cpu += ti.cpu;
+          if (rep == 2) perOp[op.name] = {t.wall, t.cpu};
         }
-      totals.push_back(total);
+      wall.push_back(total.wall);
+      cpu.push_back(total.cpu);
+      wallIn.push_back(totalIn.wall);
+      cpuIn.push_back(totalIn.cpu);
     }
-    j["variants"][v.name]["fake_quant_kernels_seconds"] = stats(totals);
-    j["variants"][v.name]["fake_quant_kernels_per_op_seconds"] = perOp;
+    j["variants"][v.name]["fake_quant_kernels_seconds"] = stats(wall);
+    j["variants"][v.name]["fake_quant_kernels_cpu_seconds"] = stats(cpu);
+    j["variants"][v.name]["fake_quant_kernels_inplace_seconds"] = stats(wallIn);
+    j["variants"][v.name]["fake_quant_kernels_inplace_cpu_seconds"] = stats(cpuIn);
+    j["variants"][v.name]["fake_quant_kernels_per_op_wall_cpu_seconds"] = perOp;
   }
   j["load_average_end"] = loadAverage1();
   writeJson(a, j);
@@ -336,32 +444,231 @@ int runAnalysis(const Args& a) {
   c.precision = quant::Precision::parse(a.get("bits", "W8A8"));
   c.granularity = quant::parseGranularity(a.get("granularity", "per-channel"));
   for (int i = 0; i < warmup; ++i) s.model->predict(x);
-  std::vector<double> fp32Times, analysisTimes, ratios;
   log("analysis warm-up");
   quant::analyzeLayers(*graph, md, c, cal, {x}, FeedbackStage(nullptr, 0, 1, ""));
-  auto fp32Once = [&] {
-    double t = timeIt([&] { s.model->predict(x); });
-    fp32Times.push_back(t);
-    return t;
-  };
-  double before = fp32Once();
+  Reference fp32;
+  Paired analysis;
+  auto fp32Once = [&] { return fp32.add(timeBoth([&] { s.model->predict(x); })); };
+  Timing before = fp32Once();
   for (int r = 0; r < rounds; ++r) {
     size_t ops = 0;
-    double t = timeIt([&] {
+    const Timing t = timeBoth([&] {
       ops = quant::analyzeLayers(*graph, md, c, cal, {x}, FeedbackStage(nullptr, 0, 1, "")).ops.size();
     });
-    double after = fp32Once();
-    analysisTimes.push_back(t);
-    ratios.push_back(t / (0.5 * (before + after)));
+    const Timing after = fp32Once();
+    analysis.add(t, before, after);
     before = after;
-    log("round " + std::to_string(r + 1) + ": analysis " + std::to_string(t) + " s (" + std::to_string(ops) +
-        " ops), ratio " + std::to_string(ratios.back()));
+    log("round " + std::to_string(r + 1) + ": analysis " + std::to_string(t.wall) + " s (" + std::to_string(ops) +
+        " ops), ratio " + std::to_string(analysis.wallRatio.back()) + " (CPU time " +
+        std::to_string(analysis.cpuRatio.back()) + ")");
   }
   j["config"] = c.describe();
-  j["fp32_forward_seconds"] = stats(fp32Times);
-  j["analysis_seconds"] = stats(analysisTimes);
-  j["ratio_to_fp32"] = stats(ratios);
+  j["fp32_forward_seconds"] = stats(fp32.wall);
+  j["fp32_forward_cpu_seconds"] = stats(fp32.cpu);
+  j["analysis_seconds"] = stats(analysis.wall);
+  j["analysis_cpu_seconds"] = stats(analysis.cpu);
+  j["ratio_to_fp32"] = stats(analysis.wallRatio);
+  j["cpu_ratio_to_fp32"] = stats(analysis.cpuRatio);
   j["load_average_end"] = loadAverage1();
+  writeJson(a, j);
+  return 0;
+}
+
+// ---------------------------------------------------------------- layer analysis, timed step by step
+// The steps of quant::analyzeLayers (core/quant/LayerAnalysis.cpp) replayed here with a
+// timer around each, to see what dominates. The error sums and the node runner are copies
+// of that file's internals; the rest calls the same public API.
+struct ErrorSumsCopy {
+  double yy = 0, ee = 0, yh = 0, hh = 0;
+  void add(const torch::Tensor& y, const torch::Tensor& yHat) {
+    torch::Tensor a = y.to(torch::kFloat64).flatten(), b = yHat.to(torch::kFloat64).flatten();
+    yy += a.dot(a).item<double>();
+    hh += b.dot(b).item<double>();
+    yh += a.dot(b).item<double>();
+    torch::Tensor e = a - b;
+    ee += e.dot(e).item<double>();
+  }
+};
+
+// The proposed replacement of ErrorSums::add: one pass over the float32 tensors,
+// accumulating in double per 64K-element chunk (chunks combined in order: deterministic
+// for any thread count), no float64 copies.
+struct FusedErrorSums {
+  double yy = 0, ee = 0, yh = 0, hh = 0;
+  int64_t n = 0;
+  void add(const torch::Tensor& y, const torch::Tensor& yHat) {
+    const torch::Tensor a = y.contiguous(), b = yHat.contiguous();
+    const float* pa = a.data_ptr<float>();
+    const float* pb = b.data_ptr<float>();
+    const int64_t count = a.numel();
+    constexpr int64_t kChunk = int64_t{1} << 16;
+    const int64_t chunks = (count + kChunk - 1) / kChunk;
+    std::vector<std::array<double, 4>> part(static_cast<size_t>(chunks));
+    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        double syy = 0, shh = 0, syh = 0, see = 0;
+        for (int64_t i = c * kChunk, e = std::min(count, i + kChunk); i < e; ++i) {
+          const double u = pa[i], v = pb[i], d = u - v;
+          syy += u * u;
+          shh += v * v;
+          syh += u * v;
+          see += d * d;
+        }
+        part[static_cast<size_t>(c)] = {syy, shh, syh, see};
+      }
+    });
+    for (const auto& p : part) {
+      yy += p[0];
+      hh += p[1];
+      yh += p[2];
+      ee += p[3];
+    }
+    n += count;
+  }
+};
+
+class CaptureAll : public quant::HookObserver {
+ public:
+  explicit CaptureAll(size_t ops) : inputs(ops), outputs(ops) {}
+  void onInput(int op, int slot, const torch::Tensor& x) override { inputs[op][slot] = x.clone(); }
+  void onOutput(int op, const torch::Tensor& y) override { outputs[op] = y.clone(); }
+  std::vector<std::array<torch::Tensor, 2>> inputs;
+  std::vector<torch::Tensor> outputs;
+};
+
+torch::Tensor runNodeCopy(torch::jit::Node* node, const quant::QuantOp& op, const std::array<torch::Tensor, 2>& in,
+                          const torch::Tensor& weight) {
+  torch::jit::Stack stack;
+  for (size_t i = 0; i < node->inputs().size(); ++i) {
+    int slot = -1;
+    for (int sl = 0; sl < op.activationSlots; ++sl)
+      if (op.slotInputIndex[sl] == static_cast<int>(i)) slot = sl;
+    if (slot >= 0) stack.emplace_back(in[slot]);
+    else if (static_cast<int>(i) == op.weightInputIndex && weight.defined()) stack.emplace_back(weight);
+    else stack.push_back(*torch::jit::toIValue(node->input(i)));
+  }
+  node->getOperation()(stack);
+  return stack.back().toTensor();
+}
+
+int runAnalysisBreakdown(const Args& a) {
+  Setup s;
+  if (!setup(a, s)) return 0;
+  const int rounds = a.getInt("rounds", 2), warmup = a.getInt("warmup", 3);
+  const auto& md = s.model->metadata();
+  json j = header(s);
+  auto graph = std::make_shared<const quant::QuantizableGraph>(s.model->module(), s.modelPath);
+  auto patches = quant::sampleCalibrationPatches(s.prepared, torch::Tensor(), md.patchSize, 5, 7);
+  torch::Tensor x = patches.back();
+  patches.pop_back();
+  quant::CalibrationData cal = quant::calibrate(*graph, patches, 7, FeedbackStage(nullptr, 0, 1, ""));
+  quant::QuantConfig c;
+  c.precision = quant::Precision::parse(a.get("bits", "W8A8"));
+  c.granularity = quant::parseGranularity(a.get("granularity", "per-channel"));
+  for (int i = 0; i < warmup; ++i) s.model->predict(x);
+  std::map<std::string, std::vector<double>> steps, sysSteps;  // CPU seconds per step, kernel part
+  std::vector<std::string> order;
+  auto step = [&](const std::string& name, auto&& f) {
+    if (!steps.count(name)) order.push_back(name);
+    const Timing t = timeBoth(f);
+    steps[name].push_back(t.cpu);
+    sysSteps[name].push_back(t.sys);
+  };
+  const size_t n = graph->ops().size();
+  for (int r = 0; r < rounds; ++r) {
+    step("FP32 forward (SegmentationModel::predict, reference)", [&] { s.model->predict(x); });
+    // analyzeLayers first, while nothing else of this round is alive.
+    step("analyzeLayers itself (for comparison)",
+         [&] { quant::analyzeLayers(*graph, md, c, cal, {x}, FeedbackStage(nullptr, 0, 1, "")); });
+    torch::NoGradGuard noGrad;
+    quant::QuantConfig fc = c;
+    fc.precision = quant::Precision::fp32();
+    fc.opPrecision.clear();
+    std::unique_ptr<quant::QuantizedModel> fp32, qm;
+    step("1 build the two instrumented graphs (FP32 + quantized, weights fake-quantized)", [&] {
+      fp32 = std::make_unique<quant::QuantizedModel>(graph, md, fc, nullptr);
+      qm = std::make_unique<quant::QuantizedModel>(graph, md, c, &cal);
+    });
+    quant::QuantizableGraph::GraphCopy nodes;
+    step("2 copy the graph for the isolated runs", [&] { nodes = graph->copyGraph(); });
+    CaptureAll ref(n), cum(n);
+    step("3 FP32 run, first call of a new graph, cloning every op input and output", [&] {
+      fp32->runtime().setObserver(&ref);
+      fp32->predict(x);
+      fp32->runtime().setObserver(nullptr);
+    });
+    step("4 quantized run (cumulative), first call, cloning every op input and output", [&] {
+      qm->runtime().setObserver(&cum);
+      qm->predict(x);
+      qm->runtime().setObserver(nullptr);
+    });
+    std::vector<torch::Tensor> yIso(n);
+    std::vector<std::array<torch::Tensor, 2>> qin(n);
+    step("5a isolated: fake-quantize every op's FP32 input", [&] {
+      for (const auto& op : graph->ops())
+        for (int sl = 0; sl < op.activationSlots; ++sl) qin[op.index][sl] = qm->plan(op.index, sl).apply(ref.inputs[op.index][sl]);
+    });
+    step("5b isolated: run every op alone (the convolutions again)", [&] {
+      for (const auto& op : graph->ops())
+        yIso[op.index] = runNodeCopy(nodes.nodes[op.index], op, qin[op.index], qm->quantizedWeight(op.index));
+    });
+    step("6 error sums in float64 (isolated + cumulative, as LayerAnalysis.cpp)", [&] {
+      for (const auto& op : graph->ops()) {
+        ErrorSumsCopy e1, e2;
+        e1.add(ref.outputs[op.index], yIso[op.index]);
+        e2.add(ref.outputs[op.index], cum.outputs[op.index]);
+      }
+    });
+    step("6' error sums fused in one float32 pass, double accumulators (proposed fix)", [&] {
+      for (const auto& op : graph->ops()) {
+        FusedErrorSums e1, e2;
+        e1.add(ref.outputs[op.index], yIso[op.index]);
+        e2.add(ref.outputs[op.index], cum.outputs[op.index]);
+      }
+    });
+    step("7 FP32-run and quantized-run input histograms", [&] {
+      for (const auto& op : graph->ops())
+        for (int sl = 0; sl < op.activationSlots; ++sl) {
+          quant::Histogram fh, qh;
+          fh.add(ref.inputs[op.index][sl].contiguous());
+          qh.add(cum.inputs[op.index][sl].contiguous());
+          const double lo = std::min<double>(fh.min(), qh.min()), hi = std::max<double>(fh.max(), qh.max());
+          if (std::isfinite(lo) && std::isfinite(hi) && hi > lo) {
+            fh.resampled(256, lo, hi);
+            qh.resampled(256, lo, hi);
+          }
+        }
+    });
+    step("8 calibration histograms resampled + clipped fractions", [&] {
+      for (const auto& op : graph->ops())
+        for (int sl = 0; sl < op.activationSlots; ++sl) {
+          const auto& st = cal.at(op.index, sl);
+          const auto& h = st.perTensor->tensorHistogram();
+          const double lo = h.min(), hi = h.max();
+          h.resampled(512, lo, hi > lo ? hi : lo + 1e-6);
+          const auto& plan = qm->plan(op.index, sl);
+          if (plan.mode == quant::ActivationPlan::Mode::Static)
+            for (size_t g = 0; g < plan.grid.groups.size(); ++g) {
+              const auto& gg = plan.grid.groups[g];
+              const auto& gh = plan.grid.axis < 0 ? h : st.perChannel->groupHistogram(static_cast<int64_t>(g));
+              gh.fractionOutside(gg.scale * gg.lo, gg.scale * gg.hi);
+            }
+        }
+    });
+    log("breakdown round " + std::to_string(r + 1) + " done");
+  }
+  const double ref = median(steps[order[0]]);
+  double sum = 0;
+  for (size_t i = 2; i < order.size(); ++i)
+    if (order[i].rfind("6'", 0) != 0) sum += median(steps[order[i]]);
+  for (const auto& name : order)
+    j["steps_cpu_seconds"].push_back({{"step", name},
+                                      {"median", median(steps[name])},
+                                      {"system_part", median(sysSteps[name])},
+                                      {"x_fp32_forward", median(steps[name]) / ref}});
+  j["sum_of_steps_cpu_seconds"] = sum;
+  j["sum_of_steps_x_fp32_forward"] = sum / ref;
+  j["config"] = c.describe();
   writeJson(a, j);
   return 0;
 }
@@ -374,6 +681,7 @@ int main(int argc, char** argv) {
     if (a.mode == "sliding") return runSliding(a);
     if (a.mode == "quant") return runQuant(a);
     if (a.mode == "analysis") return runAnalysis(a);
+    if (a.mode == "analysis-breakdown") return runAnalysisBreakdown(a);
     throw Error("unknown mode '" + a.mode + "' (sliding, quant, analysis)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

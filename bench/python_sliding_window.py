@@ -60,27 +60,29 @@ def gaussian_importance_map(patch, sigma_scale=1.0 / 8.0):
 
 
 def sliding_window(model, x, patch, classes, pad_before, resampled, overlap):
-    """Returns (labels [D,H,W] uint8, seconds, forward seconds)."""
-    t0 = time.perf_counter()
+    """Returns (labels [D,H,W] uint8, seconds, forward seconds, windows, CPU seconds,
+    forward CPU seconds)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     D, H, W = x.shape[2:]
     starts = plan_windows((D, H, W), patch, overlap)
     with torch.no_grad():
         logits = torch.zeros((classes, D, H, W), dtype=torch.float32)
         importance = gaussian_importance_map(patch)
-        fwd = 0.0
+        fwd = fwd_cpu = 0.0
         pd, ph, pw = patch
         for d, h, w in starts:
             window = x[:, :, d:d + pd, h:h + ph, w:w + pw].contiguous()
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             out = model(window)
             fwd += time.perf_counter() - t
+            fwd_cpu += time.process_time() - c
             logits[:, d:d + pd, h:h + ph, w:w + pw].addcmul_(out[0], importance)
         if not bool(torch.isfinite(logits).all()):
             raise RuntimeError("non-finite logits")
         b = pad_before
         r = resampled
         labels = logits[:, b[0]:b[0] + r[0], b[1]:b[1] + r[1], b[2]:b[2] + r[2]].argmax(0).to(torch.uint8).contiguous()
-    return labels, time.perf_counter() - t0, fwd, len(starts)
+    return labels, time.perf_counter() - t0, fwd, len(starts), time.process_time() - c0, fwd_cpu
 
 
 def main(argv=None):
@@ -109,12 +111,14 @@ def main(argv=None):
         for _ in range(args.warmup):
             model(x[:, :, :pd, :ph, :pw].contiguous())
 
-    totals, fwds, labels = [], [], None
+    totals, fwds, cpus, fwd_cpus, labels = [], [], [], [], None
     for r in range(args.runs):
-        labels, total, fwd, n = sliding_window(model, x, patch, meta["classes"], meta["pad_before"],
+        labels, total, fwd, n, cpu, fwd_cpu = sliding_window(model, x, patch, meta["classes"], meta["pad_before"],
                                                meta["resampled_size"], meta["overlap"])
         totals.append(total)
         fwds.append(fwd)
+        cpus.append(cpu)
+        fwd_cpus.append(fwd_cpu)
         print(f"python run {r + 1}: total {total:.3f} s, forward {fwd:.3f} s, overhead "
               f"{100 * (total - fwd) / fwd:.2f} %, {n} windows", file=sys.stderr)
 
@@ -124,7 +128,10 @@ def main(argv=None):
         "windows": n,
         "run_seconds": {"median": statistics.median(totals), "all": totals},
         "forward_seconds": {"median": statistics.median(fwds), "all": fwds},
+        "run_cpu_seconds": {"median": statistics.median(cpus), "all": cpus},
+        "forward_cpu_seconds": {"median": statistics.median(fwd_cpus), "all": fwd_cpus},
         "overhead_fraction_of_forward": statistics.median([(t - f) / f for t, f in zip(totals, fwds)]),
+        "overhead_cpu_fraction_of_forward": statistics.median([(t - f) / f for t, f in zip(cpus, fwd_cpus)]),
     }
     cpp_labels = os.path.join(args.input_dir, "cpp_labels.u8")
     if os.path.exists(cpp_labels):

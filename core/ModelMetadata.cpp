@@ -54,6 +54,7 @@ std::string IntensityPreprocessing::describe() const {
         << rangeHigh << "]";
       break;
     case Kind::ZScore:
+      if (zscoreClip) s << "clip HU to [" << clipLow << ", " << clipHigh << "], then ";
       if (std > 0) s << "z-score (mean " << mean << ", std " << std << ")";
       else s << "z-score (per-volume statistics)";
       break;
@@ -126,6 +127,14 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
       m.preprocessing.kind = IntensityPreprocessing::Kind::ZScore;
       m.preprocessing.mean = p.value("mean", 0.0);
       m.preprocessing.std = p.value("std", 0.0);
+      // nnU-Net's CT normalisation clips to foreground percentiles before the z-score.
+      if (p.contains("clip")) {
+        auto clip = readArray<double, 2>(p, "clip", source);
+        m.preprocessing.clipLow = clip[0];
+        m.preprocessing.clipHigh = clip[1];
+        m.preprocessing.zscoreClip = true;
+        if (!(clip[1] > clip[0])) throw Error(source + ": preprocessing clip range is empty");
+      }
     } else if (type == "none") {
       m.preprocessing.kind = IntensityPreprocessing::Kind::None;
     } else {

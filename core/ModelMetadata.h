@@ -17,6 +17,7 @@ struct IntensityPreprocessing {
   double clipLow = -175, clipHigh = 250, rangeLow = 0, rangeHigh = 1;
   // ZScore: (x - mean) / std; a non-positive std means "use the volume's own statistics".
   double mean = 0, std = 0;
+  bool zscoreClip = false;  // ZScore: clip to [clipLow, clipHigh] first
   std::string describe() const;
 };
 

@@ -27,6 +27,7 @@ void applyIntensityPreprocessing(torch::Tensor& image, const IntensityPreprocess
       break;
     }
     case IntensityPreprocessing::Kind::ZScore: {
+      if (p.zscoreClip) image.clamp_(p.clipLow, p.clipHigh);
       double mean = p.mean, std = p.std;
       if (!(std > 0)) {
         mean = image.mean().item<double>();

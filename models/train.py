@@ -191,7 +191,9 @@ def metadata(cfg, args, wall, params, extra=None):
             "data": "shared/data/abdomen-ct/example_ct.nii.gz (1 volume, 3 mm) with "
                     "example_seg_fast_force_split.nii.gz (TotalSegmentator labels remapped to BTCV)",
             "iterations": args.iters, "batch_size": args.batch,
-            "epochs": f"{args.iters} iterations x {args.batch} patches (single training volume)",
+            "epochs": round(args.iters / 250.0, 2),
+            "epoch_definition": "250 iterations (nnU-Net convention); one training volume",
+            "patch_size": cfg["patch"],
             "seed": args.seed, "wall_time_s": round(wall, 1),
             "optimizer": f"AdamW lr {cfg['lr']} poly 0.9, warmup {cfg['warmup']}",
             "loss": "cross-entropy + soft Dice",

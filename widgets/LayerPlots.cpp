@@ -15,7 +15,12 @@ LayerErrorPlot::LayerErrorPlot(QWidget* parent) : QCustomPlot(parent) {
   xAxis->grid()->setVisible(false);
   legend->setVisible(false);
   legend->setFont(QFont(font().family(), 8));
-  legend->setBrush(QColor(255, 255, 255, 200));
+  plotLayout()->insertRow(0);
+  plotLayout()->addElement(0, 0, legend);
+  legend->setFillOrder(QCPLegend::foColumnsFirst);
+  legend->setBorderPen(Qt::NoPen);
+  legend->setBrush(Qt::NoBrush);
+  plotLayout()->setRowStretchFactor(0, 0.001);
   setMouseTracking(true);
 }
 
@@ -25,7 +30,7 @@ void LayerErrorPlot::clearLayers() {
   ops_.clear();
   tooltips_.clear();
   legend->setVisible(false);
-  replot();
+  replot(QCustomPlot::rpQueuedReplot);  // coalesced, off the caller's stack
 }
 
 void LayerErrorPlot::setLayers(const QStringList& ops, const QList<LineSeries>& series, const QString& yLabel,
@@ -48,7 +53,7 @@ void LayerErrorPlot::setLayers(const QStringList& ops, const QList<LineSeries>& 
     g->setPen(QPen(s.color, 1.6));
     g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, s.color, Qt::white, 5));
     for (int i = 0; i < s.values.size(); ++i) {
-      g->addData(i, s.values[i]);  // NaN breaks the line
+      g->addData(i, std::isfinite(s.values[i]) ? s.values[i] : qQNaN());  // NaN breaks the line
       if (std::isfinite(s.values[i])) {
         lo = std::min(lo, s.values[i]);
         hi = std::max(hi, s.values[i]);
@@ -70,7 +75,7 @@ void LayerErrorPlot::setLayers(const QStringList& ops, const QList<LineSeries>& 
       if (i >= 0 && i < series.first().values.size()) g->addData(i, series.first().values[i]);
   }
   legend->setVisible(!series.isEmpty());
-  replot();
+  replot(QCustomPlot::rpQueuedReplot);  // coalesced, off the caller's stack
 }
 
 int LayerErrorPlot::opAt(const QPoint& pos) const {
@@ -116,7 +121,7 @@ void HistogramPlot::clearHistogram() {
   data_ = HistogramData();
   levelsShown_ = 0;
   legend->setVisible(false);
-  replot();
+  replot(QCustomPlot::rpQueuedReplot);  // coalesced, off the caller's stack
 }
 
 void HistogramPlot::setHistogram(const HistogramData& data) {
@@ -144,6 +149,7 @@ void HistogramPlot::setHistogram(const HistogramData& data) {
   };
   double lo = 1e300, hi = -1e300, cmax = 1;
   addSteps(data.edges, data.counts, tr("FP32 (calibration)"), QColor(40, 100, 200), true, lo, hi, cmax);
+  addSteps(data.runEdges, data.runCounts, tr("FP32 run"), QColor(20, 40, 90), false, lo, hi, cmax);
   addSteps(data.shiftedEdges, data.shiftedCounts, tr("quantized run"), QColor(230, 120, 20), false, lo, hi, cmax);
   if (std::isfinite(data.clipLow) && std::isfinite(data.clipHigh)) {
     lo = std::min(lo, data.clipLow);
@@ -182,7 +188,7 @@ void HistogramPlot::setHistogram(const HistogramData& data) {
     plotLayout()->insertRow(0);
     plotLayout()->addElement(0, 0, new QCPTextElement(this, title, QFont(font().family(), 9, QFont::Bold)));
   }
-  replot();
+  replot(QCustomPlot::rpQueuedReplot);  // coalesced, off the caller's stack
 }
 
 }  // namespace mqb

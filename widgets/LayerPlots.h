@@ -46,7 +46,8 @@ class LayerErrorPlot : public QCustomPlot {
 struct HistogramData {
   QString title;
   QVector<double> edges, counts;     // FP32; counts.size() + 1 == edges.size()
-  QVector<double> shiftedEdges, shiftedCounts;  // quantized run (optional)
+  QVector<double> runEdges, runCounts;          // FP32 run on the analysis patches (optional)
+  QVector<double> shiftedEdges, shiftedCounts;  // cumulative quantized run, same bins (optional)
   double clipLow = qQNaN(), clipHigh = qQNaN();
   QVector<double> levels;  // quantization levels (optional)
   QString info;            // "clipped 0.01 %, W1 shift 0.003"

@@ -98,6 +98,8 @@ void OrganLegend::setDetail(int id, const QString& text) {
   updating_ = false;
 }
 
+void OrganLegend::setDetailTitle(const QString& title) { tree_->headerItem()->setText(1, title); }
+
 void OrganLegend::clearDetails() {
   updating_ = true;
   for (int i = 0; i < tree_->topLevelItemCount(); ++i) tree_->topLevelItem(i)->setText(1, QString());

@@ -22,6 +22,7 @@ class OrganLegend : public QWidget {
   bool isOrganVisible(int id) const;
   QList<int> hiddenIds() const;
   void setDetail(int id, const QString& text);
+  void setDetailTitle(const QString& title);
   void clearDetails();
   QTreeWidget* tree() const { return tree_; }
 

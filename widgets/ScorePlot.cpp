@@ -17,8 +17,13 @@ ScorePlot::ScorePlot(QWidget* parent) : QCustomPlot(parent) {
   xAxis->grid()->setVisible(false);
   legend->setVisible(false);
   legend->setFont(QFont(font().family(), 8));
-  legend->setBrush(QColor(255, 255, 255, 200));
-  axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  // The legend in a row above the bars, laid out horizontally, so it never hides a bar.
+  plotLayout()->insertRow(0);
+  plotLayout()->addElement(0, 0, legend);
+  legend->setFillOrder(QCPLegend::foColumnsFirst);
+  legend->setBorderPen(Qt::NoPen);
+  legend->setBrush(Qt::NoBrush);
+  plotLayout()->setRowStretchFactor(0, 0.001);
   setMouseTracking(true);
 }
 
@@ -28,7 +33,7 @@ void ScorePlot::clearScores() {
   categories_.clear();
   tooltips_.clear();
   legend->setVisible(false);
-  replot();
+  replot(QCustomPlot::rpQueuedReplot);  // coalesced, off the caller's stack
 }
 
 void ScorePlot::setScores(const QString& yLabel, const QStringList& categories, const QList<BarSeries>& series,
@@ -55,7 +60,7 @@ void ScorePlot::setScores(const QString& yLabel, const QStringList& categories, 
     bars_ << bars;
   }
   legend->setVisible(!series.isEmpty());
-  replot();
+  replot(QCustomPlot::rpQueuedReplot);  // coalesced, off the caller's stack
 }
 
 int ScorePlot::categoryAt(const QPoint& pos) const {

@@ -41,6 +41,7 @@ SurfaceView::SurfaceView(QWidget* parent) : VtkOpenGLView(parent) {
   mapper->SetScalarRange(0, 255);
   mapper->SetScalarModeToUsePointData();
   mapper->ScalarVisibilityOn();
+  mapper->SetColorModeToMapScalars();  // uint8 label scalars would otherwise be taken as colours
   actor_ = vtkSmartPointer<vtkActor>::New();
   actor_->SetMapper(mapper);
   actor_->GetProperty()->SetSpecular(0.2);

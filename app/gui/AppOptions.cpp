@@ -30,9 +30,10 @@ bool parseAppOptions(const QStringList& arguments, AppOptions& o, QString& messa
   const QCommandLineOption benchmark("benchmark", "Measure render / redraw times and UI stalls, print them, exit.");
   const QCommandLineOption benchmarkSlices("benchmark-slices", "Slice changes measured by --benchmark.", "N", "40");
   const QCommandLineOption noAutosave("no-autosave", "Do not write the autosave session.");
+  const QCommandLineOption threads("threads", "LibTorch threads for inference (default: all cores but one).", "N");
   p.addOptions({help, version, model, volume, labels, labelMap, precision, granularity, calibrator, asymmetric,
                 session, demo, exportFigure, exportScale, transparent, screenshot, benchmark, benchmarkSlices,
-                noAutosave});
+                noAutosave, threads});
   p.addPositionalArgument("files", "Files to open (model .pt, CT, label map, session .json).", "[files...]");
   if (!p.parse(arguments)) {
     message = p.errorText();
@@ -74,6 +75,13 @@ bool parseAppOptions(const QStringList& arguments, AppOptions& o, QString& messa
     return false;
   }
   o.autosave = !p.isSet(noAutosave);
+  if (p.isSet(threads)) {
+    o.threads = p.value(threads).toInt(&ok);
+    if (!ok || o.threads < 1) {
+      message = "--threads must be a positive integer";
+      return false;
+    }
+  }
   o.files = p.positionalArguments();
   if (!o.labels.isEmpty() && o.volume.isEmpty() && !o.demo && o.session.isEmpty()) {
     message = "--labels needs --volume (the ground truth is aligned onto the CT grid)";

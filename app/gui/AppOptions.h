@@ -24,6 +24,7 @@ struct AppOptions {
   QString benchmarkVolume;
   int benchmarkSlices = 40;
   bool autosave = true;
+  int threads = 0;  // LibTorch threads for inference; 0 = default
   QStringList files;
 
   bool batch() const { return !exportFigure.isEmpty() || !screenshot.isEmpty(); }

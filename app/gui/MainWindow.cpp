@@ -40,6 +40,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "DemoData.h"
 #include "ExportReaction.h"
 #include "LayerPlots.h"
 #include "OrganLegend.h"
@@ -228,12 +229,14 @@ void MainWindow::buildDocks() {
     d.title = QString::fromStdString(h.op) + (h.slot ? tr(" (input %1)").arg(h.slot) : QString());
     d.edges = QVector<double>(h.edges.begin(), h.edges.end());
     d.counts = QVector<double>(h.counts.begin(), h.counts.end());
+    d.runEdges = QVector<double>(h.fp32RunEdges.begin(), h.fp32RunEdges.end());
+    d.runCounts = QVector<double>(h.fp32RunCounts.begin(), h.fp32RunCounts.end());
     d.shiftedEdges = QVector<double>(h.quantizedEdges.begin(), h.quantizedEdges.end());
     d.shiftedCounts = QVector<double>(h.quantizedCounts.begin(), h.quantizedCounts.end());
     d.clipLow = h.clipLow;
     d.clipHigh = h.clipHigh;
     d.levels = QVector<double>(h.levels.begin(), h.levels.end());
-    QStringList info;
+    QStringList info{QString::fromStdString(h.scheme)};
     if (std::isfinite(h.clippedFraction)) info << tr("clipped %1 %").arg(h.clippedFraction * 100, 0, 'g', 3);
     if (std::isfinite(h.shift))
       info << tr("shift %1 = %2").arg(QString::fromStdString(h.shiftName)).arg(h.shift, 0, 'g', 3);
@@ -285,6 +288,7 @@ void MainWindow::buildMenus() {
   });
   file->addAction(tr("Close ground truth"), controller_, &SessionController::clearGroundTruth);
   phantomAction_ = file->addAction(tr("Use generated &phantom"), this, [this] {
+    volumeRequested_ = true;
     controller_->usePhantom();
   });
   recentMenu_ = file->addMenu(tr("&Recent files"));
@@ -316,8 +320,8 @@ void MainWindow::buildMenus() {
   exp->addAction(tr("Active &view (PNG)..."), this, [this] { exportViewDialog(); });
   exp->addAction(tr("Current &plot (PNG / PDF / SVG)..."), this, [this] { exportPlotDialog(); });
   exp->addSeparator();
-  exp->addAction(tr("Scores &table (CSV / Markdown / LaTeX)..."), this, [this] { exportTableDialog(false); });
-  exp->addAction(tr("&Benchmark rows (CSV / Markdown / LaTeX)..."), this, [this] { exportTableDialog(true); });
+  exp->addAction(tr("Scores &table (CSV / Markdown / LaTeX / JSON)..."), this, [this] { exportTableDialog(false); });
+  exp->addAction(tr("&Benchmark rows (CSV / Markdown / LaTeX / JSON)..."), this, [this] { exportTableDialog(true); });
   exp->addSeparator();
   exp->addAction(tr("FP32 prediction (NIfTI)..."), this, [this] { exportPredictionDialog(0); });
   exp->addAction(tr("Quantized prediction (NIfTI)..."), this, [this] { exportPredictionDialog(1); });
@@ -384,12 +388,21 @@ void MainWindow::bindController() {
   });
   connect(controller_, &SessionController::idle, this, [this] {
     if (batch_) QTimer::singleShot(0, this, &MainWindow::finishBatch);
+    else maybeAutoRun();
   });
 
   connect(quantPanel_, &QuantPanel::runRequested, this, &MainWindow::runComparison);
   connect(quantPanel_, &QuantPanel::cancelRequested, controller_, &SessionController::cancel);
   connect(quantPanel_, &QuantPanel::analyzeRequested, this,
           [this] { controller_->analyzeLayers(quantPanel_->settings()); });
+  connect(quantPanel_, &QuantPanel::keepSensitiveRequested, this, [this](int k) {
+    try {
+      quantPanel_->setSettings(controller_->session().keepMostSensitiveInFp32(quantPanel_->settings(), k));
+      statusBar()->showMessage(tr("Kept the %1 most sensitive ops in FP32").arg(k), 5000);
+    } catch (const std::exception& e) {
+      showError(tr("Keep most sensitive ops in FP32"), QString::fromStdString(e.what()));
+    }
+  });
   connect(quantPanel_, &QuantPanel::settingsChanged, this, [this] {
     QSettings().setValue("quantization/last", QString::fromStdString(quantPanel_->settings().toJson().dump()));
   });
@@ -407,6 +420,7 @@ void MainWindow::openModel(const QString& path) {
 }
 
 void MainWindow::openVolume(const QString& path) {
+  volumeRequested_ = true;
   addRecent("volume", path);
   controller_->openVolume(path);
 }
@@ -426,7 +440,7 @@ void MainWindow::openFile(const QString& path) {
   } else if (name.endsWith(".json")) {
     openSession(path);
   } else if (isVolumeFile(name)) {
-    if (controller_->volume() && isLabelName(info.fileName())) {
+    if ((controller_->volume() || volumeRequested_) && isLabelName(info.fileName())) {
       // TotalSegmentator-style maps next to a CT: offer the shipped remap when it exists.
       QString map;
       if (name.contains("seg") && QFileInfo::exists(QString::fromStdString(resourceDir()) +
@@ -507,11 +521,20 @@ void MainWindow::onTruthChanged() {
 void MainWindow::updateRunEnabled() {
   const bool ready = controller_->modelInfo() && controller_->volume();
   quantPanel_->setRunEnabled(ready);
-  if (ready && !controller_->isBusy() && quantPanel_->autoRun() && !controller_->hasResults() && !batch_)
-    QTimer::singleShot(0, this, [this] {
-      if (!controller_->isBusy() && !controller_->hasResults() && controller_->modelInfo() && controller_->volume())
-        runComparison();
-    });
+  // New inputs: with auto run on, compare as soon as the queue is empty (several files
+  // may be loading; see maybeAutoRun, called on idle).
+  autoRunPending_ = ready && !controller_->hasResults();
+  maybeAutoRun();
+}
+
+void MainWindow::maybeAutoRun() {
+  if (!autoRunPending_ || batch_ || !quantPanel_->autoRun() || controller_->isBusy()) return;
+  if (!controller_->modelInfo() || !controller_->volume() || controller_->hasResults()) return;
+  autoRunPending_ = false;
+  QTimer::singleShot(0, this, [this] {
+    if (!controller_->isBusy() && !controller_->hasResults() && controller_->modelInfo() && controller_->volume())
+      runComparison();
+  });
 }
 
 void MainWindow::runComparison() {
@@ -545,6 +568,10 @@ void MainWindow::onTableChanged() {
     return;
   }
   const QString q = QString::fromStdString(t->precision);
+  legend_->setDetailTitle(t->haveTruth ? tr("DSC vs GT") : tr("DSC vs FP32"));
+  legend_->tree()->headerItem()->setToolTip(
+      1, t->haveTruth ? tr("%1 Dice vs ground truth (relative drop from FP32)").arg(q)
+                      : tr("%1 Dice vs the FP32 prediction").arg(q));
   QStringList organs, dscTips, nsdTips;
   QVector<double> fd, qd, ad, fn, qn, an;
   for (const auto& o : t->organs) {
@@ -654,15 +681,15 @@ void MainWindow::onLayerAnalysisChanged() {
                 .arg(l.cumulativeSqnrDb, 0, 'f', 1)
                 .arg(l.shift, 0, 'g', 3);
   }
+  quantPanel_->setSensitivity(layers->sensitivity);
   QSet<int> sensitive;
-  const int k = std::min<int>(5, static_cast<int>(layers->sensitivity.size()));
+  const int k = std::min<int>(quantPanel_->keepCount(), static_cast<int>(layers->sensitivity.size()));
   for (int i = 0; i < k; ++i)
     for (int j = 0; j < ops.size(); ++j)
       if (ops[j].toStdString() == layers->sensitivity[static_cast<size_t>(i)]) sensitive.insert(j);
   QList<LineSeries> series{LineSeries{tr("isolated (layer-wise)"), kFp32Color, iso}};
   if (metric != 3) series << LineSeries{tr("cumulative (graph-wise)"), kQuantColor, cum};
   layerPlot_->setLayers(ops, series, layerMetric_->currentText(), sensitive, tips);
-  quantPanel_->setSensitivity(layers->sensitivity);
   const int current = histOp_->currentIndex();
   {
     const QSignalBlocker block(histOp_);
@@ -882,8 +909,9 @@ void MainWindow::autosave() {
   QDir().mkpath(QFileInfo(autosavePath()).absolutePath());
   try {
     sessionState().save(autosavePath().toStdString());
-  } catch (const std::exception&) {
-    // autosave is best effort
+  } catch (const std::exception& e) {
+    // Best effort: say so in the status bar, never interrupt the user.
+    statusBar()->showMessage(tr("Autosave failed: %1").arg(QString::fromUtf8(e.what())), 5000);
   }
 }
 
@@ -917,53 +945,9 @@ void MainWindow::startup(const AppOptions& o) {
     }
   }
 
-  bool haveModel = false, haveVolume = false;
-  if (!o.session.isEmpty()) {
-    openSession(o.session);
-  } else {
-    QString model = o.model, volume = o.volume, labels = o.labels, labelMap = o.labelMap;
-    bool phantom = false;
-    if (o.demo) {
-      if (model.isEmpty()) {
-        const QDir zoo(QString::fromStdString(bundledModelDir()));
-        const QStringList pts = zoo.entryList({"*.pt"}, QDir::Files, QDir::Name);
-        if (!pts.isEmpty()) {
-          model = zoo.filePath(pts.first());
-        } else {
-          const QString msg = tr("No bundled model in %1: open one with File > Open model").arg(zoo.absolutePath());
-          statusBar()->showMessage(msg);
-          if (batch_) std::fprintf(stderr, "medquanbench: %s\n", qPrintable(msg));
-        }
-      }
-      if (volume.isEmpty()) {
-        const QString dir = QString::fromStdString(sampleDataDir()) + "/abdomen-ct/";
-        if (QFileInfo::exists(dir + "example_ct.nii.gz")) {
-          volume = dir + "example_ct.nii.gz";
-          if (labels.isEmpty() && QFileInfo::exists(dir + "example_seg_fast_force_split.nii.gz")) {
-            labels = dir + "example_seg_fast_force_split.nii.gz";
-            labelMap = "totalsegmentator-to-btcv";
-          }
-        } else {
-          phantom = true;
-        }
-      }
-    }
-    quantPanel_->setAutoRun(!batch_ && quantPanel_->autoRun());
-    if (!model.isEmpty()) {
-      openModel(model);
-      haveModel = true;
-    }
-    if (!volume.isEmpty()) {
-      openVolume(volume);
-      haveVolume = true;
-    } else if (phantom) {
-      controller_->usePhantom();
-      haveVolume = true;
-    }
-    if (!labels.isEmpty()) openGroundTruth(labels, labelMap);
-    for (const QString& f : o.files) openFile(f);
-    // The panel gets the settings once the model's ops are known; then one run.
-    const bool run = (haveModel && haveVolume) || (o.demo && haveModel);
+  // The panel gets the settings once the model's ops are known (setOps resets exclusions),
+  // then one run; queued after the loads, which the worker runs in order.
+  auto queueStart = [this, settings](bool run) {
     controller_->runJob(tr("Starting"), [](AnalysisSession&, Feedback&) {},
                         [this, settings, run] {
                           const bool autoRun = quantPanel_->autoRun();
@@ -972,6 +956,58 @@ void MainWindow::startup(const AppOptions& o) {
                           quantPanel_->setAutoRun(autoRun);
                           if (run && controller_->modelInfo() && controller_->volume()) runComparison();
                         });
+  };
+  if (!o.session.isEmpty()) {
+    openSession(o.session);
+    return;
+  }
+  quantPanel_->setAutoRun(!batch_ && quantPanel_->autoRun());
+  QString model = o.model;
+  if (o.demo && model.isEmpty()) {
+    const auto models = bundledModels();
+    if (!models.empty()) {
+      model = QString::fromStdString(models.front());
+    } else {
+      const QString msg = tr("No bundled model in %1: open one with File > Open model")
+                              .arg(QString::fromStdString(bundledModelDir()));
+      statusBar()->showMessage(msg);
+      if (batch_) std::fprintf(stderr, "medquanbench: %s\n", qPrintable(msg));
+    }
+  }
+  if (!model.isEmpty()) openModel(model);
+  if (!o.volume.isEmpty()) {
+    openVolume(o.volume);
+    if (!o.labels.isEmpty()) openGroundTruth(o.labels, o.labelMap);
+    for (const QString& f : o.files) openFile(f);
+    queueStart(true);
+  } else if (o.demo) {
+    // core's demo resolution (sample data, a one-time download, else a phantom) may touch
+    // the network: on the worker thread, then the loads and the run.
+    volumeRequested_ = true;
+    auto demo = std::make_shared<DemoVolume>();
+    controller_->runJob(
+        tr("Finding the demo CT"),
+        [demo](AnalysisSession&, Feedback& fb) {
+          fb.report(0.0, "finding the demo CT");
+          *demo = resolveDemoVolume("", defaultCacheDir());
+        },
+        [this, demo, o, queueStart] {
+          statusBar()->showMessage(tr("Demo CT from the %1: %2")
+                                       .arg(QString::fromStdString(demo->origin), QString::fromStdString(demo->ct)),
+                                   8000);
+          openVolume(QString::fromStdString(demo->ct));
+          QString labels = o.labels, labelMap = o.labelMap;
+          if (labels.isEmpty() && !demo->labels.empty()) {
+            labels = QString::fromStdString(demo->labels);
+            labelMap = QString::fromStdString(demo->labelMap);
+          }
+          if (!labels.isEmpty()) openGroundTruth(labels, labelMap);
+          for (const QString& f : o.files) openFile(f);
+          queueStart(true);
+        });
+  } else {
+    for (const QString& f : o.files) openFile(f);
+    queueStart(true);
   }
 }
 
@@ -1092,7 +1128,7 @@ void MainWindow::exportPlotDialog() {
 void MainWindow::exportTableDialog(bool benchmark) {
   const QString p = QFileDialog::getSaveFileName(this, benchmark ? tr("Export benchmark rows") : tr("Export table"),
                                                  benchmark ? "benchmark.md" : "scores.csv",
-                                                 tr("CSV (*.csv);;Markdown (*.md);;LaTeX (*.tex)"));
+                                                 tr("CSV (*.csv);;Markdown (*.md);;LaTeX (*.tex);;JSON (*.json)"));
   if (p.isEmpty()) return;
   QString error;
   const bool ok = benchmark ? export_->exportBenchmark(p, &error) : export_->exportTable(p, &error);

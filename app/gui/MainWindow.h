@@ -96,6 +96,7 @@ class MainWindow : public QMainWindow {
   void onLayerAnalysisChanged();
   void updateInfo();
   void updateRunEnabled();
+  void maybeAutoRun();
   void showError(const QString& title, const QString& message);
   void addRecent(const QString& kind, const QString& path);
   void rebuildRecentMenu();
@@ -135,6 +136,8 @@ class MainWindow : public QMainWindow {
   bool autosave_ = true;
   bool batch_ = false;
   bool ranOnce_ = false;
+  bool autoRunPending_ = false;
+  bool volumeRequested_ = false;  // a CT is loaded or queued: dropped label maps are ground truth
   int batchExitCode_ = 0;
   AppOptions batchOptions_;
   std::optional<ViewState> pendingViewState_;

@@ -168,7 +168,7 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
     emit cancelRequested();
   });
   connect(analyzeButton_, &QPushButton::clicked, this, &QuantPanel::analyzeRequested);
-  connect(keepButton_, &QPushButton::clicked, this, [this] { keepMostSensitive(keepK_->value()); });
+  connect(keepButton_, &QPushButton::clicked, this, [this] { emit keepSensitiveRequested(keepK_->value()); });
   auto setAll = [this](bool quantize) {
     updating_ = true;
     for (int i = 0; i < ops_->topLevelItemCount(); ++i)
@@ -261,22 +261,13 @@ void QuantPanel::setSensitivity(const std::vector<std::string>& ops) {
     for (size_t r = 0; r < ops.size(); ++r)
       if (ops[r] == name) rank = static_cast<int>(r);
     item->setToolTip(1, rank >= 0 ? tr("sensitivity rank %1 of %2").arg(rank + 1).arg(ops.size()) : QString());
+    item->setText(1, item->text(1).section(" #", 0, 0) + (rank >= 0 ? QString(" #%1").arg(rank + 1) : QString()));
   }
+  if (keepK_->value() == 0 && !ops.empty()) keepK_->setValue(std::min<int>(3, static_cast<int>(ops.size())));
   updateEnabled();
 }
 
-void QuantPanel::keepMostSensitive(int k) {
-  updating_ = true;
-  for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
-    auto* item = ops_->topLevelItem(i);
-    const std::string name = item->data(0, Qt::UserRole).toString().toStdString();
-    bool keep = false;
-    for (int r = 0; r < k && r < static_cast<int>(sensitivity_.size()); ++r) keep |= sensitivity_[r] == name;
-    item->setCheckState(0, keep ? Qt::Unchecked : Qt::Checked);
-  }
-  updating_ = false;
-  onChanged();
-}
+int QuantPanel::keepCount() const { return keepK_->value(); }
 
 void QuantPanel::setBusy(bool busy) {
   busy_ = busy;

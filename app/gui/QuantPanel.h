@@ -29,9 +29,10 @@ class QuantPanel : public QWidget {
   void setSettings(const QuantSettings& settings);  // emits settingsChanged once
   void setOps(const std::vector<OpInfo>& ops);
   int opCount() const;
-  // Most sensitive first; enables "keep k in FP32".
+  // Most sensitive first (the layer analysis' ranking); enables "keep k in FP32" and
+  // shows each op's rank.
   void setSensitivity(const std::vector<std::string>& opsMostSensitiveFirst);
-  void keepMostSensitive(int k);  // excludes exactly the k most sensitive ops
+  int keepCount() const;
   void setBusy(bool busy);
   void setRunEnabled(bool enabled);
   bool autoRun() const;
@@ -45,6 +46,8 @@ class QuantPanel : public QWidget {
   void runRequested();
   void cancelRequested();
   void analyzeRequested();
+  // "Keep k most sensitive in FP32" pressed (quant::keepMostSensitiveInFp32 via the session).
+  void keepSensitiveRequested(int k);
 
  private:
   void onChanged();

@@ -4,7 +4,14 @@
 #include <QEventLoop>
 #include <QTimer>
 
+#include <algorithm>
 #include <chrono>
+
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "Error.h"
 #include "Phantom.h"
@@ -33,6 +40,20 @@ SessionController::SessionController(QObject* parent) : QObject(parent) {
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
   thread_.setObjectName("mqb-engine");
   thread_.start();
+  QMetaObject::invokeMethod(
+      worker_,
+      [this] {
+#ifdef __linux__
+        // Engine work runs niced, so the GUI thread wins the CPU when both want it; torch's
+        // OpenMP pool is created from this thread and inherits the nice value.
+        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
+#endif
+        // LibTorch's OpenMP settings are per thread and start at 1 here: use all cores but
+        // one (the GUI thread renders), until setEngineThreads says otherwise.
+        AnalysisSession::setEngineThreads(std::max(1, QThread::idealThreadCount() - 1));
+        engineThreads_ = AnalysisSession::engineThreads();
+      },
+      Qt::QueuedConnection);
 }
 
 SessionController::~SessionController() {
@@ -118,6 +139,12 @@ void SessionController::cancel() {
   if (currentFeedback_) currentFeedback_->cancel();
 }
 
+void SessionController::cancelRuns() {
+  runGeneration_ += 1;
+  std::lock_guard<std::mutex> lock(currentMutex_);
+  if (currentFeedback_ && currentIsRun_) currentFeedback_->cancel();
+}
+
 void SessionController::resetResults() {
   fp32_.reset();
   quantized_.reset();
@@ -132,7 +159,7 @@ void SessionController::resetResults() {
 }
 
 void SessionController::openModel(const QString& path) {
-  cancel();
+  cancelRuns();  // a new input makes running inference pointless; other loads continue
   enqueue(
       tr("Loading model %1").arg(path), [this, path](Feedback& fb) { session_.loadModel(path.toStdString(), &fb); },
       [this, path] {
@@ -145,7 +172,7 @@ void SessionController::openModel(const QString& path) {
 }
 
 void SessionController::openVolume(const QString& path) {
-  cancel();
+  cancelRuns();  // a new input makes running inference pointless; other loads continue
   enqueue(
       tr("Loading CT %1").arg(path), [this, path](Feedback& fb) { session_.loadVolume(path.toStdString(), &fb); },
       [this, path] {
@@ -162,7 +189,7 @@ void SessionController::openVolume(const QString& path) {
 }
 
 void SessionController::setVolumeData(std::shared_ptr<const ImageVolume> volume, const QString& name) {
-  cancel();
+  cancelRuns();  // a new input makes running inference pointless; other loads continue
   enqueue(
       tr("Setting CT %1").arg(name),
       [this, volume, name](Feedback&) { session_.setVolume(volume, name.toStdString()); },
@@ -224,7 +251,7 @@ void SessionController::clearGroundTruth() {
 }
 
 void SessionController::usePhantom() {
-  cancel();
+  cancelRuns();  // a new input makes running inference pointless; other loads continue
   enqueue(
       tr("Generating phantom"),
       [this](Feedback& fb) {
@@ -325,6 +352,16 @@ void SessionController::analyzeLayers(const QuantSettings& settings) {
         emit layerAnalysisChanged();
       },
       false, 0);
+}
+
+void SessionController::setEngineThreads(int threads) {
+  enqueue(
+      tr("Setting %1 engine threads").arg(threads),
+      [this, threads](Feedback&) {
+        AnalysisSession::setEngineThreads(threads);
+        engineThreads_ = AnalysisSession::engineThreads();
+      },
+      {}, false, 0);
 }
 
 bool SessionController::waitUntilIdle(int timeoutMs) {

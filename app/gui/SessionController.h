@@ -40,7 +40,8 @@ class SessionController : public QObject {
   // ---- runs ---------------------------------------------------------------------------------
   // FP32 + quantized inference and scores; previewSlice = axial slice on screen or -1.
   void run(const QuantSettings& settings, int previewSlice = -1);
-  void cancel();  // the running job (and queued runs)
+  void cancel();  // the running job, whatever it is (and queued runs)
+  void cancelRuns();  // the running inference (and queued runs); loads continue
   bool isBusy() const { return pending_ > 0; }
   // Runs `fn` on the worker thread after the queued jobs (tests, layer analysis).
   void runJob(const QString& title, std::function<void(AnalysisSession&, Feedback&)> fn,
@@ -74,6 +75,10 @@ class SessionController : public QObject {
 
   // Layer analysis (when the engine has it): computed on demand for the current settings.
   void analyzeLayers(const QuantSettings& settings);
+
+  // LibTorch threads for inference, set on the worker thread (OpenMP settings are per thread).
+  void setEngineThreads(int threads);
+  int engineThreads() const { return engineThreads_; }
 
   // Blocks (processing events) until no job is pending or `timeoutMs` passed; true if idle.
   bool waitUntilIdle(int timeoutMs);
@@ -123,6 +128,7 @@ class SessionController : public QObject {
   QuantSettings resultSettings_;
   double toleranceMm_ = kDefaultNsdToleranceMm;
   QString lastRunSummary_;
+  std::atomic<int> engineThreads_{0};
   QStringList stepTimes_;
 };
 

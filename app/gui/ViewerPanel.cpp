@@ -85,8 +85,8 @@ ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent) {
   bar->addStretch();
   layout->addLayout(bar);
 
-  auto* grid = new QHBoxLayout;
-  grid->setSpacing(2);
+  grid_ = new QGridLayout;
+  grid_->setSpacing(2);
   auto* filter = new ActiveFilter([this](SliceView* v) { active_ = v; }, this);
   for (int i = 0; i < 4; ++i) {
     auto* frame = new QWidget;
@@ -103,7 +103,6 @@ ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent) {
     views_[i]->installEventFilter(filter);
     fl->addWidget(titles_[i]);
     fl->addWidget(views_[i], 1);
-    grid->addWidget(frame, 1);
     frames_[i] = frame;
     connect(views_[i], &SliceView::voxelHovered, this,
             [this](int x, int y, int z, double, int) { emit hovered(x, y, z); });
@@ -111,7 +110,8 @@ ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent) {
   }
   views_[DiffPane]->setLabelsVisible(false);
   frames_[TruthPane]->setVisible(false);
-  layout->addLayout(grid, 3);
+  relayout();
+  layout->addLayout(grid_, 3);
 
   surfaceRow_ = new QWidget;
   auto* sl = new QHBoxLayout(surfaceRow_);
@@ -210,7 +210,28 @@ void ViewerPanel::setDifference(std::shared_ptr<const LabelVolume> difference, i
 void ViewerPanel::setTruth(std::shared_ptr<const LabelVolume> labels) {
   views_[TruthPane]->setLabels(labels);
   frames_[TruthPane]->setVisible(labels != nullptr);
+  relayout();
   updateTitles();
+}
+
+void ViewerPanel::relayout() {
+  // Three panes in a row; four in a 2 x 2 grid (FP32 | quantized over difference | truth),
+  // which keeps the panes close to square in a wide window.
+  const bool four = !frames_[TruthPane]->isHidden();
+  for (auto* f : frames_) grid_->removeWidget(f);
+  for (int r = 0; r < 2; ++r) grid_->setRowStretch(r, 0);
+  for (int c = 0; c < 3; ++c) grid_->setColumnStretch(c, 0);
+  if (four) {
+    for (int i = 0; i < 4; ++i) grid_->addWidget(frames_[i], i / 2, i % 2);
+    grid_->setRowStretch(0, 1);
+    grid_->setRowStretch(1, 1);
+    grid_->setColumnStretch(0, 1);
+    grid_->setColumnStretch(1, 1);
+  } else {
+    for (int i = 0; i < 4; ++i) grid_->addWidget(frames_[i], 0, i);
+    for (int c = 0; c < 3; ++c) grid_->setColumnStretch(c, 1);
+    grid_->setRowStretch(0, 1);
+  }
 }
 
 void ViewerPanel::clearResults() {

@@ -14,6 +14,7 @@
 #include "Volume.h"
 
 class QCheckBox;
+class QGridLayout;
 class QComboBox;
 class QLabel;
 class QSlider;
@@ -67,6 +68,7 @@ class ViewerPanel : public QWidget {
 
  private:
   void updateTitles();
+  void relayout();
   void updateSurfaces();
 
   std::array<SliceView*, 4> views_{};
@@ -74,6 +76,7 @@ class ViewerPanel : public QWidget {
   std::array<QWidget*, 4> frames_{};
   std::array<SurfaceView*, 2> surfaces_{};
   QWidget* surfaceRow_ = nullptr;
+  QGridLayout* grid_ = nullptr;
   ViewLink* link_ = nullptr;
   QComboBox* orientation_;
   QComboBox* preset_;

@@ -9,6 +9,7 @@
 #include "AppOptions.h"
 #include "Benchmark.h"
 #include "MainWindow.h"
+#include "SessionController.h"
 #include "Resources.h"
 #include "VtkOpenGLView.h"
 
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   QApplication::setWindowIcon(QIcon(icon));
 
   mqb::gui::MainWindow window;
+  if (options.threads > 0) window.controller()->setEngineThreads(options.threads);
   window.show();
   if (options.benchmark) {
     int code = 1;

@@ -4,6 +4,7 @@
 
 #include "Error.h"
 #include "SegmentationModel.h"
+#include "VolumePreparation.h"
 #include "TestModels.h"
 #include "TestSupport.h"
 
@@ -105,4 +106,14 @@ TEST(ModelPackage, UnavailableDevice) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos);
   }
+}
+
+TEST(ModelPackage, ZScoreWithClipIsApplied) {
+  auto md = test::bandModelMetadata();
+  md["preprocessing"] = {{"type", "zscore"}, {"clip", {-100, 300}}, {"mean", 100.0}, {"std", 50.0}};
+  ModelMetadata m = ModelMetadata::fromJson(md, "zscore.json");
+  torch::Tensor x = torch::tensor({-1000.0f, 100.0f, 1000.0f});
+  applyIntensityPreprocessing(x, m.preprocessing);
+  EXPECT_TRUE(torch::allclose(x, torch::tensor({-4.0f, 0.0f, 4.0f})));
+  EXPECT_NE(m.preprocessing.describe().find("clip HU to [-100, 300]"), std::string::npos);
 }

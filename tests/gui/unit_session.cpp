@@ -157,13 +157,15 @@ TEST_F(SessionTest, PreviewOfTheOnScreenSliceComesFirst) {
   const int slice = 20;
   auto updates = run(w4a4(), slice);
   ASSERT_GE(updates.size(), 5u);
+  // Both previews come before the whole-volume runs.
   EXPECT_EQ(updates[0].kind, RunUpdate::Kind::Fp32Preview);
-  EXPECT_EQ(updates[1].kind, RunUpdate::Kind::Fp32);
-  EXPECT_EQ(updates[2].kind, RunUpdate::Kind::QuantPreview);
+  EXPECT_EQ(updates[1].kind, RunUpdate::Kind::QuantPreview);
+  EXPECT_EQ(updates[2].kind, RunUpdate::Kind::Fp32);
   EXPECT_EQ(updates[3].kind, RunUpdate::Kind::Quant);
+  EXPECT_EQ(updates[4].kind, RunUpdate::Kind::Scores);
   const auto& g = phantom.image->geometry;
   // The previewed slice equals the final result there; far away slices are still empty.
-  const auto& prevQ = *updates[2].quantized;
+  const auto& prevQ = *updates[1].quantized;
   const auto& fullQ = *updates[3].quantized;
   int64_t sliceEqual = 0, farNonZero = 0;
   for (int y = 0; y < g.size[1]; ++y)
@@ -179,8 +181,55 @@ TEST_F(SessionTest, PreviewOfTheOnScreenSliceComesFirst) {
   for (int64_t z = 0; z < g.size[2]; ++z)
     if (z != slice)
       for (int y = 0; y < g.size[1]; ++y)
-        for (int x = 0; x < g.size[0]; ++x) previewDiff += updates[2].difference->at(x, y, z);
+        for (int x = 0; x < g.size[0]; ++x) previewDiff += updates[1].difference->at(x, y, z);
   EXPECT_EQ(previewDiff, 0);
+  // The preview difference on the slice is the final difference there.
+  int64_t a = 0, b = 0;
+  for (int y = 0; y < g.size[1]; ++y)
+    for (int x = 0; x < g.size[0]; ++x) {
+      a += updates[1].difference->at(x, y, slice);
+      b += updates[3].difference->at(x, y, slice);
+    }
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(updates[1].differingVoxels, a);
+}
+
+TEST_F(SessionTest, NewGroundTruthRecalibratesButKeepsFp32) {
+  run(w4a4());
+  EXPECT_EQ(session.counters().calibrate, 1);
+  session.setGroundTruth(phantom.labels, "phantom labels");
+  EXPECT_FALSE(session.calibrationCached(w4a4()));
+  EXPECT_EQ(session.quantizedResult(w4a4()), nullptr);
+  auto updates = run(w4a4());
+  EXPECT_TRUE(find(updates, RunUpdate::Kind::Fp32)->fromCache);
+  EXPECT_EQ(session.counters().fp32, 1);
+  EXPECT_EQ(session.counters().calibrate, 2);
+}
+
+TEST_F(SessionTest, LayerAnalysisAndKeepMostSensitive) {
+  ASSERT_TRUE(AnalysisSession::layerAnalysisAvailable());
+  EXPECT_THROW(session.keepMostSensitiveInFp32(w4a4(), 1), Error);
+  auto a = session.analyzeLayers(w4a4(), nullptr);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->layers.size(), 2u);
+  EXPECT_EQ(a->layers[0].op, session.modelInfo()->ops[0].name);
+  for (const auto& l : a->layers) {
+    EXPECT_TRUE(std::isnan(l.isolatedSqnrDb) || l.isolatedSqnrDb > 0) << l.op;
+    EXPECT_TRUE(std::isfinite(l.cumulativeMse));
+  }
+  ASSERT_EQ(a->sensitivity.size(), 2u);
+  ASSERT_EQ(a->histograms.size(), 2u);
+  const auto& h = a->histograms[1];
+  EXPECT_GE(h.counts.size(), 256u);
+  EXPECT_EQ(h.edges.size(), h.counts.size() + 1);
+  EXPECT_FALSE(h.scheme.empty());
+  // Calibration of the analysis is the run's calibration.
+  EXPECT_TRUE(session.calibrationCached(w4a4()));
+  const QuantSettings kept = session.keepMostSensitiveInFp32(w4a4(), 1);
+  EXPECT_EQ(kept.excludedOps, (std::set<std::string>{a->sensitivity[0]}));
+  QuantSettings fp;
+  fp.floatingPoint = true;
+  EXPECT_THROW(session.analyzeLayers(fp, nullptr), Error);
 }
 
 TEST_F(SessionTest, CancelLeavesNoHalfResult) {
@@ -377,6 +426,13 @@ TEST(TableExportTest, ComparisonTableFormats) {
       << bench;
   EXPECT_NE(bench.find("| INT W4A4 | Adaptive stratification | 0.450 (50.0%) | 0.880 (10.0%↑) |"), std::string::npos)
       << bench;
+  EXPECT_NE(bench.find("NSD tolerance"), std::string::npos) << bench;
+  const nlohmann::json bj = nlohmann::json::parse(formatBenchmarkRows(t, w4a4("adaptive"), TableFormat::Json));
+  EXPECT_EQ(bj["rows"].size(), 2u);
+  const nlohmann::json cj = nlohmann::json::parse(formatComparisonTable(t, TableFormat::Json));
+  EXPECT_EQ(cj["organs"].size(), 2u);
+  EXPECT_TRUE(cj["organs"][1]["fp32_dsc"].is_null());
+  EXPECT_EQ(tableFormatForPath("t.json"), TableFormat::Json);
   t.haveTruth = false;
   EXPECT_THROW(formatBenchmarkRows(t, w4a4(), TableFormat::Csv), Error);
   const std::string noTruth = formatComparisonTable(t, TableFormat::Markdown);

@@ -21,10 +21,7 @@
 #include "SegmentationMetrics.h"
 #include "VolumeIO.h"
 
-#if __has_include("quant/LayerAnalysis.h")
-#define MQB_HAVE_LAYER_ANALYSIS 1
 #include "quant/LayerAnalysis.h"
-#endif
 
 namespace mqb::gui {
 namespace {
@@ -107,6 +104,11 @@ struct AnalysisSession::Impl {
   std::list<std::pair<std::string, std::shared_ptr<const LabelVolume>>> quantized;  // LRU, front = newest
   std::map<std::string, std::shared_ptr<const ComparisonTable>> tables;
   std::optional<SegmentationScores> fp32VsTruth;
+  // Ground truth in model space: calibration centres half of its patches on foreground,
+  // exactly like quant::QuantizationStudy (so GUI and CLI calibrate identically).
+  torch::Tensor modelSpaceTruth;
+  bool modelSpaceTruthReady = false;
+  std::shared_ptr<const quant::LayerAnalysis> lastAnalysis;
   Counters counters;
   static constexpr size_t kQuantCacheSize = 3;
 
@@ -119,11 +121,21 @@ struct AnalysisSession::Impl {
     quantized.clear();
     tables.clear();
     fp32VsTruth.reset();
+    modelSpaceTruth = torch::Tensor();
+    modelSpaceTruthReady = false;
+    lastAnalysis.reset();
   }
-  void clearScores() {
+  // New ground truth: scores change, and so does calibration (foreground-centred patches),
+  // hence every quantized result. The prepared volume and FP32 stay.
+  void clearTruthDependent() {
     std::lock_guard<std::mutex> lock(mutex);
     tables.clear();
     fp32VsTruth.reset();
+    calibrations.clear();
+    quantized.clear();
+    modelSpaceTruth = torch::Tensor();
+    modelSpaceTruthReady = false;
+    lastAnalysis.reset();
   }
 
   std::shared_ptr<const LabelVolume> cachedQuantized(const std::string& key) {
@@ -175,6 +187,17 @@ struct AnalysisSession::Impl {
     return range;
   }
 
+  std::vector<torch::Tensor> calibrationPatches(int count, uint32_t seed) {
+    if (!modelSpaceTruthReady) {
+      torch::Tensor t;
+      if (truth) t = prepared->toModelSpace(*truth);
+      std::lock_guard<std::mutex> lock(mutex);
+      modelSpaceTruth = t;
+      modelSpaceTruthReady = true;
+    }
+    return quant::sampleCalibrationPatches(*prepared, modelSpaceTruth, model->metadata().patchSize, count, seed);
+  }
+
   std::shared_ptr<const quant::CalibrationData> ensureCalibration(const QuantSettings& s,
                                                                   const FeedbackStage& stage) {
     const std::string key = s.calibrationKey();
@@ -184,8 +207,7 @@ struct AnalysisSession::Impl {
       if (it != calibrations.end()) return it->second;
     }
     stage.report(0, "sampling patches");
-    const auto patches = quant::sampleCalibrationPatches(*prepared, fp32ModelSpace, model->metadata().patchSize,
-                                                         s.calibrationPatches, s.calibrationSeed);
+    const auto patches = calibrationPatches(s.calibrationPatches, s.calibrationSeed);
     auto cal = std::make_shared<quant::CalibrationData>(
         quant::calibrate(*graph, patches, s.calibrationSeed, stage));
     std::lock_guard<std::mutex> lock(mutex);
@@ -209,6 +231,8 @@ struct AnalysisSession::Impl {
     table->architecture = md.architecture;
     table->category = md.category;
     table->parameterCount = model->parameterCount();
+    table->modelPath = modelPath;
+    table->volumeName = volumePath;
     table->precision = s.floatingPoint ? "FP32" : "INT " + s.precisionId();
     table->configuration = s.describe();
     table->toleranceMm = tolerance;
@@ -339,7 +363,7 @@ void AnalysisSession::setGroundTruth(std::shared_ptr<const LabelVolume> labels, 
     throw Error(name + ": ground truth is not on the CT grid (" +
                 (labels ? labels->geometry.describe() : std::string("empty")) + " vs " +
                 d->volume->geometry.describe() + ")");
-  d->clearScores();
+  d->clearTruthDependent();
   std::lock_guard<std::mutex> lock(d->mutex);
   d->truth = std::move(labels);
   d->truthPath = name;
@@ -347,7 +371,7 @@ void AnalysisSession::setGroundTruth(std::shared_ptr<const LabelVolume> labels, 
 }
 
 void AnalysisSession::clearGroundTruth() {
-  d->clearScores();
+  d->clearTruthDependent();
   std::lock_guard<std::mutex> lock(d->mutex);
   d->truth.reset();
   d->truthPath.clear();
@@ -425,19 +449,18 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
     if (listener) listener(u);
   };
 
-  // Plan the stages so the progress bar is roughly linear in time.
+  // What has to be computed, and progress shares roughly proportional to the time.
   const bool needPrepare = !d->prepared;
   const bool needFp32 = !d->fp32;
   auto cachedQ = d->cachedQuantized(quantKey);
   const bool needQuant = !cachedQ && !s.floatingPoint;
   const bool needCal = needQuant && needsCalibration(s) && !calibrationCached(s);
-  const bool scores = request.computeScores;
   std::vector<std::pair<std::string, double>> parts;
   if (needPrepare) parts.push_back({"prepare", 0.1});
   if (needFp32) parts.push_back({"fp32", 1.0});
   if (needCal) parts.push_back({"calibrate", 0.3});
   if (needQuant) parts.push_back({"quant", 1.5});
-  if (scores) parts.push_back({"scores", 0.3});
+  if (request.computeScores) parts.push_back({"scores", 0.3});
   double total = 0;
   for (const auto& p : parts) total += p.second;
   std::map<std::string, std::pair<double, double>> span;
@@ -451,35 +474,66 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
     if (it == span.end()) return FeedbackStage(feedback, 1, 1, label);
     return FeedbackStage(feedback, it->second.first, it->second.second, label);
   };
+  constexpr double kPreviewShare = 0.15;
 
   // 1. model-space volume
   const PreparedVolume& pv = d->ensurePrepared(stageFor("prepare", "preparing volume"));
   const auto preview = d->previewRange(pv, request.previewSlice);
 
-  // 2. FP32 (reused for every configuration)
-  if (needFp32) {
-    const FeedbackStage stage = stageFor("fp32", "FP32 inference");
-    double previewShare = 0;
-    if (preview) {
-      const auto t0 = Clock::now();
-      InferenceOptions opt;
-      opt.depthRange = *preview;
-      previewShare = 0.15;
-      InferenceResult r = runSlidingWindow(*d->model, pv, opt, stage.sub(0, previewShare, "FP32 preview"));
-      RunUpdate u;
-      u.kind = RunUpdate::Kind::Fp32Preview;
-      u.preview = true;
-      u.previewSlice = request.previewSlice;
-      u.fp32 = std::make_shared<LabelVolume>(std::move(r.labels));
-      u.seconds = secondsSince(t0);
-      {
-        std::lock_guard<std::mutex> lock(d->mutex);
-        ++d->counters.previews;
-      }
-      emit(u);
-    }
+  // 2. previews first: the windows covering the slice on screen, FP32 then quantized, so
+  //    the user sees the effect of a change at once; then the whole volume.
+  std::shared_ptr<const LabelVolume> fp32Preview;
+  std::unique_ptr<quant::QuantizedModel> qm;
+  std::shared_ptr<const quant::CalibrationData> cal;
+  if (needQuant) {
+    if (quant::QuantizedModel::needsCalibration(*d->graph, config))
+      cal = d->ensureCalibration(s, stageFor("calibrate", "calibrating"));
+  }
+  if (preview && needFp32) {
     const auto t0 = Clock::now();
-    InferenceResult r = runSlidingWindow(*d->model, pv, InferenceOptions{}, stage.sub(previewShare, 1, "FP32 inference"));
+    InferenceOptions opt;
+    opt.depthRange = *preview;
+    InferenceResult r = runSlidingWindow(*d->model, pv, opt, stageFor("fp32", "").sub(0, kPreviewShare, "FP32 preview"));
+    fp32Preview = std::make_shared<LabelVolume>(std::move(r.labels));
+    RunUpdate u;
+    u.kind = RunUpdate::Kind::Fp32Preview;
+    u.preview = true;
+    u.previewSlice = request.previewSlice;
+    u.fp32 = fp32Preview;
+    u.seconds = secondsSince(t0);
+    {
+      std::lock_guard<std::mutex> lock(d->mutex);
+      ++d->counters.previews;
+    }
+    emit(u);
+  }
+  if (needQuant) qm = std::make_unique<quant::QuantizedModel>(d->graph, d->model->metadata(), config, cal.get());
+  if (preview && needQuant) {
+    const auto t0 = Clock::now();
+    InferenceOptions opt;
+    opt.depthRange = *preview;
+    InferenceResult r = runSlidingWindow(*qm, pv, opt,
+                                         stageFor("quant", "").sub(0, kPreviewShare, s.precisionId() + " preview"));
+    RunUpdate u;
+    u.kind = RunUpdate::Kind::QuantPreview;
+    u.preview = true;
+    u.previewSlice = request.previewSlice;
+    u.fp32 = d->fp32 ? d->fp32 : fp32Preview;
+    u.quantized = std::make_shared<LabelVolume>(std::move(r.labels));
+    if (u.fp32) u.difference = differenceVolume(*u.fp32, *u.quantized, request.previewSlice, &u.differingVoxels);
+    u.seconds = secondsSince(t0);
+    {
+      std::lock_guard<std::mutex> lock(d->mutex);
+      ++d->counters.previews;
+    }
+    emit(u);
+  }
+
+  // 3. FP32 on the whole volume (reused for every configuration)
+  if (needFp32) {
+    const auto t0 = Clock::now();
+    InferenceResult r = runSlidingWindow(*d->model, pv, InferenceOptions{},
+                                         stageFor("fp32", "").sub(preview ? kPreviewShare : 0, 1, "FP32 inference"));
     auto labels = std::make_shared<const LabelVolume>(std::move(r.labels));
     {
       std::lock_guard<std::mutex> lock(d->mutex);
@@ -501,9 +555,9 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   }
   const std::shared_ptr<const LabelVolume> fp32 = d->fp32;
 
-  // 3. quantized
+  // 4. quantized on the whole volume
   std::shared_ptr<const LabelVolume> q = cachedQ;
-  if (q || s.floatingPoint) {
+  if (!needQuant) {
     if (!q) {
       q = fp32;  // FP32 "quantization" is the FP32 model itself
       d->storeQuantized(quantKey, q);
@@ -516,35 +570,10 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
     u.fromCache = true;
     emit(u);
   } else {
-    std::shared_ptr<const quant::CalibrationData> cal;
-    if (quant::QuantizedModel::needsCalibration(*d->graph, config))
-      cal = d->ensureCalibration(s, stageFor("calibrate", "calibrating"));
-    quant::QuantizedModel qm(d->graph, d->model->metadata(), config, cal.get());
-    const FeedbackStage stage = stageFor("quant", s.precisionId() + " inference");
-    double previewShare = 0;
-    if (preview) {
-      const auto t0 = Clock::now();
-      InferenceOptions opt;
-      opt.depthRange = *preview;
-      previewShare = 0.15;
-      InferenceResult r = runSlidingWindow(qm, pv, opt, stage.sub(0, previewShare, s.precisionId() + " preview"));
-      RunUpdate u;
-      u.kind = RunUpdate::Kind::QuantPreview;
-      u.preview = true;
-      u.previewSlice = request.previewSlice;
-      u.fp32 = fp32;
-      u.quantized = std::make_shared<LabelVolume>(std::move(r.labels));
-      u.difference = differenceVolume(*fp32, *u.quantized, request.previewSlice, &u.differingVoxels);
-      u.seconds = secondsSince(t0);
-      {
-        std::lock_guard<std::mutex> lock(d->mutex);
-        ++d->counters.previews;
-      }
-      emit(u);
-    }
     const auto t0 = Clock::now();
-    InferenceResult r = runSlidingWindow(qm, pv, InferenceOptions{},
-                                         stage.sub(previewShare, 1, s.precisionId() + " inference"));
+    InferenceResult r = runSlidingWindow(*qm, pv, InferenceOptions{},
+                                         stageFor("quant", "").sub(preview ? kPreviewShare : 0, 1,
+                                                                   s.precisionId() + " inference"));
     q = std::make_shared<const LabelVolume>(std::move(r.labels));
     d->storeQuantized(quantKey, q);
     {
@@ -560,8 +589,8 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
     emit(u);
   }
 
-  // 4. scores
-  if (scores) {
+  // 5. scores
+  if (request.computeScores) {
     const auto t0 = Clock::now();
     RunUpdate u;
     u.kind = RunUpdate::Kind::Scores;
@@ -574,25 +603,86 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   if (feedback) feedback->report(1.0, "done");
 }
 
-bool AnalysisSession::layerAnalysisAvailable() {
-#ifdef MQB_HAVE_LAYER_ANALYSIS
-  return true;
-#else
-  return false;
-#endif
-}
+bool AnalysisSession::layerAnalysisAvailable() { return true; }
 
 std::shared_ptr<const LayerAnalysisResult> AnalysisSession::analyzeLayers(const QuantSettings& settings,
                                                                           Feedback* feedback) {
-#ifdef MQB_HAVE_LAYER_ANALYSIS
-  (void)settings;
-  (void)feedback;
-  throw Error("layer analysis: not bound yet");
-#else
-  (void)settings;
-  (void)feedback;
-  throw Error("layer analysis is not available in this build of the engine");
-#endif
+  d->requireInputs();
+  if (settings.floatingPoint) throw Error("layer analysis compares a quantized configuration with FP32: choose bits");
+  const quant::QuantConfig config = toConfig(settings);
+  for (const auto& name : settings.excludedOps)
+    if (!d->graph->hasOp(name)) throw Error("excluded op '" + name + "' is not an op of " + d->modelPath);
+  const FeedbackStage root(feedback, 0, 1, "");
+  d->ensurePrepared(root.sub(0, 0.05, "preparing volume"));
+  const auto cal = d->ensureCalibration(settings, root.sub(0.05, 0.35, "calibrating"));
+  // Like quant::QuantizationStudy::analyze: the first calibration patch (foreground-centred
+  // when ground truth is loaded).
+  const auto patches = d->calibrationPatches(1, settings.calibrationSeed);
+  auto analysis = std::make_shared<const quant::LayerAnalysis>(quant::analyzeLayers(
+      *d->graph, d->model->metadata(), config, *cal, patches, root.sub(0.35, 1, "layer analysis")));
+  auto result = std::make_shared<LayerAnalysisResult>();
+  result->configuration = settings.describe();
+  result->seconds = analysis->seconds;
+  auto finite = [](double v) { return std::isfinite(v) ? v : NAN; };
+  for (const quant::OpAnalysis& op : analysis->ops) {
+    LayerErrorRow row;
+    row.op = op.name;
+    if (op.quantized) {
+      // +inf SQNR (identical outputs) is shown as a gap.
+      row.isolatedSqnrDb = finite(op.isolated.sqnrDb);
+      row.cumulativeSqnrDb = finite(op.cumulative.sqnrDb);
+      row.isolatedMse = op.isolated.mse;
+      row.isolatedCosine = op.isolated.cosine;
+    }
+    row.cumulativeMse = op.cumulative.mse;
+    row.cumulativeCosine = op.cumulative.cosine;
+    if (!op.quantized) row.cumulativeSqnrDb = finite(op.cumulative.sqnrDb);
+    if (!op.inputs.empty()) row.shift = op.inputs.front().wasserstein1;
+    result->layers.push_back(row);
+    for (const quant::InputDistribution& in : op.inputs) {
+      ActivationHistogram h;
+      h.op = op.name;
+      h.slot = in.slot;
+      h.scheme = in.scheme;
+      h.edges = in.calibration.edges;
+      h.counts = in.calibration.counts;
+      h.fp32RunEdges = in.fp32Run.edges;
+      h.fp32RunCounts = in.fp32Run.counts;
+      h.quantizedEdges = in.quantizedRun.edges;
+      h.quantizedCounts = in.quantizedRun.counts;
+      const bool isStatic = in.scheme.rfind("static", 0) == 0;
+      h.clipLow = isStatic ? in.clipLow : NAN;
+      h.clipHigh = isStatic ? in.clipHigh : NAN;
+      h.levels = in.levels;
+      h.clippedFraction = isStatic ? in.clippedFraction : NAN;
+      h.shift = in.wasserstein1;
+      h.shiftName = "W1";
+      result->histograms.push_back(std::move(h));
+    }
+  }
+  result->sensitivity = analysis->sensitivityRanking();
+  std::lock_guard<std::mutex> lock(d->mutex);
+  d->lastAnalysis = analysis;
+  return result;
+}
+
+QuantSettings AnalysisSession::keepMostSensitiveInFp32(const QuantSettings& settings, int k) const {
+  std::shared_ptr<const quant::LayerAnalysis> analysis;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    analysis = d->lastAnalysis;
+  }
+  if (!analysis) throw Error("keep k most sensitive ops in FP32: run the layer analysis first");
+  QuantSettings out = settings;
+  out.excludedOps = quant::keepMostSensitiveInFp32(toConfig(settings), *analysis, k).excludedOps;
+  return out;
+}
+
+int AnalysisSession::engineThreads() { return at::get_num_threads(); }
+
+void AnalysisSession::setEngineThreads(int threads) {
+  if (threads < 1) throw Error("the number of engine threads must be >= 1");
+  at::set_num_threads(threads);
 }
 
 void AnalysisSession::writeLabels(const LabelVolume& labels, const std::string& path) {

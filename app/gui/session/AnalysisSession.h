@@ -105,9 +105,18 @@ class AnalysisSession {
 
   // ---- layer analysis (core/quant/LayerAnalysis.h) ----------------------------------------
   static bool layerAnalysisAvailable();
-  // Throws mqb::Error when the engine has no layer analysis.
+  // quant::analyzeLayers on the first calibration patch (as the CLI's `analyze` does):
+  // isolated / cumulative SQNR, MSE, cosine per op, input histograms with clip range and
+  // levels, distribution shift, sensitivity ranking. Reuses the cached calibration.
   std::shared_ptr<const LayerAnalysisResult> analyzeLayers(const QuantSettings& settings,
                                                            Feedback* feedback);
+  // `settings` with the k most sensitive quantized ops (of the last analysis) kept in FP32
+  // (quant::keepMostSensitiveInFp32). mqb::Error without an analysis.
+  QuantSettings keepMostSensitiveInFp32(const QuantSettings& settings, int k) const;
+
+  // LibTorch intra-op threads used by inference (process-wide).
+  static int engineThreads();
+  static void setEngineThreads(int threads);
 
   // Writes a label map (NIfTI/NRRD/MHA by extension), atomically.
   static void writeLabels(const LabelVolume& labels, const std::string& path);

@@ -77,6 +77,7 @@ struct OrganComparison {
 struct ComparisonTable {
   std::string modelName;
   std::string framework, architecture, category;
+  std::string modelPath, volumeName;
   int64_t parameterCount = 0;
   std::string precision;       // "INT W4A4"
   std::string configuration;   // QuantSettings::describe()
@@ -103,8 +104,10 @@ struct ActivationHistogram {
   int slot = 0;
   std::vector<double> edges;   // counts.size() + 1
   std::vector<double> counts;  // FP32 calibration distribution
-  std::vector<double> quantizedCounts;  // same input in the cumulative quantized run (may be empty)
-  std::vector<double> quantizedEdges;
+  std::string scheme;  // "static per-tensor", "dynamic per-voxel", "fp32", ...
+  // The same input on the analysis patches: FP32 run and cumulative quantized run (common bins).
+  std::vector<double> fp32RunEdges, fp32RunCounts;
+  std::vector<double> quantizedEdges, quantizedCounts;
   double clipLow = NAN, clipHigh = NAN;
   std::vector<double> levels;  // quantization levels inside the clip range (may be thinned)
   double clippedFraction = NAN;
@@ -116,7 +119,8 @@ struct LayerAnalysisResult {
   std::string configuration;
   std::vector<LayerErrorRow> layers;          // graph order
   std::vector<std::string> sensitivity;       // most sensitive first (lowest isolated SQNR)
-  std::vector<ActivationHistogram> histograms;  // one per op (slot 0), graph order
+  std::vector<ActivationHistogram> histograms;  // one per op input, graph order
+  double seconds = 0;
   bool empty() const { return layers.empty(); }
 };
 

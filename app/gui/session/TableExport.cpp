@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "BenchmarkTable.h"
 #include "Error.h"
 #include "SegmentationReport.h"
 
@@ -116,6 +117,8 @@ std::string render(const std::vector<std::string>& header, const std::vector<std
       }
       s << "\\hline\n\\end{tabular}\n\\end{table}\n";
       break;
+    case TableFormat::Json:  // callers produce JSON themselves
+      break;
   }
   return s.str();
 }
@@ -126,7 +129,8 @@ TableFormat tableFormatForPath(const std::string& path) {
   if (endsWith(path, ".csv")) return TableFormat::Csv;
   if (endsWith(path, ".md") || endsWith(path, ".markdown")) return TableFormat::Markdown;
   if (endsWith(path, ".tex")) return TableFormat::Latex;
-  throw Error(path + ": unknown table format (use .csv, .md or .tex)");
+  if (endsWith(path, ".json")) return TableFormat::Json;
+  throw Error(path + ": unknown table format (use .csv, .md, .tex or .json)");
 }
 
 double deltaPercent(double value, double reference) {
@@ -134,13 +138,26 @@ double deltaPercent(double value, double reference) {
   return (reference - value) / reference * 100.0;
 }
 
-std::string formatParameterCount(int64_t p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, p >= 100000 ? "%.1f M" : "%.2f M", double(p) / 1e6);
-  return buf;
-}
+std::string formatParameterCount(int64_t p) { return formatParameters(p); }
 
 std::string formatComparisonTable(const ComparisonTable& t, TableFormat format) {
+  if (format == TableFormat::Json) {
+    nlohmann::json organs = nlohmann::json::array();
+    auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    for (const auto& o : t.organs)
+      organs.push_back({{"id", o.id}, {"name", o.name}, {"fp32_dsc", num(o.fp32Dsc)}, {"quantized_dsc", num(o.quantDsc)},
+                        {"fp32_nsd", num(o.fp32Nsd)}, {"quantized_nsd", num(o.quantNsd)},
+                        {"agreement_dsc", num(o.agreeDsc)}, {"agreement_nsd", num(o.agreeNsd)},
+                        {"fp32_voxels", o.fp32Voxels}, {"quantized_voxels", o.quantVoxels},
+                        {"truth_voxels", o.truthVoxels}});
+    const nlohmann::json j = {{"model", t.modelName}, {"model_file", t.modelPath}, {"volume", t.volumeName},
+                              {"precision", t.precision}, {"configuration", t.configuration},
+                              {"ground_truth", t.haveTruth}, {"tolerance_mm", t.toleranceMm}, {"organs", organs},
+                              {"mean", {{"fp32_dsc", num(t.meanFp32Dsc)}, {"quantized_dsc", num(t.meanQuantDsc)},
+                                        {"fp32_nsd", num(t.meanFp32Nsd)}, {"quantized_nsd", num(t.meanQuantNsd)},
+                                        {"agreement_dsc", num(t.meanAgreeDsc)}, {"agreement_nsd", num(t.meanAgreeNsd)}}}};
+    return j.dump(2) + "\n";
+  }
   const std::string tol = csvNum(t.toleranceMm, 1);
   const std::string q = t.precision;
   std::vector<std::string> header{"Organ"};
@@ -179,22 +196,37 @@ std::string formatComparisonTable(const ComparisonTable& t, TableFormat format) 
 
 std::string formatBenchmarkRows(const ComparisonTable& t, const QuantSettings& settings, TableFormat format) {
   if (!t.haveTruth) throw Error("the benchmark table needs ground truth (File > Open ground truth)");
-  std::string granularity = settings.granularity;
-  if (granularity == "per-tensor") granularity = "Per-tensor";
-  else if (granularity == "per-channel") granularity = "Per-channel";
-  else if (granularity == "per-voxel") granularity = "Per-voxel";
-  else if (granularity == "adaptive") granularity = "Adaptive stratification";
-  const std::vector<std::string> header{"Framework", "Architecture", "Category", "Param", "Precision",
-                                        "Quant-Granularity", "DSC (↓Δ%)", "NSD (↓Δ%)"};
-  const std::string params = formatParameterCount(t.parameterCount);
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({t.framework, t.architecture, t.category, params, "FP32", "--",
-                  formatWithDelta(t.meanFp32Dsc, t.meanFp32Dsc, true),
-                  formatWithDelta(t.meanFp32Nsd, t.meanFp32Nsd, true)});
-  if (!settings.floatingPoint)
-    rows.push_back({t.framework, t.architecture, t.category, params, t.precision, granularity,
-                    formatWithDelta(t.meanQuantDsc, t.meanFp32Dsc), formatWithDelta(t.meanQuantNsd, t.meanFp32Nsd)});
-  return render(header, rows, format, "");
+  // The CLI's table (core/BenchmarkTable), so GUI exports and sweeps look the same.
+  BenchmarkTable table;
+  table.toleranceMm = t.toleranceMm;
+  if (!t.volumeName.empty()) table.volumes = {t.volumeName};
+  BenchmarkRow fp32;
+  fp32.model = t.modelPath;
+  fp32.framework = t.framework;
+  fp32.architecture = t.architecture;
+  fp32.category = t.category;
+  fp32.parameters = t.parameterCount;
+  fp32.precision = "FP32";
+  fp32.dsc = fp32.fp32Dsc = t.meanFp32Dsc;
+  fp32.nsd = fp32.fp32Nsd = t.meanFp32Nsd;
+  fp32.agreementDsc = 1.0;
+  table.rows.push_back(fp32);
+  if (!settings.floatingPoint) {
+    BenchmarkRow q = fp32;
+    q.order = 1;
+    q.precision = settings.precisionId();
+    q.granularity = settings.granularity;
+    q.dsc = t.meanQuantDsc;
+    q.nsd = t.meanQuantNsd;
+    q.agreementDsc = t.meanAgreeDsc;
+    table.rows.push_back(q);
+  }
+  switch (format) {
+    case TableFormat::Csv: return table.toCsv();
+    case TableFormat::Latex: return table.toLatex();
+    case TableFormat::Json: return table.toJson().dump(2) + "\n";
+    default: return table.toMarkdown();
+  }
 }
 
 }  // namespace mqb::gui

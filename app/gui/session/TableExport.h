@@ -7,19 +7,20 @@
 
 namespace mqb::gui {
 
-enum class TableFormat { Csv, Markdown, Latex };
-// By file extension: .csv, .md / .markdown, .tex; throws mqb::Error otherwise.
+enum class TableFormat { Csv, Markdown, Latex, Json };
+// By file extension: .csv, .md / .markdown, .tex, .json; throws mqb::Error otherwise.
 TableFormat tableFormatForPath(const std::string& path);
 
 // Organ | FP32 DSC | Q DSC (Δ%) | FP32 NSD | Q NSD (Δ%) | agreement DSC | agreement NSD,
 // then the mean. Without ground truth only the agreement columns. CSV holds plain numbers
 // (NaN for skipped organs) plus the delta% columns.
 std::string formatComparisonTable(const ComparisonTable& table, TableFormat format);
-// Framework | Architecture | Category | Param | Precision | Quant-Granularity | DSC | NSD
-// with the FP32 row and the quantized row; needs ground truth (mqb::Error otherwise).
+// The FP32 row and the quantized row of the benchmark table (Framework | Architecture |
+// Category | Param | Precision | Quant-Granularity | DSC | NSD), written by core's
+// BenchmarkTable exactly as the CLI writes it; needs ground truth (mqb::Error otherwise).
 std::string formatBenchmarkRows(const ComparisonTable& table, const QuantSettings& settings, TableFormat format);
 
-// "26.9 M" / "0.02 M"
+// "26.9 M" (core formatParameters)
 std::string formatParameterCount(int64_t parameters);
 // Relative drop in percent per SPEC section 6, NaN when undefined.
 double deltaPercent(double value, double reference);
