@@ -1,7 +1,9 @@
 // medquanbench-cli: the headless front end of the MedQuanBench engine.
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <iostream>
 #include <string>
 
@@ -37,6 +39,10 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
+  // Debian's LibTorch starts with one intra-op thread here (OpenMP reports 1); use every
+  // core unless the user chose with OMP_NUM_THREADS (e.g. SLURM --cpus-per-task).
+  if (!std::getenv("OMP_NUM_THREADS"))
+    torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   if (command == "--version" || command == "version") {
     std::cout << "medquanbench-cli " << mqb::versionString() << "\n";
     return 0;
