@@ -33,7 +33,7 @@ if has sliding; then
   # Overhead of the pipeline around the forward (target <= 10 %), prepareVolume; dumps the
   # prepared input for the Python twin.
   note "sliding window (C++)"
-  "$BIN/mqb_bench_perf" sliding --runs 5 --dump-input "$OUT/sw" --json "$OUT/sliding.json"
+  "$BIN/mqb_bench_perf" sliding --runs 5 --dump-input "$OUT/sw" --json "$OUT/sliding.json" > /dev/null
   "$BIN/bench_inference" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
     --benchmark_report_aggregates_only=true --benchmark_format=json --benchmark_out="$OUT/bench_inference.json" \
     --benchmark_out_format=json > /dev/null
@@ -64,6 +64,8 @@ fi
 if has analysis; then
   note "layer analysis vs FP32 (C++)"
   "$BIN/mqb_bench_perf" analysis --rounds 3 --json "$OUT/analysis.json" > /dev/null
+  note "layer analysis, step by step"
+  "$BIN/mqb_bench_perf" analysis-breakdown --rounds 2 --json "$OUT/analysis_breakdown.json" > /dev/null
 fi
 
 if has memory; then
