@@ -52,11 +52,6 @@ PlaneAxes planeAxes(const ImageGeometry& g, int normal) {
   return p;
 }
 
-QColor labelColor(const ClassList& classes, int id) {
-  for (const auto& c : classes)
-    if (c.id == id) return QColor(c.color[0], c.color[1], c.color[2]);
-  return QColor::fromHsv((id * 137) % 360, 200, 240);  // SliceView::fallbackLabelColor
-}
 
 }  // namespace
 
@@ -91,86 +86,31 @@ std::array<int, 3> voxelAtPixel(const ImageGeometry& g, int normalAxis, int slic
 
 QImage renderSlice(const ImageVolume& image, const SliceRenderOptions& o, const QSize& size) {
   const ImageGeometry& g = image.geometry;
-  if (image.voxels.empty() || size.isEmpty() || static_cast<int64_t>(image.voxels.size()) != g.voxelCount())
-    return QImage();
+  if (size.isEmpty()) return QImage();
   const int normal = std::clamp(o.normalAxis, 0, 2);
+  const int sliceCount = static_cast<int>(g.size[normal]);
+  const int slice = o.slice < 0 ? sliceCount / 2 : std::clamp(o.slice, 0, sliceCount - 1);
+  std::vector<uint8_t> rgba;
+  if (!composeSlice(image, normal, slice, o, rgba)) return QImage();
+  // The composed slice is in index order; screen order flips rows / columns as SliceView does.
   const PlaneAxes p = planeAxes(g, normal);
   const int nh = static_cast<int>(g.size[p.horizontal]);
   const int nv = static_cast<int>(g.size[p.vertical]);
-  const int sliceCount = static_cast<int>(g.size[normal]);
-  const int slice = o.slice < 0 ? sliceCount / 2 : std::clamp(o.slice, 0, sliceCount - 1);
-  const LabelVolume* labels =
-      (o.labels && o.labels->geometry.size == g.size && o.labels->voxels.size() == image.voxels.size()) ? o.labels
-                                                                                                          : nullptr;
-  const LabelVolume* diff = (o.difference && o.difference->geometry.size == g.size &&
-                             o.difference->voxels.size() == image.voxels.size())
-                                ? o.difference
-                                : nullptr;
-
-  // Gather the slice at voxel resolution first (row r = screen row order, column c = screen column).
-  std::vector<float> hu(static_cast<size_t>(nh) * nv);
-  std::vector<uint8_t> lab(labels ? hu.size() : 0), dif(diff ? hu.size() : 0);
-  int idx[3];
-  idx[normal] = slice;
-  for (int r = 0; r < nv; ++r) {
-    idx[p.vertical] = p.flipV ? nv - 1 - r : r;
-    for (int c = 0; c < nh; ++c) {
-      idx[p.horizontal] = p.flipH ? nh - 1 - c : c;
-      const size_t i = static_cast<size_t>(r) * nh + c;
-      hu[i] = image.at(idx[0], idx[1], idx[2]);
-      if (labels) lab[i] = labels->at(idx[0], idx[1], idx[2]);
-      if (diff) dif[i] = diff->at(idx[0], idx[1], idx[2]);
-    }
-  }
-  if (labels && o.outline) {
-    std::vector<uint8_t> edge(lab.size(), 0);
-    for (int r = 0; r < nv; ++r)
-      for (int c = 0; c < nh; ++c) {
-        const size_t i = static_cast<size_t>(r) * nh + c;
-        const uint8_t v = lab[i];
-        if (!v) continue;
-        const bool e = c == 0 || r == 0 || c == nh - 1 || r == nv - 1 || lab[i - 1] != v || lab[i + 1] != v ||
-                       lab[i - nh] != v || lab[i + nh] != v;
-        edge[i] = e ? v : 0;
-      }
-    lab.swap(edge);
-  }
-  std::array<QRgb, 256> colors{};
-  for (int id = 0; id < 256; ++id) colors[id] = labelColor(o.classes, id).rgb();
-  const double window = std::max(1.0, o.window);
-  const double lo = o.level - window / 2;
-  const double labelAlpha = std::clamp(o.labelOpacity, 0.0, 1.0);
-  const double diffAlpha = std::clamp(o.differenceOpacity, 0.0, 1.0);
-  const QRgb diffColor = o.differenceColor.rgb();
-
-  // Colour per voxel, then nearest-neighbour upsampling to the output size.
-  std::vector<QRgb> voxelColor(hu.size());
-  for (size_t i = 0; i < hu.size(); ++i) {
-    const double t = std::clamp((hu[i] - lo) / window, 0.0, 1.0);
-    double r = t * 255, gr = t * 255, b = t * 255;
-    if (labels && lab[i] && o.labelVisible[lab[i]]) {
-      const QRgb c = colors[lab[i]];
-      r = (1 - labelAlpha) * r + labelAlpha * qRed(c);
-      gr = (1 - labelAlpha) * gr + labelAlpha * qGreen(c);
-      b = (1 - labelAlpha) * b + labelAlpha * qBlue(c);
-    }
-    if (diff && dif[i]) {
-      r = (1 - diffAlpha) * r + diffAlpha * qRed(diffColor);
-      gr = (1 - diffAlpha) * gr + diffAlpha * qGreen(diffColor);
-      b = (1 - diffAlpha) * b + diffAlpha * qBlue(diffColor);
-    }
-    voxelColor[i] = qRgb(static_cast<int>(std::lround(r)), static_cast<int>(std::lround(gr)),
-                         static_cast<int>(std::lround(b)));
-  }
   QImage out(size, QImage::Format_RGB32);
   std::vector<int> column(static_cast<size_t>(size.width()));
-  for (int x = 0; x < size.width(); ++x)
-    column[static_cast<size_t>(x)] = std::min(nh - 1, static_cast<int>(int64_t(x) * nh / size.width()));
+  for (int x = 0; x < size.width(); ++x) {
+    const int c = std::min(nh - 1, static_cast<int>(int64_t(x) * nh / size.width()));
+    column[static_cast<size_t>(x)] = p.flipH ? nh - 1 - c : c;
+  }
   for (int y = 0; y < size.height(); ++y) {
-    const int r = std::min(nv - 1, static_cast<int>(int64_t(y) * nv / size.height()));
+    int r = std::min(nv - 1, static_cast<int>(int64_t(y) * nv / size.height()));
+    if (p.flipV) r = nv - 1 - r;
     QRgb* line = reinterpret_cast<QRgb*>(out.scanLine(y));
-    const QRgb* src = voxelColor.data() + static_cast<size_t>(r) * nh;
-    for (int x = 0; x < size.width(); ++x) line[x] = src[column[static_cast<size_t>(x)]];
+    const uint8_t* src = rgba.data() + static_cast<size_t>(r) * nh * 4;
+    for (int x = 0; x < size.width(); ++x) {
+      const uint8_t* px = src + static_cast<size_t>(column[static_cast<size_t>(x)]) * 4;
+      line[x] = qRgb(px[0], px[1], px[2]);
+    }
   }
   return out;
 }

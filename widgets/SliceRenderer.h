@@ -1,6 +1,6 @@
 #pragma once
 // CPU rendering of one slice (CT under a window/level, label overlay filled or outlined,
-// difference overlay) into a QImage, with the same on-screen conventions as SliceView
+// difference overlay; colours from SliceCompositor, as on screen) into a QImage, with the same on-screen conventions as SliceView
 // (radiological: patient right on the left; anterior / superior up; aspect from the voxel
 // spacing). Needs no OpenGL context, so figures can be exported headless and tested
 // without a display; nearest-neighbour sampling keeps voxels crisp at any scale.
@@ -11,28 +11,15 @@
 #include <array>
 
 #include "ClassInfo.h"
+#include "SliceCompositor.h"
 #include "Volume.h"
 
 namespace mqb {
 
-struct SliceRenderOptions {
+// Position of the slice plus its style (window/level, overlays: SliceCompositor.h).
+struct SliceRenderOptions : SliceStyle {
   int normalAxis = 2;  // index axis normal to the slice: 2 axial, 1 coronal, 0 sagittal
   int slice = -1;      // -1: middle
-  double window = 350.0, level = 40.0;
-  const LabelVolume* labels = nullptr;
-  ClassList classes;  // label colours; ids without a class get SliceView's fallback colour
-  double labelOpacity = 0.5;
-  bool outline = false;
-  std::array<bool, 256> labelVisible = allVisible();
-  const LabelVolume* difference = nullptr;
-  QColor differenceColor{255, 0, 255};
-  double differenceOpacity = 0.8;
-
-  static std::array<bool, 256> allVisible() {
-    std::array<bool, 256> a{};
-    a.fill(true);
-    return a;
-  }
 };
 
 // Physical extent of the slice plane in mm (width, height on screen).

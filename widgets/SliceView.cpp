@@ -1,21 +1,22 @@
 #include "SliceView.h"
 
+#include "SliceCompositor.h"
+
 #include <QKeyEvent>
 #include <QMouseEvent>
 #include <QResizeEvent>
 #include <QWheelEvent>
+#include <QElapsedTimer>
+#include <cstdio>
 #include <QtDebug>
 
 #include <vtkActor.h>
 #include <vtkCamera.h>
 #include <vtkCellArray.h>
-#include <vtkFloatArray.h>
 #include <vtkImageData.h>
 #include <vtkImageProperty.h>
 #include <vtkImageSlice.h>
 #include <vtkImageSliceMapper.h>
-#include <vtkImageStack.h>
-#include <vtkLookupTable.h>
 #include <vtkPointData.h>
 #include <vtkPoints.h>
 #include <vtkPolyData.h>
@@ -125,10 +126,7 @@ QString SliceView::orientationName(Orientation orientation) {
   return {};
 }
 
-QColor SliceView::fallbackLabelColor(int labelId) {
-  // Golden-angle hue steps give distinct neighbouring colours.
-  return QColor::fromHsv((labelId * 137) % 360, 200, 240);
-}
+QColor SliceView::fallbackLabelColor(int labelId) { return mqb::fallbackLabelColor(labelId); }
 
 // ---- construction -----------------------------------------------------------------------
 
@@ -137,41 +135,16 @@ SliceView::SliceView(QWidget* parent) : VtkOpenGLView(parent) {
   interactor()->SetInteractorStyle(nullptr);
   labelVisible_.fill(true);
 
-  stack_ = vtkSmartPointer<vtkImageStack>::New();
-
-  ctMapper_ = vtkSmartPointer<vtkImageSliceMapper>::New();
-  ctMapper_->BorderOn();  // show the full extent of the edge voxels
-  ctSlice_ = vtkSmartPointer<vtkImageSlice>::New();
-  ctSlice_->SetMapper(ctMapper_);
-  ctSlice_->GetProperty()->SetColorWindow(window_);
-  ctSlice_->GetProperty()->SetColorLevel(level_);
-  ctSlice_->GetProperty()->SetInterpolationTypeToLinear();
-  ctSlice_->GetProperty()->SetLayerNumber(0);
-  ctSlice_->PickableOff();
-  stack_->AddImage(ctSlice_);
-  stack_->SetActiveLayer(0);
-
-  labelMapper_ = vtkSmartPointer<vtkImageSliceMapper>::New();
-  labelMapper_->BorderOn();
-  labelSlice_ = vtkSmartPointer<vtkImageSlice>::New();
-  labelSlice_->SetMapper(labelMapper_);
-  labelSlice_->GetProperty()->SetInterpolationTypeToNearest();
-  labelSlice_->GetProperty()->SetUseLookupTableScalarRange(1);
-  labelSlice_->GetProperty()->SetLayerNumber(1);
-  labelSlice_->GetProperty()->SetOpacity(labelOpacity_);
-  labelSlice_->PickableOff();
-
-  diffMapper_ = vtkSmartPointer<vtkImageSliceMapper>::New();
-  diffMapper_->BorderOn();
-  diffSlice_ = vtkSmartPointer<vtkImageSlice>::New();
-  diffSlice_->SetMapper(diffMapper_);
-  diffSlice_->GetProperty()->SetInterpolationTypeToNearest();
-  diffSlice_->GetProperty()->SetUseLookupTableScalarRange(1);
-  diffSlice_->GetProperty()->SetLayerNumber(2);
-  diffSlice_->GetProperty()->SetOpacity(differenceOpacity_);
-  diffSlice_->PickableOff();
-  rebuildLabelLut();
-  rebuildDifferenceLut();
+  // The composed slice is already RGBA: window 255 / level 127.5 and no lookup table make
+  // VTK use the bytes as they are.
+  sliceMapper_ = vtkSmartPointer<vtkImageSliceMapper>::New();
+  sliceMapper_->BorderOn();  // show the full extent of the edge voxels
+  sliceActor_ = vtkSmartPointer<vtkImageSlice>::New();
+  sliceActor_->SetMapper(sliceMapper_);
+  sliceActor_->GetProperty()->SetColorWindow(255.0);
+  sliceActor_->GetProperty()->SetColorLevel(127.5);
+  sliceActor_->GetProperty()->SetInterpolationTypeToLinear();
+  sliceActor_->PickableOff();
 
   cursorPoints_ = vtkSmartPointer<vtkPoints>::New();
   cursorPoints_->SetNumberOfPoints(4);
@@ -358,9 +331,9 @@ bool SliceView::setImage(std::shared_ptr<const ImageVolume> image) {
   pan_ = QPointF(0.0, 0.0);
 
   if (!image_) {
-    if (stackInRenderer_) renderer()->RemoveViewProp(stack_);
-    stackInRenderer_ = false;
-    ctData_ = nullptr;
+    if (sliceInRenderer_) renderer()->RemoveViewProp(sliceActor_);
+    sliceInRenderer_ = false;
+    sliceData_ = nullptr;
     setLabels(nullptr);
     setDifference(nullptr);
     slice_ = 0;
@@ -380,26 +353,11 @@ bool SliceView::setImage(std::shared_ptr<const ImageVolume> image) {
     axisSign_[a] = g.direction[best * 3 + a] < 0 ? -1 : 1;
   }
 
-  // Zero-copy: VTK reads the voxel vector in place (save=1: VTK never frees it). x-fastest
-  // order is VTK's point order. image_ keeps the memory alive while it is shown.
-  auto scalars = vtkSmartPointer<vtkFloatArray>::New();
-  scalars->SetNumberOfComponents(1);
-  scalars->SetArray(const_cast<float*>(image_->voxels.data()),
-                    static_cast<vtkIdType>(image_->voxels.size()), 1);
-  scalars->SetName("HU");
-  ctData_ = vtkSmartPointer<vtkImageData>::New();
-  ctData_->SetDimensions(static_cast<int>(g.size[0]), static_cast<int>(g.size[1]),
-                         static_cast<int>(g.size[2]));
-  ctData_->SetSpacing(g.spacing[0], g.spacing[1], g.spacing[2]);
-  ctData_->SetOrigin(0.0, 0.0, 0.0);
-  ctData_->GetPointData()->SetScalars(scalars);
-  ctMapper_->SetInputData(ctData_);
-
   if (labels_ && !sameSize(labels_->geometry, g)) setLabels(nullptr);
   if (difference_ && !sameSize(difference_->geometry, g)) setDifference(nullptr);
 
-  if (!stackInRenderer_) renderer()->AddViewProp(stack_);
-  stackInRenderer_ = true;
+  if (!sliceInRenderer_) renderer()->AddViewProp(sliceActor_);
+  sliceInRenderer_ = true;
   slice_ = sliceCount() / 2;
   updateSliceProps();
   emit sliceChanged(slice_);
@@ -407,129 +365,71 @@ bool SliceView::setImage(std::shared_ptr<const ImageVolume> image) {
   return ok;
 }
 
-void SliceView::imageModified() {
-  if (!ctData_) return;
-  ctData_->GetPointData()->GetScalars()->Modified();
-  ctData_->Modified();
-  requestRender();
-}
+void SliceView::imageModified() { invalidateSlice(); }
 
 void SliceView::setSmoothing(bool linear) {
   smoothing_ = linear;
   if (linear)
-    ctSlice_->GetProperty()->SetInterpolationTypeToLinear();
+    sliceActor_->GetProperty()->SetInterpolationTypeToLinear();
   else
-    ctSlice_->GetProperty()->SetInterpolationTypeToNearest();
+    sliceActor_->GetProperty()->SetInterpolationTypeToNearest();
   requestRender();
 }
 
 // ---- overlays ---------------------------------------------------------------------------
 
-vtkSmartPointer<vtkImageData> SliceView::extractSlice(const LabelVolume& volume, bool outline) const {
-  const Axes a = axes();
-  const auto& g = volume.geometry;
-  const int nh = static_cast<int>(g.size[a.horizontal]);
-  const int nv = static_cast<int>(g.size[a.vertical]);
-  std::vector<uint8_t> raw(static_cast<size_t>(nh) * nv);
-  int idx[3] = {0, 0, 0};
-  idx[a.normal] = slice_;
-  for (int iv = 0; iv < nv; ++iv) {
-    idx[a.vertical] = iv;
-    for (int ih = 0; ih < nh; ++ih) {
-      idx[a.horizontal] = ih;
-      raw[static_cast<size_t>(iv) * nh + ih] = volume.at(idx[0], idx[1], idx[2]);
-    }
-  }
+void SliceView::invalidateSlice() {
+  sliceDirty_ = true;
+  requestRender();
+}
 
-  // The slice is a one-voxel-thick image at the slice position, so it is drawn in the same
-  // plane as the CT slice. Memory order (lower axis fastest) is iv * nh + ih because the
-  // horizontal axis is always the lower-numbered in-plane axis.
+void SliceView::beforeVtkRender() {
+  if (sliceDirty_) composeSlice();
+}
+
+void SliceView::composeSlice() {
+  sliceDirty_ = false;
+  if (!image_) return;
+  QElapsedTimer timer;
+  timer.start();
+  SliceStyle style;
+  style.window = window_;
+  style.level = level_;
+  style.labels = labelsVisible_ ? labels_.get() : nullptr;
+  style.classes = classes_;
+  style.labelOpacity = labelOpacity_;
+  style.outline = labelMode_ == LabelMode::Outline;
+  style.labelVisible = labelVisible_;
+  style.labelVisible[0] = false;  // background is never drawn
+  style.difference = differenceVisible_ ? difference_.get() : nullptr;
+  style.differenceColor = differenceColor_;
+  style.differenceOpacity = differenceOpacity_;
+
+  // A one-voxel-thick image at the slice position, so it lies in the plane the camera and
+  // the cursor use; its point order (lower axis fastest) is the compositor's h + v * width.
+  const Axes a = axes();
+  const auto& g = image_->geometry;
   int extent[6] = {0, static_cast<int>(g.size[0]) - 1, 0, static_cast<int>(g.size[1]) - 1, 0,
                    static_cast<int>(g.size[2]) - 1};
   extent[2 * a.normal] = extent[2 * a.normal + 1] = slice_;
-  auto data = vtkSmartPointer<vtkImageData>::New();
-  data->SetExtent(extent);
-  data->SetSpacing(g.spacing[0], g.spacing[1], g.spacing[2]);
-  data->SetOrigin(0.0, 0.0, 0.0);
-  data->AllocateScalars(VTK_UNSIGNED_CHAR, 1);
-  auto* out = static_cast<uint8_t*>(data->GetScalarPointer());
-  if (!outline) {
-    std::copy(raw.begin(), raw.end(), out);
-    return data;
+  if (!sliceData_) sliceData_ = vtkSmartPointer<vtkImageData>::New();
+  int old[6];
+  sliceData_->GetExtent(old);
+  if (!std::equal(old, old + 6, extent) || !sliceData_->GetPointData()->GetScalars()) {
+    sliceData_->SetExtent(extent);
+    sliceData_->SetSpacing(g.spacing[0], g.spacing[1], g.spacing[2]);
+    sliceData_->SetOrigin(0.0, 0.0, 0.0);
+    sliceData_->AllocateScalars(VTK_UNSIGNED_CHAR, 4);
   }
-  for (int iv = 0; iv < nv; ++iv) {
-    for (int ih = 0; ih < nh; ++ih) {
-      const size_t i = static_cast<size_t>(iv) * nh + ih;
-      const uint8_t v = raw[i];
-      bool edge = false;
-      if (v != 0) {
-        edge = ih == 0 || iv == 0 || ih == nh - 1 || iv == nv - 1 || raw[i - 1] != v ||
-               raw[i + 1] != v || raw[i - nh] != v || raw[i + nh] != v;
-      }
-      out[i] = edge ? v : 0;
-    }
-  }
-  return data;
-}
-
-void SliceView::rebuildLabelLut() {
-  auto lut = vtkSmartPointer<vtkLookupTable>::New();
-  lut->SetNumberOfTableValues(256);
-  lut->SetTableRange(0.0, 255.0);
-  lut->Build();
-  std::array<QColor, 256> colors;
-  for (int i = 0; i < 256; ++i) colors[i] = fallbackLabelColor(i);
-  for (const ClassInfo& c : classes_) {
-    if (c.id >= 0 && c.id < 256) colors[c.id] = QColor(c.color[0], c.color[1], c.color[2]);
-  }
-  for (int i = 0; i < 256; ++i) {
-    const double alpha = (i == 0 || !labelVisible_[i]) ? 0.0 : 1.0;
-    lut->SetTableValue(i, colors[i].redF(), colors[i].greenF(), colors[i].blueF(), alpha);
-  }
-  labelLut_ = lut;
-  labelSlice_->GetProperty()->SetLookupTable(labelLut_);
-}
-
-void SliceView::rebuildDifferenceLut() {
-  auto lut = vtkSmartPointer<vtkLookupTable>::New();
-  lut->SetNumberOfTableValues(256);
-  lut->SetTableRange(0.0, 255.0);
-  lut->Build();
-  lut->SetTableValue(0, 0.0, 0.0, 0.0, 0.0);
-  for (int i = 1; i < 256; ++i) {
-    lut->SetTableValue(i, differenceColor_.redF(), differenceColor_.greenF(),
-                       differenceColor_.blueF(), 1.0);
-  }
-  diffLut_ = lut;
-  diffSlice_->GetProperty()->SetLookupTable(diffLut_);
-}
-
-void SliceView::rebuildLabelSlice() {
-  const bool show = image_ && labels_ && labelsVisible_;
-  if (show) {
-    labelMapper_->SetInputData(extractSlice(*labels_, labelMode_ == LabelMode::Outline));
-    labelMapper_->SetOrientation(static_cast<int>(orientation_));
-    labelMapper_->SetSliceNumber(slice_);
-    if (!labelInStack_) stack_->AddImage(labelSlice_);
-    labelInStack_ = true;
-  } else if (labelInStack_) {
-    stack_->RemoveImage(labelSlice_);
-    labelInStack_ = false;
-  }
-}
-
-void SliceView::rebuildDifferenceSlice() {
-  const bool show = image_ && difference_ && differenceVisible_;
-  if (show) {
-    diffMapper_->SetInputData(extractSlice(*difference_, false));
-    diffMapper_->SetOrientation(static_cast<int>(orientation_));
-    diffMapper_->SetSliceNumber(slice_);
-    if (!diffInStack_) stack_->AddImage(diffSlice_);
-    diffInStack_ = true;
-  } else if (diffInStack_) {
-    stack_->RemoveImage(diffSlice_);
-    diffInStack_ = false;
-  }
+  mqb::composeSlice(*image_, a.normal, slice_, style, composed_);
+  auto* out = static_cast<uint8_t*>(sliceData_->GetScalarPointer());
+  std::copy(composed_.begin(), composed_.end(), out);
+  sliceData_->GetPointData()->GetScalars()->Modified();
+  sliceData_->Modified();
+  sliceMapper_->SetInputData(sliceData_);
+  sliceMapper_->SetOrientation(a.normal);
+  sliceMapper_->SetSliceNumber(slice_);
+  lastComposeMs_ = timer.nsecsElapsed() / 1e6;
 }
 
 bool SliceView::setLabels(std::shared_ptr<const LabelVolume> labels) {
@@ -541,41 +441,33 @@ bool SliceView::setLabels(std::shared_ptr<const LabelVolume> labels) {
     ok = false;
   }
   labels_ = std::move(labels);
-  rebuildLabelSlice();
+  invalidateSlice();
   if (hasCursor_) emitCursor();  // the label under the cursor may have changed
-  requestRender();
   return ok;
 }
 
-void SliceView::labelsModified() {
-  rebuildLabelSlice();
-  requestRender();
-}
+void SliceView::labelsModified() { invalidateSlice(); }
 
 void SliceView::setClassList(const ClassList& classes) {
   classes_ = classes;
-  rebuildLabelLut();
-  requestRender();
+  invalidateSlice();
 }
 
 void SliceView::setLabelOpacity(double opacity) {
   labelOpacity_ = std::clamp(opacity, 0.0, 1.0);
-  labelSlice_->GetProperty()->SetOpacity(labelOpacity_);
-  requestRender();
+  invalidateSlice();
 }
 
 void SliceView::setLabelMode(LabelMode mode) {
   if (mode == labelMode_) return;
   labelMode_ = mode;
-  rebuildLabelSlice();
-  requestRender();
+  invalidateSlice();
 }
 
 void SliceView::setLabelVisible(int labelId, bool visible) {
   if (labelId < 0 || labelId > 255 || labelVisible_[labelId] == visible) return;
   labelVisible_[labelId] = visible;
-  rebuildLabelLut();
-  requestRender();
+  invalidateSlice();
 }
 
 bool SliceView::isLabelVisible(int labelId) const {
@@ -585,8 +477,7 @@ bool SliceView::isLabelVisible(int labelId) const {
 void SliceView::setLabelsVisible(bool visible) {
   if (visible == labelsVisible_) return;
   labelsVisible_ = visible;
-  rebuildLabelSlice();
-  requestRender();
+  invalidateSlice();
 }
 
 bool SliceView::setDifference(std::shared_ptr<const LabelVolume> difference) {
@@ -598,47 +489,36 @@ bool SliceView::setDifference(std::shared_ptr<const LabelVolume> difference) {
     ok = false;
   }
   difference_ = std::move(difference);
-  rebuildDifferenceSlice();
-  requestRender();
+  invalidateSlice();
   return ok;
 }
 
-void SliceView::differenceModified() {
-  rebuildDifferenceSlice();
-  requestRender();
-}
+void SliceView::differenceModified() { invalidateSlice(); }
 
 void SliceView::setDifferenceColor(const QColor& color) {
   differenceColor_ = color;
-  rebuildDifferenceLut();
-  requestRender();
+  invalidateSlice();
 }
 
 void SliceView::setDifferenceOpacity(double opacity) {
   differenceOpacity_ = std::clamp(opacity, 0.0, 1.0);
-  diffSlice_->GetProperty()->SetOpacity(differenceOpacity_);
-  requestRender();
+  invalidateSlice();
 }
 
 void SliceView::setDifferenceVisible(bool visible) {
   if (visible == differenceVisible_) return;
   differenceVisible_ = visible;
-  rebuildDifferenceSlice();
-  requestRender();
+  invalidateSlice();
 }
 
 // ---- slice / orientation / window -------------------------------------------------------
 
 void SliceView::updateSliceProps() {
   if (!image_) return;
-  ctMapper_->SetOrientation(static_cast<int>(orientation_));
-  ctMapper_->SetSliceNumber(slice_);
-  rebuildLabelSlice();
-  rebuildDifferenceSlice();
+  invalidateSlice();
   updateCamera();
   updateCursorActor();
   updateAnnotations();
-  requestRender();
 }
 
 void SliceView::setOrientation(Orientation orientation) {
@@ -669,10 +549,8 @@ void SliceView::setWindowLevel(double window, double level) {
   if (window == window_ && level == level_) return;
   window_ = window;
   level_ = level;
-  ctSlice_->GetProperty()->SetColorWindow(window_);
-  ctSlice_->GetProperty()->SetColorLevel(level_);
+  invalidateSlice();  // the window/level is applied when the slice is composed
   updateAnnotations();
-  requestRender();
   emit windowLevelChanged(window_, level_);
 }
 

@@ -13,10 +13,13 @@
 // acquired in another plane they are the slices of that index axis. The orientation
 // letters drawn at the edges are computed from the actual direction matrix.
 //
-// The CT volume is displayed without copying (a vtkFloatArray wraps the voxel vector);
-// the view keeps the shared_ptr, so the caller must not resize or free the voxels while
-// the view shows them. After changing voxels in place, call imageModified() /
-// labelsModified().
+// Rendering: the slice on screen (CT under the window/level, label and difference
+// overlays) is composed on the CPU into one RGBA image (SliceCompositor.h says why) and
+// drawn as a single opaque vtkImageSlice. Composition is lazy: changes mark the slice dirty
+// and it is composed once, just before the next render, however many setters ran.
+// The view keeps the shared_ptrs of the volumes; the caller must not resize or free the
+// voxels while the view shows them. After changing voxels in place, call imageModified() /
+// labelsModified() / differenceModified().
 //
 // Mouse: wheel = slice, ctrl+wheel = zoom (about the mouse), right-drag = window/level
 // (horizontal = window, vertical = level), middle-drag or ctrl+left-drag = pan,
@@ -39,8 +42,6 @@ class vtkActor;
 class vtkImageData;
 class vtkImageSlice;
 class vtkImageSliceMapper;
-class vtkImageStack;
-class vtkLookupTable;
 class vtkPoints;
 class vtkPolyData;
 class vtkTextActor;
@@ -147,6 +148,9 @@ class SliceView : public VtkOpenGLView {
   double huAt(int x, int y, int z) const;  // NaN outside / without image
   int labelAt(int x, int y, int z) const;  // 0 outside / without labels
 
+  // CPU time of the last slice composition in ms (what a slice change costs before GL).
+  double lastComposeMs() const { return lastComposeMs_; }
+
   void setAnnotationsVisible(bool visible);  // orientation letters + slice / W/L text
   bool annotationsVisible() const { return annotationsVisible_; }
 
@@ -166,6 +170,7 @@ class SliceView : public VtkOpenGLView {
   void keyPressEvent(QKeyEvent* event) override;
   void resizeEvent(QResizeEvent* event) override;
   void leaveEvent(QEvent* event) override;
+  void beforeVtkRender() override;  // composes the slice if it is dirty
 
  private:
   struct Axes {
@@ -177,15 +182,12 @@ class SliceView : public VtkOpenGLView {
   std::array<double, 3> focalPoint() const;
   void updateCamera();
   void updateSliceProps();
-  void rebuildLabelSlice();
-  void rebuildDifferenceSlice();
-  void rebuildLabelLut();
-  void rebuildDifferenceLut();
+  void invalidateSlice();  // the composed slice is out of date: recompose before the next render
+  void composeSlice();
   void updateCursorActor();
   void updateAnnotations();
   void zoomAbout(double factor, const QPointF& widgetPos);
   void emitCursor();
-  vtkSmartPointer<vtkImageData> extractSlice(const LabelVolume& volume, bool outline) const;
 
   std::shared_ptr<const ImageVolume> image_;
   std::shared_ptr<const LabelVolume> labels_;
@@ -219,25 +221,21 @@ class SliceView : public VtkOpenGLView {
   QPointF lastMousePos_;
   int wheelAccumulator_ = 0;
 
-  vtkSmartPointer<vtkImageStack> stack_;
-  vtkSmartPointer<vtkImageData> ctData_;
-  vtkSmartPointer<vtkImageSliceMapper> ctMapper_;
-  vtkSmartPointer<vtkImageSlice> ctSlice_;
-  vtkSmartPointer<vtkImageSliceMapper> labelMapper_;
-  vtkSmartPointer<vtkImageSlice> labelSlice_;
-  vtkSmartPointer<vtkLookupTable> labelLut_;
-  vtkSmartPointer<vtkImageSliceMapper> diffMapper_;
-  vtkSmartPointer<vtkImageSlice> diffSlice_;
-  vtkSmartPointer<vtkLookupTable> diffLut_;
+  // The composed slice: RGBA, one voxel thick at the slice position, in world space.
+  vtkSmartPointer<vtkImageData> sliceData_;
+  vtkSmartPointer<vtkImageSliceMapper> sliceMapper_;
+  vtkSmartPointer<vtkImageSlice> sliceActor_;
+  std::vector<uint8_t> composed_;  // compositor output, reused between slices
+  bool sliceDirty_ = true;
+  bool sliceInRenderer_ = false;
+  // Timing of the last composition (ms), for the benchmark's breakdown.
+  double lastComposeMs_ = 0;
   vtkSmartPointer<vtkPoints> cursorPoints_;
   vtkSmartPointer<vtkPolyData> cursorPolyData_;
   vtkSmartPointer<vtkActor> cursorActor_;
   std::array<vtkSmartPointer<vtkTextActor>, 4> edgeLetters_;  // left, right, top, bottom
   vtkSmartPointer<vtkTextActor> sliceText_;
   vtkSmartPointer<vtkTextActor> windowText_;
-  bool labelInStack_ = false;
-  bool diffInStack_ = false;
-  bool stackInRenderer_ = false;
 };
 
 }  // namespace mqb

@@ -1,5 +1,6 @@
 #include "VtkOpenGLView.h"
 
+#include <QElapsedTimer>
 #include <QEnterEvent>
 #include <QKeyEvent>
 #include <QMouseEvent>
@@ -285,8 +286,11 @@ void VtkOpenGLView::paintGL() {
   state->Push();
   state->vtkglDepthFunc(GL_LEQUAL);
 
+  QElapsedTimer paintTimer;
+  paintTimer.start();
   if (renderPending_) {
     inPaint_ = true;
+    beforeVtkRender();
     renderWindow_->Render();
     inPaint_ = false;
     renderPending_ = false;
@@ -312,6 +316,7 @@ void VtkOpenGLView::paintGL() {
   renderWindow_->BlitDisplayFramebuffer(0, 0, 0, last[0], last[1], 0, 0, ds.width(), ds.height(),
                                         GL_COLOR_BUFFER_BIT, GL_LINEAR);
   clearAlpha(ds);
+  lastPaintMs_ = paintTimer.nsecsElapsed() / 1e6;
   if (scissor) {
     state->vtkglEnable(GL_SCISSOR_TEST);
     f->glEnable(GL_SCISSOR_TEST);
@@ -371,6 +376,7 @@ QImage VtkOpenGLView::grabScaled(int scale, bool transparentBackground) {
   auto* iren = QtScheduledInteractor::SafeDownCast(interactor_);
   if (iren) iren->renderImmediately = true;  // the filter renders via the interactor
   inPaint_ = true;  // suppress update() from the tile frames; we repaint once below
+  beforeVtkRender();
   w2i->Update();
   inPaint_ = false;
   if (iren) iren->renderImmediately = false;

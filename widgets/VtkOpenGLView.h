@@ -55,6 +55,9 @@ class VtkOpenGLView : public QOpenGLWidget {
   QPointF widgetToDisplay(const QPointF& widgetPos) const;
   QPointF displayToWidget(const QPointF& displayPos) const;
   QSize deviceSize() const;  // widget size in device pixels
+  // Wall time of the last paintGL in ms (VTK render + blit as submitted; a software
+  // rasterizer may finish part of the work later, at the buffer swap).
+  double lastPaintMs() const { return lastPaintMs_; }
 
  protected:
   void initializeGL() override;
@@ -62,6 +65,9 @@ class VtkOpenGLView : public QOpenGLWidget {
   void resizeGL(int w, int h) override;
   bool event(QEvent* event) override;
 
+  // Called right before every VTK render of the view (paintGL and grabScaled): the place
+  // to bring lazily updated scene data up to date. Default: nothing.
+  virtual void beforeVtkRender() {}
   // Called after the VTK render, before the blit (GL context current). Default: nothing.
   virtual void afterVtkRender() {}
 
@@ -83,6 +89,7 @@ class VtkOpenGLView : public QOpenGLWidget {
   bool renderPending_ = true;  // next paintGL must run a VTK render
   bool inPaint_ = false;
   int wheelAccumulator_ = 0;
+  double lastPaintMs_ = 0;
 };
 
 }  // namespace mqb

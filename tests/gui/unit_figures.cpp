@@ -4,6 +4,7 @@
 #include "ComparisonFigure.h"
 #include "ExportReaction.h"
 #include "GuiTestSupport.h"
+#include "SliceCompositor.h"
 #include "SliceRenderer.h"
 
 #include <QImage>
@@ -66,6 +67,70 @@ TEST(SliceRendererTest, AxialMappingColoursAndAspect) {
   o.differenceOpacity = 1.0;
   const QImage d = renderSlice(*p.image, o, size);
   EXPECT_EQ(countPixels(d, [](QColor c) { return c == QColor(255, 0, 255); }), 100);  // one voxel = 10x10 px
+}
+
+TEST(SliceCompositorTest, ComposesEachOrientationInIndexOrder) {
+  const Phantom p = guitest::makePhantom();
+  SliceStyle s;
+  s.labels = p.labels.get();
+  s.classes = guitest::phantomClasses();
+  s.labelOpacity = 1.0;
+  std::vector<uint8_t> rgba;
+  auto px = [&](const SlicePlane& plane, int h, int v) {
+    const uint8_t* q = rgba.data() + (static_cast<size_t>(v) * plane.width + h) * 4;
+    return QColor(q[0], q[1], q[2], q[3]);
+  };
+  // Axial: x fastest, then y.
+  ASSERT_TRUE(composeSlice(*p.image, 2, Phantom::ballZ, s, rgba));
+  SlicePlane plane = slicePlane(p.image->geometry, 2);
+  ASSERT_EQ(rgba.size(), size_t(64 * 48 * 4));
+  EXPECT_EQ(px(plane, Phantom::ballX, Phantom::ballY), QColor(255, 0, 0));
+  EXPECT_EQ(px(plane, 12, 20), QColor(0, 255, 0));
+  EXPECT_EQ(px(plane, 1, 1), QColor(0, 0, 0));
+  // Coronal (normal y): x fastest, then z.
+  ASSERT_TRUE(composeSlice(*p.image, 1, Phantom::ballY, s, rgba));
+  plane = slicePlane(p.image->geometry, 1);
+  EXPECT_EQ(plane.width, 64);
+  EXPECT_EQ(plane.height, 40);
+  EXPECT_EQ(px(plane, Phantom::ballX, Phantom::ballZ), QColor(255, 0, 0));
+  EXPECT_EQ(px(plane, 12, 20), QColor(0, 255, 0));  // the box spans y 14..27
+  // Sagittal (normal x): y fastest, then z.
+  ASSERT_TRUE(composeSlice(*p.image, 0, Phantom::ballX, s, rgba));
+  plane = slicePlane(p.image->geometry, 0);
+  EXPECT_EQ(plane.width, 48);
+  EXPECT_EQ(plane.height, 40);
+  EXPECT_EQ(px(plane, Phantom::ballY, Phantom::ballZ), QColor(255, 0, 0));
+  EXPECT_EQ(px(plane, 2, 2), QColor(0, 0, 0));
+  // Half opacity blends the class colour with the CT (400 HU is white in the abdomen window).
+  s.labelOpacity = 0.5;
+  ASSERT_TRUE(composeSlice(*p.image, 2, Phantom::ballZ, s, rgba));
+  plane = slicePlane(p.image->geometry, 2);
+  EXPECT_EQ(px(plane, Phantom::ballX, Phantom::ballY), QColor(255, 128, 128));
+  // Window/level: a wider window darkens the ball.
+  s.labels = nullptr;
+  s.window = 2000;
+  s.level = 200;
+  ASSERT_TRUE(composeSlice(*p.image, 2, Phantom::ballZ, s, rgba));
+  EXPECT_EQ(px(plane, Phantom::ballX, Phantom::ballY), QColor(153, 153, 153));  // (400+800)/2000*255
+  // The difference overlay is drawn over everything; a mismatching overlay is ignored.
+  auto diff = std::make_shared<LabelVolume>();
+  diff->geometry = p.image->geometry;
+  diff->voxels.assign(p.image->voxels.size(), 0);
+  diff->at(3, 4, Phantom::ballZ) = 1;
+  s.difference = diff.get();
+  s.differenceOpacity = 1.0;
+  ASSERT_TRUE(composeSlice(*p.image, 2, Phantom::ballZ, s, rgba));
+  EXPECT_EQ(px(plane, 3, 4), QColor(255, 0, 255));
+  EXPECT_EQ(px(plane, 4, 4), QColor(0, 0, 0));
+  LabelVolume small;
+  small.geometry.size = {2, 2, 2};
+  small.voxels.assign(8, 1);
+  s.difference = &small;
+  ASSERT_TRUE(composeSlice(*p.image, 2, Phantom::ballZ, s, rgba));
+  EXPECT_EQ(px(plane, 3, 4), QColor(0, 0, 0));
+  // An empty image composes nothing.
+  EXPECT_FALSE(composeSlice(ImageVolume{}, 2, 0, s, rgba));
+  EXPECT_TRUE(rgba.empty());
 }
 
 TEST(SliceRendererTest, FlippedDirectionFollowsSliceViewConventions) {
