@@ -6,6 +6,7 @@
 // without these kernels; they allocate their result, so compare them with
 // BM_PerTensorAlloc rather than with the in-place-to-preallocated rows.
 #include "quant/FakeQuant.h"
+#include "quant/Histogram.h"
 #include "quant/QuantGrid.h"
 
 #include <ATen/Parallel.h>
@@ -155,6 +156,20 @@ void BM_TorchOpsPerVoxel(benchmark::State& state) {
   setBytes(state, t.volume);
 }
 
+// The activation histogram of the calibrators and the layer analysis (one add() of the
+// whole tensor: min/max pass + binning), on LeakyReLU-like data with mixed signs.
+void BM_Histogram(benchmark::State& state) {
+  auto& t = Tensors::get();
+  static torch::Tensor mixed = torch::leaky_relu(t.volume - 0.5, 0.01);
+  for (auto _ : state) {
+    q::Histogram h;
+    h.add(mixed);
+    benchmark::DoNotOptimize(h.count());
+  }
+  state.SetBytesProcessed(state.iterations() * mixed.numel() * int64_t{4});
+}
+
+BENCHMARK(BM_Histogram)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Copy)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerTensor)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerTensorAlloc)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -22,6 +22,7 @@
 #include "Error.h"
 #include "SegmentationModel.h"
 #include "SlidingWindowInference.h"
+#include "CachingCpuAllocator.h"
 #include "VolumeIO.h"
 #include "quant/QuantizableGraph.h"
 #include "quant/QuantizedModel.h"
@@ -30,6 +31,7 @@ using namespace mqb;
 using namespace mqb::bench;
 
 int main(int argc, char** argv) {
+  installCachingCpuAllocator();  // as the applications do (MQB_CPU_CACHE=0 to compare without)
   try {
     if (argc < 2) throw Error("usage: mqb_bench_peak_rss baseline|forward|inference|quant-inference [--model M] [--volume CT]");
     const std::string mode = argv[1];

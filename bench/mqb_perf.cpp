@@ -37,6 +37,7 @@
 #include "Error.h"
 #include "SegmentationModel.h"
 #include "SlidingWindowInference.h"
+#include "CachingCpuAllocator.h"
 #include "VolumeIO.h"
 #include "VolumePreparation.h"
 #include "quant/CalibrationData.h"
@@ -676,6 +677,7 @@ int runAnalysisBreakdown(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  installCachingCpuAllocator();  // as the applications do (MQB_CPU_CACHE=0 to compare without)
   try {
     Args a = parse(argc, argv);
     if (a.mode == "sliding") return runSliding(a);

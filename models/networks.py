@@ -250,6 +250,60 @@ class UNETRLite(nn.Module):
         return self.seg_head(y)
 
 
+class TransUNetLite(nn.Module):
+    """Small TransUNet-style hybrid.
+
+    A convolutional encoder (three nnU-Net stages: full, 1/2 and 1/4 resolution) feeds a
+    ViT bottleneck: patch embedding Conv3d(k=s=2) of the 1/4 features -> tokens at 1/8
+    (+ learned position embedding) -> `depth` pre-norm transformer blocks (explicit q/k/v
+    Linear + matmul attention, GELU MLP) -> LayerNorm -> reshaped to 3D. A ConvTranspose3d
+    decoder fuses the three CNN skips (TransUNet, Chen et al. 2021). The convolutional
+    skips give the spatial detail that a plain UNETR has to learn through its tokens, which
+    is what makes this hybrid trainable on a CPU budget.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 14,
+                 img_size: List[int] = (48, 48, 48), feats: List[int] = (16, 32, 64),
+                 dim: int = 128, depth: int = 4, heads: int = 4, mlp_ratio: float = 4.0):
+        super().__init__()
+        img_size = list(img_size)
+        feats = list(feats)
+        for s in img_size:
+            assert s % 8 == 0
+        self.grid = [s // 8 for s in img_size]
+        self.dim = dim
+        ntok = self.grid[0] * self.grid[1] * self.grid[2]
+        self.encoder = nn.ModuleList([Stage(in_channels, feats[0], 1), Stage(feats[0], feats[1], 2),
+                                      Stage(feats[1], feats[2], 2)])
+        self.patch_embed = nn.Conv3d(feats[2], dim, kernel_size=2, stride=2)
+        self.pos_embed = nn.Parameter(torch.zeros(1, ntok, dim))
+        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        self.blocks = nn.ModuleList([TransformerBlock(dim, heads, mlp_ratio) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.bottleneck = ConvNormAct(dim, 2 * feats[2])
+        self.up4 = UpBlock(2 * feats[2], feats[2], feats[2])  # 1/8 -> 1/4
+        self.up2 = UpBlock(feats[2], feats[1], feats[1])      # -> 1/2
+        self.up1 = UpBlock(feats[1], feats[0], feats[0])      # -> 1/1
+        self.seg_head = nn.Conv3d(feats[0], num_classes, kernel_size=1)
+        self.apply(UNETRLite._init)
+
+    def forward(self, x):
+        s1 = self.encoder[0](x)
+        s2 = self.encoder[1](s1)
+        s4 = self.encoder[2](s2)
+        t = self.patch_embed(s4).flatten(2).transpose(1, 2) + self.pos_embed
+        for blk in self.blocks:
+            t = blk(t)
+        t = self.norm(t)
+        b = t.shape[0]
+        y = t.transpose(1, 2).reshape(b, self.dim, self.grid[0], self.grid[1], self.grid[2])
+        y = self.bottleneck(y)
+        y = self.up4(y, s4)
+        y = self.up2(y, s2)
+        y = self.up1(y, s1)
+        return self.seg_head(y)
+
+
 def count_params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
@@ -261,3 +315,8 @@ def build_cnn(num_classes: int = 14) -> nn.Module:
 def build_hybrid(num_classes: int = 14, img_size: List[int] = (48, 48, 48)) -> nn.Module:
     return UNETRLite(1, num_classes, list(img_size), patch=8, dim=144, depth=6, heads=4,
                      mlp_ratio=3.0, feat=16)
+
+
+def build_transunet(num_classes: int = 14, img_size: List[int] = (48, 48, 48)) -> nn.Module:
+    return TransUNetLite(1, num_classes, list(img_size), feats=[16, 32, 64], dim=128, depth=4,
+                         heads=4, mlp_ratio=4.0)

@@ -41,6 +41,15 @@ CONFIGS = {
                                "features from depths 2, 4 and 6 reshaped to 3D, a ConvTranspose3d + conv "
                                "decoder and a shallow conv stem skip. Trained on one CT volume with "
                                "TotalSegmentator-derived BTCV labels: a demonstration model."),
+    "transunet": dict(name="MQB-TransUNet-S", build=N.build_transunet, framework="TransUNet-style",
+                      architecture="TransUNet", category="Hybrid", lr=1e-3, warmup=50, wd=1e-2,
+                      patch=[48, 48, 48],
+                      description="TransUNet-style hybrid: three Conv3d-InstanceNorm-LeakyReLU encoder stages "
+                                  "(16-32-64 features, full/half/quarter resolution), a ViT bottleneck (2^3 "
+                                  "patch embedding of the 1/4 features -> 6^3 tokens, 4 pre-norm blocks, dim 128, "
+                                  "4 heads, explicit q/k/v Linear + matmul attention, GELU MLP) and a "
+                                  "ConvTranspose3d decoder with the CNN skips. Trained on one CT volume with "
+                                  "TotalSegmentator-derived BTCV labels: a demonstration model."),
 }
 
 SPACING = [3.0, 3.0, 3.0]

@@ -73,8 +73,8 @@ class Histogram {
 
  private:
   void growTo(double maxAbs);
-  void binRun(const float* data, int64_t n, int64_t* positive, int64_t* negative,
-              int64_t& nonFinite) const;
+  void binRun(const float* data, int64_t n, int64_t* counts, int64_t& nonFinite) const;
+  void mergeCounts(const std::vector<int64_t>& counts);
 
   int binsPerSide_;
   double range_ = 0.0;

@@ -2,7 +2,11 @@
 
 #include <torch/csrc/jit/ir/ir.h>
 
+#include <ATen/Parallel.h>
+
+#include <array>
 #include <chrono>
+#include <deque>
 #include <cmath>
 #include <limits>
 
@@ -13,18 +17,74 @@ namespace mqb::quant {
 namespace {
 
 constexpr int kDistributionBins = 256;
+constexpr int kRunHistogramBins = 1024;
 
+// Sums behind SQNR, MSE and cosine of y_hat against y, fused into one pass over the two
+// float32 tensors: float lanes over short blocks (vectorised), double across blocks and
+// chunks, chunks summed in a fixed order so the result does not depend on the thread count.
 struct ErrorSums {
   double yy = 0, ee = 0, yh = 0, hh = 0;
   int64_t n = 0;
-  void add(const torch::Tensor& y, const torch::Tensor& yHat) {
-    torch::Tensor a = y.to(torch::kFloat64).flatten(), b = yHat.to(torch::kFloat64).flatten();
-    yy += a.dot(a).item<double>();
-    hh += b.dot(b).item<double>();
-    yh += a.dot(b).item<double>();
-    torch::Tensor e = a - b;
-    ee += e.dot(e).item<double>();
-    n += a.numel();
+
+  void add(const torch::Tensor& y0, const torch::Tensor& h0) {
+    if (y0.sizes() != h0.sizes()) throw Error("layer analysis: FP32 and quantized outputs differ in shape");
+    const torch::Tensor y = y0.to(torch::kFloat).contiguous(), h = h0.to(torch::kFloat).contiguous();
+    const float* a = y.data_ptr<float>();
+    const float* b = h.data_ptr<float>();
+    const int64_t count = y.numel();
+    constexpr int64_t kChunk = int64_t{1} << 16;
+    constexpr int64_t kBlock = 512;
+    constexpr int kLanes = 16;
+    const int64_t chunks = (count + kChunk - 1) / kChunk;
+    std::vector<std::array<double, 4>> part(static_cast<size_t>(chunks));
+    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t lo = c * kChunk, hi = std::min(count, lo + kChunk);
+        double s[4] = {0, 0, 0, 0};
+        int64_t i = lo;
+        for (; i + kBlock <= hi; i += kBlock) {
+          float yyL[kLanes] = {}, hhL[kLanes] = {}, yhL[kLanes] = {}, eeL[kLanes] = {};
+          for (int64_t k = 0; k < kBlock; k += kLanes)
+            for (int j = 0; j < kLanes; ++j) {
+              const float u = a[i + k + j], v = b[i + k + j], e = u - v;
+              yyL[j] += u * u;
+              hhL[j] += v * v;
+              yhL[j] += u * v;
+              eeL[j] += e * e;
+            }
+          for (int j = 0; j < kLanes; ++j) {
+            s[0] += yyL[j];
+            s[1] += eeL[j];
+            s[2] += yhL[j];
+            s[3] += hhL[j];
+          }
+        }
+        for (; i < hi; ++i) {
+          const double u = a[i], v = b[i], e = u - v;
+          s[0] += u * u;
+          s[1] += e * e;
+          s[2] += u * v;
+          s[3] += v * v;
+        }
+        part[static_cast<size_t>(c)] = {s[0], s[1], s[2], s[3]};
+      }
+    });
+    for (const auto& p : part) {
+      yy += p[0];
+      ee += p[1];
+      yh += p[2];
+      hh += p[3];
+    }
+    n += count;
+  }
+  // y compared with itself (an op kept in FP32): no pass over the data needed beyond yy.
+  void addIdentical(const torch::Tensor& y0) {
+    const torch::Tensor y = y0.to(torch::kFloat).flatten();
+    const double s = y.dot(y).item<double>();
+    yy += s;
+    hh += s;
+    yh += s;
+    n += y.numel();
   }
   LayerError result() const {
     LayerError r;
@@ -33,16 +93,6 @@ struct ErrorSums {
     r.cosine = (yy > 0 && hh > 0) ? yh / std::sqrt(yy * hh) : (yy == hh ? 1.0 : 0.0);
     return r;
   }
-};
-
-// Keeps what the analysis needs of one run: every op's inputs and outputs.
-class CaptureObserver : public HookObserver {
- public:
-  explicit CaptureObserver(size_t ops) : inputs(ops), outputs(ops) {}
-  void onInput(int op, int slot, const torch::Tensor& x) override { inputs[op][slot] = x.clone(); }
-  void onOutput(int op, const torch::Tensor& y) override { outputs[op] = y.clone(); }
-  std::vector<std::array<torch::Tensor, 2>> inputs;
-  std::vector<torch::Tensor> outputs;
 };
 
 std::string schemeName(const ActivationPlan& p, const QuantOp& op) {
@@ -94,6 +144,82 @@ torch::Tensor runNode(torch::jit::Node* node, const QuantOp& op, const std::arra
   return stack.back().toTensor();
 }
 
+// What both runs of the analysis accumulate, per op.
+struct AnalysisState {
+  // The run histograms are only shown resampled to kDistributionBins common bins, so 1024
+  // native bins per side are plenty, and their counters stay in the L1 cache.
+  explicit AnalysisState(size_t ops)
+      : isolated(ops),
+        cumulative(ops),
+        fpHist(ops, {Histogram(kRunHistogramBins), Histogram(kRunHistogramBins)}),
+        qHist(ops, {Histogram(kRunHistogramBins), Histogram(kRunHistogramBins)}),
+        fpOutputs(ops) {}
+  std::vector<ErrorSums> isolated, cumulative;
+  std::vector<std::array<Histogram, 2>> fpHist, qHist;
+  // FP32 outputs of the current patch, consumed in order by the quantized run (a queue per
+  // op, so an op executed several times per forward is compared call by call).
+  std::vector<std::deque<torch::Tensor>> fpOutputs;
+};
+
+// The FP32 run. Everything that needs the FP32 inputs is done while they are alive, right
+// after the op ran: their histogram, and the isolated error (this op alone quantized, on
+// its FP32 input: re-run only this node). Only the op outputs are kept for the cumulative
+// comparison, by reference when nothing in the graph writes into them later.
+class Fp32PassObserver : public HookObserver {
+ public:
+  Fp32PassObserver(const QuantizableGraph& graph, const QuantizedModel& quantized, const std::vector<bool>& isQuantized,
+                   const std::vector<torch::jit::Node*>& nodes, AnalysisState& state, const FeedbackStage& stage)
+      : graph_(graph), quantized_(quantized), isQuantized_(isQuantized), nodes_(nodes), state_(state),
+        stage_(stage), inputs_(graph.ops().size()) {}
+  void onInput(int op, int slot, const torch::Tensor& x) override {
+    inputs_[op][slot] = x;
+    state_.fpHist[op][slot].add(x);
+  }
+  void onOutput(int op, const torch::Tensor& y) override {
+    stage_.throwIfCanceled();
+    const QuantOp& q = graph_.ops()[static_cast<size_t>(op)];
+    if (isQuantized_[static_cast<size_t>(op)]) {
+      std::array<torch::Tensor, 2> qin;
+      for (int s = 0; s < q.activationSlots; ++s) qin[s] = quantized_.plan(op, s).apply(inputs_[op][s]);
+      state_.isolated[op].add(y, runNode(nodes_[static_cast<size_t>(op)], q, qin, quantized_.quantizedWeight(op)));
+    } else {
+      state_.isolated[op].addIdentical(y);
+    }
+    state_.fpOutputs[op].push_back(q.outputStable ? y : y.clone());
+    inputs_[op] = {};
+  }
+
+ private:
+  const QuantizableGraph& graph_;
+  const QuantizedModel& quantized_;
+  const std::vector<bool>& isQuantized_;
+  const std::vector<torch::jit::Node*>& nodes_;
+  AnalysisState& state_;
+  const FeedbackStage& stage_;
+  std::vector<std::array<torch::Tensor, 2>> inputs_;
+};
+
+// The quantized (cumulative) run: input histograms before quantization, output error
+// against the FP32 run as soon as the op ran. Keeps nothing, so inputs the graph never
+// reads again are quantized in place as in plain quantized inference.
+class QuantizedPassObserver : public HookObserver {
+ public:
+  QuantizedPassObserver(AnalysisState& state, const FeedbackStage& stage) : state_(state), stage_(stage) {}
+  void onInput(int op, int slot, const torch::Tensor& x) override { state_.qHist[op][slot].add(x); }
+  void onOutput(int op, const torch::Tensor& y) override {
+    stage_.throwIfCanceled();
+    auto& queue = state_.fpOutputs[static_cast<size_t>(op)];
+    if (queue.empty()) throw Error("layer analysis: the quantized run executed an op more often than the FP32 run");
+    state_.cumulative[op].add(queue.front(), y);
+    queue.pop_front();
+  }
+  bool retainsInputs() const override { return false; }
+
+ private:
+  AnalysisState& state_;
+  const FeedbackStage& stage_;
+};
+
 }  // namespace
 
 std::vector<std::string> LayerAnalysis::sensitivityRanking() const {
@@ -131,33 +257,30 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
   QuantizableGraph::GraphCopy nodes = graph.copyGraph();
 
   const size_t n = graph.ops().size();
-  std::vector<ErrorSums> isolated(n), cumulative(n);
-  std::vector<std::array<std::unique_ptr<Histogram>, 2>> fpHist(n), qHist(n);
-  std::vector<std::array<std::vector<torch::Tensor>, 2>> fpInputs(n), qInputs(n);
+  std::vector<bool> isQuantized(n);
+  for (const QuantOp& op : graph.ops()) isQuantized[op.index] = !config.precisionOf(op.name).floatingPoint;
+  AnalysisState state(n);
 
   for (size_t p = 0; p < patches.size(); ++p) {
     stage.throwIfCanceled();
-    CaptureObserver ref(n), cum(n);
-    fp32.runtime().setObserver(&ref);
+    Fp32PassObserver reference(graph, quantized, isQuantized, nodes.nodes, state, stage);
+    QuantizedPassObserver cumulative(state, stage);
+    struct Detach {
+      QuantizedModel& a;
+      QuantizedModel& b;
+      ~Detach() {
+        a.runtime().setObserver(nullptr);
+        b.runtime().setObserver(nullptr);
+      }
+    } detach{fp32, quantized};
+    fp32.runtime().setObserver(&reference);
     fp32.predict(patches[p]);
     fp32.runtime().setObserver(nullptr);
-    quantized.runtime().setObserver(&cum);
+    stage.report((p + 0.5) / patches.size(), "patch " + std::to_string(p + 1) + ": quantized run");
+    quantized.runtime().setObserver(&cumulative);
     quantized.predict(patches[p]);
     quantized.runtime().setObserver(nullptr);
-    for (const QuantOp& op : graph.ops()) {
-      stage.throwIfCanceled();
-      // Isolated: this op alone quantized (its plan and weight), FP32 input.
-      std::array<torch::Tensor, 2> qin;
-      for (int s = 0; s < op.activationSlots; ++s) qin[s] = quantized.plan(op.index, s).apply(ref.inputs[op.index][s]);
-      torch::Tensor weight = quantized.quantizedWeight(op.index);
-      torch::Tensor yIso = runNode(nodes.nodes[op.index], op, qin, weight);
-      isolated[op.index].add(ref.outputs[op.index], yIso);
-      cumulative[op.index].add(ref.outputs[op.index], cum.outputs[op.index]);
-      for (int s = 0; s < op.activationSlots; ++s) {
-        fpInputs[op.index][s].push_back(ref.inputs[op.index][s]);
-        qInputs[op.index][s].push_back(cum.inputs[op.index][s]);
-      }
-    }
+    for (auto& q : state.fpOutputs) q.clear();
     stage.report(double(p + 1) / patches.size(), "patch " + std::to_string(p + 1));
   }
 
@@ -169,9 +292,9 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
     a.index = op.index;
     a.name = op.name;
     a.kind = opKindName(op.kind);
-    a.quantized = !config.precisionOf(op.name).floatingPoint;
-    a.isolated = isolated[op.index].result();
-    a.cumulative = cumulative[op.index].result();
+    a.quantized = isQuantized[op.index];
+    a.isolated = state.isolated[op.index].result();
+    a.cumulative = state.cumulative[op.index].result();
     for (int s = 0; s < op.activationSlots; ++s) {
       InputDistribution d;
       d.slot = s;
@@ -201,9 +324,8 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
         }
       }
       // FP32 vs cumulative-quantized input, on common bins.
-      Histogram fh, qh;
-      for (const auto& t : fpInputs[op.index][s]) fh.add(t.contiguous());
-      for (const auto& t : qInputs[op.index][s]) qh.add(t.contiguous());
+      const Histogram& fh = state.fpHist[op.index][s];
+      const Histogram& qh = state.qHist[op.index][s];
       const double rlo = std::min<double>(fh.min(), qh.min()), rhi = std::max<double>(fh.max(), qh.max());
       if (std::isfinite(rlo) && std::isfinite(rhi) && rhi > rlo) {
         d.fp32Run = fh.resampled(kDistributionBins, rlo, rhi);

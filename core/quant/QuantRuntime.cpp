@@ -63,13 +63,26 @@ torch::Tensor ActivationPlan::apply(const torch::Tensor& x) const {
   return x;
 }
 
+torch::Tensor ActivationPlan::applyOverwriting(const torch::Tensor& x) const {
+  if (!overwriteInput || mode == Mode::PassThrough || !x.is_contiguous() || x.scalar_type() != torch::kFloat ||
+      !x.device().is_cpu() || x.requires_grad())
+    return apply(x);
+  if (mode == Mode::Static) fakeQuantInto(x, grid, x);
+  else fakeQuantDynamicInto(x, dynamicDim, bits, symmetric, x);
+  return x;
+}
+
 QuantRuntime::QuantRuntime(size_t ops) : id_(allocateId(this)), plans_(ops) {}
 
 QuantRuntime::~QuantRuntime() { g_runtimes[id_].store(nullptr); }
 
 torch::Tensor QuantRuntime::onActivation(const torch::Tensor& x, int64_t op, int64_t slot) {
-  if (observer_) observer_->onInput(static_cast<int>(op), static_cast<int>(slot), x);
-  return plans_[static_cast<size_t>(op)][static_cast<size_t>(slot)].apply(x);
+  const ActivationPlan& plan = plans_[static_cast<size_t>(op)][static_cast<size_t>(slot)];
+  if (observer_) {
+    observer_->onInput(static_cast<int>(op), static_cast<int>(slot), x);
+    if (observer_->retainsInputs()) return plan.apply(x);
+  }
+  return plan.applyOverwriting(x);
 }
 
 torch::Tensor QuantRuntime::onOutput(const torch::Tensor& y, int64_t op) {

@@ -21,7 +21,11 @@ struct ActivationPlan {
   int64_t dynamicDim = 1;      // Dynamic: the reduced (channel/hidden) dimension
   int bits = 8;
   bool symmetric = true;
+  // The op is the last reader of this input (QuantOp::inputOverwritable): quantize in place.
+  bool overwriteInput = false;
   torch::Tensor apply(const torch::Tensor& x) const;
+  // apply() writing into x itself when allowed and x is contiguous float32 (else a copy).
+  torch::Tensor applyOverwriting(const torch::Tensor& x) const;
 };
 
 class HookObserver {
@@ -30,6 +34,9 @@ class HookObserver {
   // x is the op's input before quantization; y the op's output.
   virtual void onInput(int op, int slot, const torch::Tensor& x) {}
   virtual void onOutput(int op, const torch::Tensor& y) {}
+  // Whether the observer keeps references to the inputs it is shown beyond onInput; if
+  // not, inputs may be quantized in place after onInput returned.
+  virtual bool retainsInputs() const { return true; }
 };
 
 class QuantRuntime {

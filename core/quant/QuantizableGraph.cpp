@@ -1,9 +1,11 @@
 #include "quant/QuantizableGraph.h"
 
 #include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/ir/alias_analysis.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include <functional>
 #include <map>
 
 #include "Error.h"
@@ -105,13 +107,61 @@ std::string modulePathOf(Node* n) {
   torch::jit::InlinedCallStackPtr frame = *cs;
   while (frame) {
     if (auto info = frame->module_instance()) {
+      // A scripted module calling one of its own methods (nn.Conv3d.forward ->
+      // self._conv_forward) adds a frame whose instance is "SELF": not a path element.
       const std::string name = info->instance_name();
-      if (!name.empty()) path += (path.empty() ? "" : ".") + name;
+      if (!name.empty() && name != "SELF") path += (path.empty() ? "" : ".") + name;
     }
     auto callee = frame->callee();
     frame = callee ? *callee : torch::jit::InlinedCallStackPtr();
   }
   return path;
+}
+
+// Every node after `n` in execution order (n must be in the graph's top-level block), with
+// the nodes of nested blocks.
+void forEachLaterNode(Node* n, const std::function<void(Node*)>& f) {
+  std::function<void(torch::jit::Block*)> visitBlock = [&](torch::jit::Block* b) {
+    for (Node* m : b->nodes()) {
+      f(m);
+      for (torch::jit::Block* inner : m->blocks()) visitBlock(inner);
+    }
+  };
+  for (Node* m = n->next(); m != n->owningBlock()->return_node(); m = m->next()) {
+    f(m);
+    for (torch::jit::Block* inner : m->blocks()) visitBlock(inner);
+  }
+}
+
+// True when the op node `n` is the last reader of the memory of its input `in`: the
+// quantization hook may then write the quantized values into that tensor instead of
+// allocating a copy (activations of a 3D network are tens of MB; a fresh allocation of
+// that size is an mmap + page faults, most of the cost of fake-quantizing it). Decided
+// conservatively: no later node, graph output or list may read anything that may alias
+// `in`, and `in` is neither (an alias of) a graph input nor a constant.
+bool lastReader(torch::jit::AliasDb& db, torch::jit::Graph& g, Node* n, size_t inputIndex) {
+  Value* in = n->input(inputIndex);
+  if (n->owningBlock() != g.block()) return false;  // loops may read it again
+  if (in->node()->kind() == c10::prim::Constant) return false;
+  if (!in->type()->cast<c10::TensorType>()) return false;
+  for (Value* gi : g.inputs())
+    if (db.mayContainAlias(gi, in)) return false;
+  for (size_t i = 0; i < n->inputs().size(); ++i)
+    if (i != inputIndex && db.mayContainAlias(n->input(i), in)) return false;
+  bool read = false;
+  forEachLaterNode(n, [&](Node* m) {
+    if (read) return;
+    if (m->kind() == c10::prim::Constant) {
+      if (m->outputs().size() == 1 && db.mayAlias(m->output(), in)) read = true;
+      return;
+    }
+    for (Value* v : m->inputs())
+      if (db.mayContainAlias(v, in)) read = true;
+  });
+  if (read) return false;
+  for (Value* o : g.outputs())
+    if (db.mayContainAlias(o, in)) return false;
+  return true;
 }
 
 }  // namespace
@@ -139,6 +189,21 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
   if (nodes.empty())
     throw Error(source + ": the model has no quantizable operation (conv, linear or matmul)");
 
+  std::vector<std::array<bool, 2>> overwritable(nodes.size(), {false, false});
+  std::vector<bool> stable(nodes.size(), false);
+  try {
+    torch::jit::AliasDb db(graph_, /*isFrozen=*/true);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      QuantOp probe;
+      classify(nodes[i], probe);
+      for (int s = 0; s < probe.activationSlots; ++s)
+        overwritable[i][s] = lastReader(db, *graph_, nodes[i], static_cast<size_t>(probe.slotInputIndex[s]));
+      stable[i] = !db.hasWriters(nodes[i]->output(0));
+    }
+  } catch (const std::exception&) {
+    // Alias analysis is an optimisation only: without it every activation is copied.
+  }
+
   std::map<std::string, int> perModule;
   for (Node* n : nodes) perModule[modulePathOf(n)]++;
   std::map<std::string, int> seen;
@@ -147,6 +212,8 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
     classify(n, op);
     op.index = static_cast<int>(ops_.size());
     op.modulePath = modulePathOf(n);
+    op.inputOverwritable = overwritable[static_cast<size_t>(op.index)];
+    op.outputStable = stable[static_cast<size_t>(op.index)];
     // A module holding one op is named by its path; several ops in one module (attention)
     // get their kind and an occurrence number.
     if (!op.modulePath.empty() && perModule[op.modulePath] == 1) {

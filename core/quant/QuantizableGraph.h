@@ -5,6 +5,7 @@
 // the node's inlined call stack (e.g. "encoder.2.conv1"). No model-specific code.
 #include <torch/script.h>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,12 @@ struct QuantOp {
   std::vector<int> slotInputIndex;   // node input index of each slot
   int weightInputIndex = -1;
   int64_t parameters = 0;            // weight elements
+  // Decided once with the JIT alias analysis of the clean graph (see QuantizableGraph.cpp):
+  // the op is the last reader of this slot's input, so quantization may overwrite it.
+  std::array<bool, 2> inputOverwritable{false, false};
+  // Nothing in the graph writes into the op's output after it is produced, so a reference
+  // to it stays valid for the rest of the forward (no copy needed to keep it).
+  bool outputStable = false;
 };
 
 class QuantizableGraph {

@@ -93,6 +93,7 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
     Value* opIndex = g.insertConstant(static_cast<int64_t>(op.index));
     for (int slot = 0; slot < op.activationSlots; ++slot) {
       runtime_.plans()[op.index][slot] = planFor(op, slot, config_, calibration);
+      runtime_.plans()[op.index][slot].overwriteInput = op.inputOverwritable[static_cast<size_t>(slot)];
       Value* in = n->input(static_cast<size_t>(op.slotInputIndex[slot]));
       Node* hook = g.create(actSymbol, {in, ctx, opIndex, g.insertConstant(static_cast<int64_t>(slot))});
       hook->insertBefore(n);

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
+#include <map>
+
 #include "Error.h"
 #include "Phantom.h"
 #include "SegmentationMetrics.h"
@@ -175,6 +178,66 @@ TEST(QuantizedModel, MixedPrecisionOverrideChangesOnlyThatOp) {
   QuantizedModel q(m.graph, m.model.metadata(), c, &m.calibration);
   EXPECT_EQ(q.plan(m.graph->op("head").index, 0).bits, 16);
   EXPECT_EQ(q.plan(m.graph->op("down").index, 0).bits, 4);
+}
+
+namespace {
+// Sees every input and keeps it: the runtime must then quantize a copy.
+struct RetainingObserver : HookObserver {
+  void onInput(int, int, const torch::Tensor& x) override { kept.push_back(x); }
+  std::vector<torch::Tensor> kept;
+};
+}  // namespace
+
+TEST(QuantizedModel, InputsAreOverwrittenOnlyWhereTheGraphNeverReadsThemAgain) {
+  auto& m = mixed();
+  std::map<std::string, std::array<bool, 2>> flags;
+  for (const auto& op : m.graph->ops()) flags[op.name] = op.inputOverwritable;
+  // enc reads the network input; h (down's input) is added back after `up`; t feeds
+  // q, k, v and the residual; everything later is read by exactly one op.
+  EXPECT_FALSE(flags["enc"][0]);
+  EXPECT_FALSE(flags["down"][0]);
+  EXPECT_FALSE(flags["attn.q"][0]);
+  EXPECT_FALSE(flags["attn.v"][0]);
+  EXPECT_TRUE(flags["attn.matmul"][0]);
+  EXPECT_TRUE(flags["attn.matmul_1"][0]);
+  EXPECT_TRUE(flags["attn.matmul_1"][1]);
+  EXPECT_TRUE(flags["attn.proj"][0]);
+  EXPECT_TRUE(flags["up"][0]);
+  EXPECT_TRUE(flags["head"][0]);
+  for (Granularity g : {Granularity::PerTensor, Granularity::PerChannel, Granularity::PerVoxel, Granularity::Adaptive}) {
+    QuantizedModel q(m.graph, m.model.metadata(), config("W4A4", g), &m.calibration);
+    const torch::Tensor patch = m.patches[3].clone();
+    const torch::Tensor inPlace = q.predict(patch);
+    EXPECT_TRUE(torch::equal(patch, m.patches[3])) << "the caller's patch was modified";
+    RetainingObserver observer;
+    q.runtime().setObserver(&observer);
+    const torch::Tensor copied = q.predict(patch);
+    q.runtime().setObserver(nullptr);
+    EXPECT_TRUE(torch::equal(inPlace, copied)) << granularityId(g);
+    // The retained inputs are the FP32 values: the in-place path was not taken.
+    EXPECT_TRUE(torch::equal(observer.kept.front(), patch));
+  }
+}
+
+TEST(OpDiscovery, ScriptedSelfCallsDoNotAddToTheName) {
+  // nn.Conv3d.forward calls self._conv_forward; the inlined frame of such a call is "SELF".
+  torch::jit::Module conv("Conv");
+  conv.register_parameter("weight", torch::randn({2, 1, 3, 3, 3}), false);
+  conv.define(R"JIT(
+    def _conv_forward(self, x):
+        return torch.conv3d(x, self.weight, None, [1, 1, 1], [1, 1, 1])
+    def forward(self, x):
+        return self._conv_forward(x)
+  )JIT");
+  torch::jit::Module block("Block");
+  block.register_module("conv", conv);
+  block.define("def forward(self, x):\n    return self.conv.forward(x)\n");
+  torch::jit::Module net("Net");
+  net.register_module("enc0", block);
+  net.define("def forward(self, x):\n    return self.enc0.forward(x)\n");
+  QuantizableGraph g(net, "self-call");
+  ASSERT_EQ(g.ops().size(), 1u);
+  EXPECT_EQ(g.ops()[0].name, "enc0.conv");
 }
 
 TEST(Calibration, JsonRoundTripReproducesTheRun) {
