@@ -1,6 +1,10 @@
 #include "SurfaceView.h"
 
+#include <QEventLoop>
+#include <QFutureWatcher>
 #include <QPointer>
+#include <QTimer>
+#include <QtConcurrent/QtConcurrentRun>
 
 #include <vtkActor.h>
 #include <vtkCallbackCommand.h>
@@ -21,6 +25,7 @@
 #include <vtkTextActor.h>
 #include <vtkTextProperty.h>
 #include <vtkUnsignedCharArray.h>
+#include <vtkWindowedSincPolyDataFilter.h>
 
 #include <algorithm>
 #include <cmath>
@@ -98,7 +103,7 @@ void SurfaceView::setClassList(const ClassList& classes) {
 void SurfaceView::setLabelVisible(int id, bool visible) {
   if (id < 0 || id > 255 || visible_[id] == visible) return;
   visible_[id] = visible;
-  extract();
+  scheduleExtraction();
 }
 
 void SurfaceView::updateLut() {
@@ -115,73 +120,38 @@ void SurfaceView::updateLut() {
 
 void SurfaceView::setLabels(std::shared_ptr<const LabelVolume> labels) {
   labels_ = std::move(labels);
-  rebuild();
+  scheduleExtraction();
 }
 
-void SurfaceView::rebuild() {
-  surfaces_ = 0;
+void SurfaceView::scheduleExtraction() {
+  const uint64_t generation = ++generation_;
   if (!labels_ || labels_->voxels.empty()) {
-    image_ = nullptr;
-    present_.clear();
-    poly_->Initialize();
-    poly_->Modified();
-    requestRender();
+    applyExtraction(generation, Extraction{});
     return;
   }
-  const auto& g = labels_->geometry;
-  // Subsample so the surface extraction stays interactive.
-  int step = 1;
-  while ((g.size[0] / step) * (g.size[1] / step) * (g.size[2] / step) > maxVoxels()) ++step;
-  const int nx = static_cast<int>((g.size[0] + step - 1) / step);
-  const int ny = static_cast<int>((g.size[1] + step - 1) / step);
-  const int nz = static_cast<int>((g.size[2] + step - 1) / step);
-  image_ = vtkSmartPointer<vtkImageData>::New();
-  // One voxel of padding so surfaces touching the border are closed.
-  image_->SetExtent(-1, nx, -1, ny, -1, nz);
-  image_->SetSpacing(g.spacing[0] * step, g.spacing[1] * step, g.spacing[2] * step);
-  image_->SetOrigin(0, 0, 0);
-  image_->AllocateScalars(VTK_UNSIGNED_CHAR, 1);
-  auto* out = static_cast<uint8_t*>(image_->GetScalarPointer());
-  std::fill(out, out + static_cast<size_t>(nx + 2) * (ny + 2) * (nz + 2), uint8_t(0));
-  present_.clear();
-  for (int z = 0; z < nz; ++z)
-    for (int y = 0; y < ny; ++y) {
-      uint8_t* row = out + ((static_cast<size_t>(z + 1) * (ny + 2) + (y + 1)) * (nx + 2)) + 1;
-      for (int x = 0; x < nx; ++x) {
-        const uint8_t v = labels_->at(int64_t(x) * step, int64_t(y) * step, int64_t(z) * step);
-        row[x] = v;
-        if (v) present_.insert(v);
-      }
-    }
-  extract();
+  building_ = true;
+  // The job owns what it reads: the label map (shared, immutable) and a copy of the
+  // visibility; the view may change or die meanwhile (QPointer guards the hand-over).
+  auto labels = labels_;
+  const auto visible = visible_;
+  QPointer<SurfaceView> self(this);
+  auto* watcher = new QFutureWatcher<Extraction>(this);
+  connect(watcher, &QFutureWatcher<Extraction>::finished, this, [self, watcher, generation] {
+    watcher->deleteLater();
+    if (self) self->applyExtraction(generation, watcher->result());
+  });
+  watcher->setFuture(QtConcurrent::run([labels, visible] { return extract(*labels, visible); }));
 }
 
-void SurfaceView::extract() {
-  surfaces_ = 0;
-  std::vector<int> ids;
-  for (int id : present_)
-    if (visible_[id]) ids.push_back(id);
-  if (!image_ || ids.empty()) {
+void SurfaceView::applyExtraction(uint64_t generation, const Extraction& e) {
+  if (generation != generation_) return;  // superseded by a newer request
+  building_ = false;
+  surfaces_ = e.surfaces;
+  if (e.poly)
+    poly_->ShallowCopy(e.poly);
+  else
     poly_->Initialize();
-    poly_->Modified();
-    requestRender();
-    return;
-  }
-  auto fe = vtkSmartPointer<vtkDiscreteFlyingEdges3D>::New();
-  fe->SetInputData(image_);
-  int i = 0;
-  for (int id : ids) fe->SetValue(i++, id);
-  fe->ComputeScalarsOn();
-  fe->ComputeNormalsOff();
-  fe->ComputeGradientsOff();
-  auto normals = vtkSmartPointer<vtkPolyDataNormals>::New();
-  normals->SetInputConnection(fe->GetOutputPort());
-  normals->SetFeatureAngle(60);
-  normals->SplittingOff();
-  normals->Update();
-  poly_->DeepCopy(normals->GetOutput());
   poly_->Modified();
-  surfaces_ = static_cast<int>(ids.size());
   if (firstBuild_ && surfaces_ > 0) {
     renderer()->ResetCamera();
     auto* cam = renderer()->GetActiveCamera();
@@ -195,6 +165,75 @@ void SurfaceView::extract() {
   }
   renderer()->ResetCameraClippingRange();
   requestRender();
+  emit surfacesReady();
+}
+
+bool SurfaceView::waitUntilBuilt(int timeoutMs) {
+  if (!building_) return true;
+  QEventLoop loop;
+  connect(this, &SurfaceView::surfacesReady, &loop, &QEventLoop::quit);
+  QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+  loop.exec();
+  return !building_;
+}
+
+SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const std::array<bool, 256>& visible) {
+  Extraction result;
+  const auto& g = labels.geometry;
+  // Subsample so the surface extraction stays interactive.
+  int step = 1;
+  while ((g.size[0] / step) * (g.size[1] / step) * (g.size[2] / step) > maxVoxels()) ++step;
+  const int nx = static_cast<int>((g.size[0] + step - 1) / step);
+  const int ny = static_cast<int>((g.size[1] + step - 1) / step);
+  const int nz = static_cast<int>((g.size[2] + step - 1) / step);
+  auto image = vtkSmartPointer<vtkImageData>::New();
+  // One voxel of padding so surfaces touching the border are closed.
+  image->SetExtent(-1, nx, -1, ny, -1, nz);
+  image->SetSpacing(g.spacing[0] * step, g.spacing[1] * step, g.spacing[2] * step);
+  image->SetOrigin(0, 0, 0);
+  image->AllocateScalars(VTK_UNSIGNED_CHAR, 1);
+  auto* out = static_cast<uint8_t*>(image->GetScalarPointer());
+  std::fill(out, out + static_cast<size_t>(nx + 2) * (ny + 2) * (nz + 2), uint8_t(0));
+  std::array<bool, 256> present{};
+  for (int z = 0; z < nz; ++z)
+    for (int y = 0; y < ny; ++y) {
+      uint8_t* row = out + ((static_cast<size_t>(z + 1) * (ny + 2) + (y + 1)) * (nx + 2)) + 1;
+      for (int x = 0; x < nx; ++x) {
+        const uint8_t v = labels.at(int64_t(x) * step, int64_t(y) * step, int64_t(z) * step);
+        row[x] = v;
+        present[v] = true;
+      }
+    }
+  std::vector<int> ids;
+  for (int id = 1; id < 256; ++id)
+    if (present[id] && visible[id]) ids.push_back(id);
+  if (ids.empty()) return result;
+  auto fe = vtkSmartPointer<vtkDiscreteFlyingEdges3D>::New();
+  fe->SetInputData(image);
+  int i = 0;
+  for (int id : ids) fe->SetValue(i++, id);
+  fe->ComputeScalarsOn();
+  fe->ComputeNormalsOff();
+  fe->ComputeGradientsOff();
+  // Voxel staircases smoothed away (windowed sinc keeps the volume, unlike Laplacian);
+  // boundary and feature edges stay put so touching organs keep a shared border.
+  auto smooth = vtkSmartPointer<vtkWindowedSincPolyDataFilter>::New();
+  smooth->SetInputConnection(fe->GetOutputPort());
+  smooth->SetNumberOfIterations(15);
+  smooth->SetPassBand(0.1);
+  smooth->NormalizeCoordinatesOn();
+  smooth->BoundarySmoothingOff();
+  smooth->FeatureEdgeSmoothingOff();
+  smooth->NonManifoldSmoothingOn();
+  auto normals = vtkSmartPointer<vtkPolyDataNormals>::New();
+  normals->SetInputConnection(smooth->GetOutputPort());
+  normals->SetFeatureAngle(60);
+  normals->SplittingOff();
+  normals->Update();
+  result.poly = vtkSmartPointer<vtkPolyData>::New();
+  result.poly->DeepCopy(normals->GetOutput());
+  result.surfaces = static_cast<int>(ids.size());
+  return result;
 }
 
 }  // namespace mqb

@@ -4,6 +4,12 @@
 // interaction. Two views can share one camera (linkCamera), so the FP32 and quantized
 // surfaces turn together. World space = voxel index * spacing, like SliceView.
 // Large volumes are subsampled (every n-th voxel, nearest) to at most maxVoxels().
+//
+// Threading: surface extraction (flying edges, smoothing, normals) costs hundreds of ms on
+// a large label map, so it runs on a pool thread (QtConcurrent) on a private copy of the
+// inputs; the finished vtkPolyData is handed to the GUI thread, which only swaps it in.
+// A newer request supersedes an older one (its result is dropped). surfacesReady() is
+// emitted when the surfaces on display match the last request.
 #include "VtkOpenGLView.h"
 
 #include "ClassInfo.h"
@@ -17,7 +23,6 @@
 
 class vtkActor;
 class vtkCamera;
-class vtkImageData;
 class vtkLookupTable;
 class vtkPolyData;
 
@@ -29,7 +34,7 @@ class SurfaceView : public VtkOpenGLView {
   explicit SurfaceView(QWidget* parent = nullptr);
   ~SurfaceView() override;
 
-  // Rebuilds the surfaces (synchronous; cost ~ voxel count). nullptr clears.
+  // Rebuilds the surfaces in the background (nullptr clears at once).
   void setLabels(std::shared_ptr<const LabelVolume> labels);
   void setClassList(const ClassList& classes);
   void setLabelVisible(int id, bool visible);
@@ -42,18 +47,33 @@ class SurfaceView : public VtkOpenGLView {
   void resetCamera();
   int surfaceCount() const { return surfaces_; }  // labels with a non-empty surface
   vtkPolyData* surfaces() const;
+  bool isBuilding() const { return building_; }
+  // Blocks (processing events) until the surfaces are up to date or the timeout; true if so.
+  bool waitUntilBuilt(int timeoutMs);
+
+  // Result of one extraction (pool thread -> GUI thread).
+  struct Extraction {
+    vtkSmartPointer<vtkPolyData> poly;
+    int surfaces = 0;
+  };
+  // The extraction itself, on any thread: surfaces of the visible labels present in
+  // `labels` (subsampled to maxVoxels()), smoothed, with normals. Thread-safe.
+  static Extraction extract(const LabelVolume& labels, const std::array<bool, 256>& visible);
+
+ signals:
+  void surfacesReady();
 
  private:
-  void rebuild();
-  void extract();
+  void scheduleExtraction();
+  void applyExtraction(uint64_t generation, const Extraction& e);
   void updateLut();
   void onCameraModified();
 
   std::shared_ptr<const LabelVolume> labels_;
   ClassList classes_;
   std::array<bool, 256> visible_{};
-  vtkSmartPointer<vtkImageData> image_;
-  std::set<int> present_;
+  uint64_t generation_ = 0;
+  bool building_ = false;
   vtkSmartPointer<vtkPolyData> poly_;
   vtkSmartPointer<vtkActor> actor_;
   vtkSmartPointer<vtkLookupTable> lut_;

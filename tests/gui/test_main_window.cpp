@@ -19,6 +19,7 @@
 
 #include <QApplication>
 #include <QDockWidget>
+#include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QTreeWidget>
 #include <QFile>
@@ -33,6 +34,8 @@
 #include <QTableWidget>
 #include <QTest>
 #include <QTimer>
+
+#include <vtkPolyData.h>
 
 #include <gtest/gtest.h>
 
@@ -294,6 +297,41 @@ TEST_F(MainWindowTest, LayerAnalysisPlotsAndKeepMostSensitiveInFp32) {
   EXPECT_GT(QFileInfo(svg).size(), 1000);
 }
 
+TEST_F(MainWindowTest, NsdToleranceControlRescoresWithoutInference) {
+  loadInputs();
+  SessionController* c = window->controller();
+  QDoubleSpinBox* tau = window->toleranceSpin();
+  ASSERT_TRUE(tau);
+  EXPECT_DOUBLE_EQ(tau->value(), kDefaultNsdToleranceMm);
+  window->quantPanel()->setSettings(w4a4());
+  window->runComparison();
+  ASSERT_TRUE(c->waitUntilIdle(120000));
+  ASSERT_TRUE(c->table());
+  EXPECT_DOUBLE_EQ(c->table()->toleranceMm, kDefaultNsdToleranceMm);
+  const auto before = c->session().counters();
+  const double nsdAtDefault = c->table()->meanQuantNsd;
+  // tau = 0: only surface voxels that coincide count, so NSD vs ground truth drops.
+  tau->setValue(0.0);
+  QSignalSpy tableChanged(c, &SessionController::tableChanged);
+  ASSERT_TRUE(tableChanged.wait(10000));  // debounced, then scored on the worker
+  ASSERT_TRUE(c->waitUntilIdle(60000));
+  ASSERT_TRUE(c->table());
+  EXPECT_DOUBLE_EQ(c->table()->toleranceMm, 0.0);
+  EXPECT_DOUBLE_EQ(c->toleranceMm(), 0.0);
+  EXPECT_LT(c->table()->meanQuantNsd, nsdAtDefault);
+  // No inference, no calibration: only the scores were recomputed.
+  const auto after = c->session().counters();
+  EXPECT_EQ(after.fp32, before.fp32);
+  EXPECT_EQ(after.quantized, before.quantized);
+  EXPECT_EQ(after.calibrate, before.calibrate);
+  EXPECT_EQ(after.previews, before.previews);
+  EXPECT_TRUE(c->hasResults());
+  // The next run uses the new tolerance too.
+  window->runComparison();
+  ASSERT_TRUE(c->waitUntilIdle(120000));
+  EXPECT_DOUBLE_EQ(c->table()->toleranceMm, 0.0);
+}
+
 TEST_F(MainWindowTest, ThreeDSurfacesShareOneCamera) {
   loadInputs();
   window->quantPanel()->setSettings(w4a4());
@@ -301,9 +339,13 @@ TEST_F(MainWindowTest, ThreeDSurfacesShareOneCamera) {
   ASSERT_TRUE(window->controller()->waitUntilIdle(120000));
   ViewerPanel* viewer = window->viewer();
   viewer->setSurfacesVisible(true);
-  for (int i = 0; i < 10; ++i) QApplication::processEvents();
   SurfaceView* a = viewer->surfaceView(0);
   SurfaceView* b = viewer->surfaceView(1);
+  // Extraction runs on a pool thread: the GUI thread is not blocked by it.
+  EXPECT_TRUE(a->isBuilding());
+  ASSERT_TRUE(a->waitUntilBuilt(60000));
+  ASSERT_TRUE(b->waitUntilBuilt(60000));
+  for (int i = 0; i < 10; ++i) QApplication::processEvents();
   EXPECT_GE(a->surfaceCount(), 1);
   EXPECT_GE(b->surfaceCount(), 1);
   EXPECT_EQ(a->camera(), b->camera());
@@ -312,6 +354,17 @@ TEST_F(MainWindowTest, ThreeDSurfacesShareOneCamera) {
   guitest::saveScreenshot(window->grab().toImage(), "e2e_main_window_3d");
   // Coloured surfaces on the dark background.
   EXPECT_GT(countPixels(shot, [](QColor c) { return c.saturation() > 100 && c.value() > 60; }), 200);
+  // Hiding an organ rebuilds without it; a newer request supersedes a running one.
+  const int before = a->surfaceCount();
+  a->setLabelVisible(1, false);
+  ASSERT_TRUE(a->waitUntilBuilt(60000));
+  EXPECT_EQ(a->surfaceCount(), before - 1);
+  a->setLabelVisible(1, true);
+  a->setLabels(nullptr);  // supersedes the extraction just started
+  ASSERT_TRUE(a->waitUntilBuilt(60000));
+  for (int i = 0; i < 10; ++i) QApplication::processEvents();  // the stale result arrives and is dropped
+  EXPECT_EQ(a->surfaceCount(), 0);
+  EXPECT_EQ(a->surfaces()->GetNumberOfPoints(), 0);
 }
 
 TEST_F(MainWindowTest, CancelKeepsTheWindowResponsiveAndLeavesNoResult) {
