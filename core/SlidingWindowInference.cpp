@@ -58,12 +58,14 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
   const int64_t C = static_cast<int64_t>(md.classes.size());
   const auto D = pv.input.size(2), H = pv.input.size(3), W = pv.input.size(4);
   WindowPlan plan = planWindows({D, H, W}, patch, options.overlap);
+  const int ax = options.rangeAxis;
   if (options.depthRange) {
-    const int64_t lo = (*options.depthRange)[0] + pv.padBefore[0];
-    const int64_t hi = (*options.depthRange)[1] + pv.padBefore[0];
+    if (ax < 0 || ax > 2) throw Error("inference range axis must be 0 (D), 1 (H) or 2 (W)");
+    const int64_t lo = (*options.depthRange)[0] + pv.padBefore[ax];
+    const int64_t hi = (*options.depthRange)[1] + pv.padBefore[ax];
     std::vector<std::array<int64_t, 3>> kept;
     for (const auto& s : plan.starts)
-      if (s[0] < hi && s[0] + patch[0] > lo) kept.push_back(s);
+      if (s[ax] < hi && s[ax] + patch[ax] > lo) kept.push_back(s);
     plan.starts = std::move(kept);
   }
   const int batch = std::max(1, options.windowBatch);
@@ -119,14 +121,17 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
                              .contiguous();
   logits = torch::Tensor();
   if (options.depthRange) {
-    // Depths no kept window reached stay background rather than an argmax over zeros.
-    torch::Tensor covered = torch::zeros({labels.size(0)}, torch::kBool);
+    // Positions along the range axis no kept window reached stay background rather than an
+    // argmax over zeros.
+    torch::Tensor covered = torch::zeros({labels.size(ax)}, torch::kBool);
     for (const auto& s : plan.starts) {
-      const int64_t a = std::max<int64_t>(0, s[0] - pv.padBefore[0]);
-      const int64_t b = std::min<int64_t>(labels.size(0), s[0] + patch[0] - pv.padBefore[0]);
+      const int64_t a = std::max<int64_t>(0, s[ax] - pv.padBefore[ax]);
+      const int64_t b = std::min<int64_t>(labels.size(ax), s[ax] + patch[ax] - pv.padBefore[ax]);
       if (b > a) covered.slice(0, a, b).fill_(true);
     }
-    labels.index_put_({covered.logical_not()}, 0);
+    std::vector<int64_t> shape{1, 1, 1};
+    shape[static_cast<size_t>(ax)] = labels.size(ax);
+    labels.masked_fill_(covered.logical_not().view(shape), 0);
   }
   result.modelSpaceLabels = labels;
   result.labels = pv.toOriginalGrid(labels);

@@ -15,9 +15,11 @@ namespace mqb {
 struct InferenceOptions {
   double overlap = 0.5;
   int windowBatch = 1;
-  // Restrict to windows intersecting this model-space D range [first, last) of the
-  // unpadded volume (fast preview of the slices on screen); voxels outside keep label 0.
+  // Restrict to windows intersecting this model-space range [first, last) of the unpadded
+  // volume along model axis rangeAxis (0 = D, 1 = H, 2 = W): fast preview of the slice on
+  // screen in any view; voxels no kept window reaches keep label 0.
   std::optional<std::array<int64_t, 2>> depthRange;
+  int rangeAxis = 0;
 };
 
 struct WindowPlan {

@@ -147,11 +147,14 @@ torch::Tensor PreparedVolume::toModelSpace(const LabelVolume& labels) const {
   return out;
 }
 
-std::array<int64_t, 2> PreparedVolume::modelRangeForOrientedSlices(int64_t first, int64_t last) const {
-  const double scale = double(resampledSize[0]) / double(orientedGeometry.size[2]);
+std::array<int64_t, 2> PreparedVolume::modelRangeForOrientedSlices(int modelAxis, int64_t first, int64_t last) const {
+  if (modelAxis < 0 || modelAxis > 2) throw Error("model axis must be 0 (D), 1 (H) or 2 (W)");
+  // Model axes D, H, W are the oriented z, y, x.
+  const int64_t model = resampledSize[static_cast<size_t>(modelAxis)];
+  const double scale = double(model) / double(orientedGeometry.size[static_cast<size_t>(2 - modelAxis)]);
   int64_t a = static_cast<int64_t>(std::floor(first * scale));
   int64_t b = static_cast<int64_t>(std::ceil((last + 1) * scale));
-  return {std::clamp<int64_t>(a, 0, resampledSize[0] - 1), std::clamp<int64_t>(b, 1, resampledSize[0])};
+  return {std::clamp<int64_t>(a, 0, model - 1), std::clamp<int64_t>(b, 1, model)};
 }
 
 }  // namespace mqb

@@ -27,9 +27,14 @@ struct PreparedVolume {
   // by reorientation and nearest-neighbour resampling (e.g. ground truth for sampling
   // foreground-centred calibration patches).
   torch::Tensor toModelSpace(const LabelVolume& labels) const;
-  // Model-space [D,H,W] range (unpadded) that covers original-grid slices along the model's
-  // D axis; used to restrict inference to what is on screen.
-  std::array<int64_t, 2> modelRangeForOrientedSlices(int64_t first, int64_t last) const;
+  // Model-space [first, last) range (unpadded) along model axis `modelAxis` (0 = D, 1 = H,
+  // 2 = W) that covers slices [first, last] of the matching axis of the oriented grid
+  // (z, y, x); used to restrict inference to the slice on screen, whichever view it is in.
+  std::array<int64_t, 2> modelRangeForOrientedSlices(int modelAxis, int64_t first, int64_t last) const;
+  // The same along D (oriented z).
+  std::array<int64_t, 2> modelRangeForOrientedSlices(int64_t first, int64_t last) const {
+    return modelRangeForOrientedSlices(0, first, last);
+  }
 };
 
 PreparedVolume prepareVolume(const ImageVolume& volume, const ModelMetadata& metadata,

@@ -260,17 +260,19 @@ void ViewerPanel::updateTitles() {
   titles_[QuantPane]->setText(quantTitle_ + (quant_ && quantPreview_ ? previewTag : QString()));
   QString diff = tr("Difference");
   if (diffCount_ >= 0)
-    diff += diffPreview_ ? tr(" (%1 voxels on this slice)").arg(diffCount_) : tr(" (%1 voxels)").arg(diffCount_);
+    diff += diffPreview_ ? tr(" (%1 voxels on the previewed slice)").arg(diffCount_) : tr(" (%1 voxels)").arg(diffCount_);
   titles_[DiffPane]->setText(diff);
   titles_[TruthPane]->setText(tr("Ground truth"));
 }
 
-int ViewerPanel::previewSlice() const {
-  const SliceView* v = views_[0];
-  if (!v->image()) return -1;
-  if (v->orientation() == SliceView::Orientation::Axial) return v->slice();
-  if (v->hasCursor()) return v->cursorVoxel()[2];
-  return -1;
+ViewerPanel::SliceOnScreen ViewerPanel::sliceOnScreen() const {
+  // The view the user works in; all panes show the same slice (linked).
+  const SliceView* v = activeView();
+  SliceOnScreen s;
+  if (!v->image()) return s;
+  s.axis = static_cast<int>(v->orientation());
+  s.slice = v->slice();
+  return s;
 }
 
 ViewState ViewerPanel::viewState() const {

@@ -50,8 +50,13 @@ class ViewerPanel : public QWidget {
   SliceView* activeView() const;  // the last view the user interacted with (FP32 by default)
   QString paneTitle(Pane pane) const;
 
-  // Axial slice shown on screen (for the preview), or -1 when the views are not axial.
-  int previewSlice() const;
+  // The slice on screen, for the fast preview: its index along `axis` (the index axis
+  // normal to it: 2 axial, 1 coronal, 0 sagittal); slice -1 without an image.
+  struct SliceOnScreen {
+    int axis = 2;
+    int slice = -1;
+  };
+  SliceOnScreen sliceOnScreen() const;
   ViewState viewState() const;
   void applyViewState(const ViewState& state);
 

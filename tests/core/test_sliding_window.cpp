@@ -168,6 +168,43 @@ TEST(SlidingWindow, DepthRangeRestrictsToTheWindowsOnScreen) {
   EXPECT_EQ(farForeground, 0);
 }
 
+TEST(SlidingWindow, RangeAlongHeightRestrictsToTheCoronalSliceOnScreen) {
+  // y is the model's H axis: a coronal slice (fixed y) maps onto an H range.
+  ImageVolume v = spheresVolume({33, 40, 29}, {2, 2, 2});
+  SegmentationModel m = bandModel(16, 2.0);
+  const PreparedVolume pv = prepareVolume(v, m.metadata(), FeedbackStage(nullptr, 0, 1, ""));
+  // Same spacing as the model: oriented slice y maps onto H range [y, y + 1).
+  EXPECT_EQ(pv.modelRangeForOrientedSlices(1, 24, 24), (std::array<int64_t, 2>{24, 25}));
+  EXPECT_EQ(pv.modelRangeForOrientedSlices(2, 3, 5), (std::array<int64_t, 2>{3, 6}));
+  EXPECT_EQ(pv.modelRangeForOrientedSlices(0, 0, 0), pv.modelRangeForOrientedSlices(0, 0));
+  EXPECT_THROW(pv.modelRangeForOrientedSlices(3, 0, 0), Error);
+  InferenceOptions o;
+  o.depthRange = pv.modelRangeForOrientedSlices(1, 24, 24);  // through the "high" sphere
+  o.rangeAxis = 1;
+  InferenceResult r = runSlidingWindow(m, pv, o, FeedbackStage(nullptr, 0, 1, ""));
+  const InferenceResult full = runSlidingWindow(m, pv, InferenceOptions{}, FeedbackStage(nullptr, 0, 1, ""));
+  EXPECT_LT(r.windows, full.windows);
+  // The coronal slice on screen is exact; the far end along y (never covered) stays 0.
+  const LabelVolume truth = expectedBands(v);
+  for (int64_t z = 0; z < 29; ++z)
+    for (int64_t x = 0; x < 33; ++x) EXPECT_EQ(r.labels.at(x, 24, z), truth.at(x, 24, z));
+  // Windows start at y 0, 8, 16, 24: only 16 and 24 reach y = 24, so y < 16 is never
+  // computed although the "low" sphere lies there.
+  int64_t farForeground = 0, farTruth = 0;
+  for (int64_t z = 0; z < 29; ++z)
+    for (int64_t y = 0; y < 16; ++y)
+      for (int64_t x = 0; x < 33; ++x) {
+        farForeground += r.labels.at(x, y, z) != 0;
+        farTruth += truth.at(x, y, z) != 0;
+      }
+  EXPECT_EQ(farForeground, 0);
+  EXPECT_GT(farTruth, 0);
+  int64_t truthOnSlice = 0;
+  for (int64_t z = 0; z < 29; ++z)
+    for (int64_t x = 0; x < 33; ++x) truthOnSlice += truth.at(x, 24, z) != 0;
+  EXPECT_GT(truthOnSlice, 0);  // the exactness check above is not vacuous
+}
+
 TEST(Reorientation, CodeAndRoundTrip) {
   ImageGeometry g;
   g.size = {4, 3, 2};

@@ -38,11 +38,13 @@ class SessionTest : public ::testing::Test {
     session.loadModel(model);
     session.setVolume(phantom.image, "phantom");
   }
-  std::vector<RunUpdate> run(const QuantSettings& s, int previewSlice = -1, Feedback* fb = nullptr) {
+  std::vector<RunUpdate> run(const QuantSettings& s, int previewSlice = -1, Feedback* fb = nullptr,
+                             int previewAxis = 2) {
     std::vector<RunUpdate> updates;
     RunRequest r;
     r.settings = s;
     r.previewSlice = previewSlice;
+    r.previewAxis = previewAxis;
     session.run(r, fb, [&](const RunUpdate& u) { updates.push_back(u); });
     return updates;
   }
@@ -192,6 +194,54 @@ TEST_F(SessionTest, PreviewOfTheOnScreenSliceComesFirst) {
     }
   EXPECT_EQ(a, b);
   EXPECT_EQ(updates[1].differingVoxels, a);
+}
+
+TEST_F(SessionTest, PreviewOfACoronalOrSagittalSliceComputesTheWindowsThroughIt) {
+  const auto& g = phantom.image->geometry;  // 64 x 48 x 40 voxels
+  for (int axis : {1, 0}) {
+    AnalysisSession fresh;  // no cached FP32: both previews run
+    fresh.loadModel(model);
+    fresh.setVolume(phantom.image, "phantom");
+    // Model space is 32 x 24 x 40 (W, H, D; 2 mm) with 16^3 patches: a slice near the far
+    // end of y / x runs only the last window along that axis, which does not reach `near`.
+    const int slice = axis == 1 ? 40 : 56;
+    const int nearSlice = axis == 1 ? 4 : 8;  // inside the body
+    std::vector<RunUpdate> updates;
+    RunRequest r;
+    r.settings = w4a4();
+    r.previewSlice = slice;
+    r.previewAxis = axis;
+    fresh.run(r, nullptr, [&](const RunUpdate& u) { updates.push_back(u); });
+    ASSERT_GE(updates.size(), 5u);
+    ASSERT_EQ(updates[0].kind, RunUpdate::Kind::Fp32Preview) << "axis " << axis;
+    ASSERT_EQ(updates[1].kind, RunUpdate::Kind::QuantPreview);
+    EXPECT_EQ(updates[1].previewAxis, axis);
+    EXPECT_EQ(fresh.counters().previews, 2);
+    const auto& prevQ = *updates[1].quantized;
+    const auto& fullQ = *updates[3].quantized;
+    auto at = [&](const LabelVolume& v, int s, int a, int b) {  // voxel (a, b) of slice s normal to axis
+      return axis == 1 ? v.at(a, s, b) : v.at(s, a, b);
+    };
+    const int na = static_cast<int>(axis == 1 ? g.size[0] : g.size[1]);
+    const int nb = static_cast<int>(g.size[2]);
+    int64_t equal = 0, farNonZero = 0, farFull = 0, differOutside = 0;
+    for (int b = 0; b < nb; ++b)
+      for (int a = 0; a < na; ++a) {
+        equal += at(prevQ, slice, a, b) == at(fullQ, slice, a, b);
+        farNonZero += at(prevQ, nearSlice, a, b) != 0;  // no window through it ran
+        farFull += at(fullQ, nearSlice, a, b) != 0;
+      }
+    EXPECT_EQ(equal, int64_t(na) * nb) << "the previewed slice is final";
+    EXPECT_EQ(farNonZero, 0);
+    EXPECT_GT(farFull, 0) << "the far-slice check is not vacuous";
+    // The preview difference is restricted to the previewed slice.
+    const auto& d = *updates[1].difference;
+    for (int64_t z = 0; z < g.size[2]; ++z)
+      for (int64_t y = 0; y < g.size[1]; ++y)
+        for (int64_t x = 0; x < g.size[0]; ++x)
+          if ((axis == 1 ? y : x) != slice) differOutside += d.at(x, y, z);
+    EXPECT_EQ(differOutside, 0);
+  }
 }
 
 TEST_F(SessionTest, NewGroundTruthRecalibratesButKeepsFp32) {

@@ -55,30 +55,33 @@ class ChildFeedback {
 
 }  // namespace
 
-std::shared_ptr<LabelVolume> differenceVolume(const LabelVolume& a, const LabelVolume& b,
-                                              int restrictToSlice, int64_t* count) {
+std::shared_ptr<LabelVolume> differenceVolume(const LabelVolume& a, const LabelVolume& b, int restrictToSlice,
+                                              int64_t* count, int sliceAxis) {
   if (a.geometry.size != b.geometry.size || a.voxels.size() != b.voxels.size())
     throw Error("difference: label maps of different size (" + a.geometry.describe() + " vs " +
                 b.geometry.describe() + ")");
+  if (sliceAxis < 0 || sliceAxis > 2) throw Error("difference: slice axis must be 0, 1 or 2");
   auto d = std::make_shared<LabelVolume>();
   d->geometry = a.geometry;
   d->voxels.assign(a.voxels.size(), 0);
   int64_t n = 0;
-  size_t begin = 0, end = a.voxels.size();
+  const auto& size = a.geometry.size;
+  // Voxel ranges [x0,x1) x [y0,y1) x [z0,z1): the whole grid, or one slice of it.
+  std::array<int64_t, 3> lo{0, 0, 0}, hi = size;
   if (restrictToSlice >= 0) {
-    const size_t sliceSize = static_cast<size_t>(a.geometry.size[0] * a.geometry.size[1]);
-    if (restrictToSlice >= a.geometry.size[2]) {
-      end = begin;
-    } else {
-      begin = sliceSize * static_cast<size_t>(restrictToSlice);
-      end = begin + sliceSize;
+    lo[sliceAxis] = restrictToSlice;
+    hi[sliceAxis] = std::min<int64_t>(restrictToSlice + 1, size[sliceAxis]);
+  }
+  for (int64_t z = lo[2]; z < hi[2]; ++z)
+    for (int64_t y = lo[1]; y < hi[1]; ++y) {
+      const size_t row = static_cast<size_t>((z * size[1] + y) * size[0]);
+      for (int64_t x = lo[0]; x < hi[0]; ++x) {
+        const size_t i = row + static_cast<size_t>(x);
+        const bool differ = a.voxels[i] != b.voxels[i];
+        d->voxels[i] = differ ? 1 : 0;
+        n += differ;
+      }
     }
-  }
-  for (size_t i = begin; i < end; ++i) {
-    const bool differ = a.voxels[i] != b.voxels[i];
-    d->voxels[i] = differ ? 1 : 0;
-    n += differ;
-  }
   if (count) *count = n;
   return d;
 }
@@ -169,22 +172,33 @@ struct AnalysisSession::Impl {
     return *prepared;
   }
 
-  // Model-space D range of the windows to run for a preview of original z slice `slice`,
-  // or nullopt when a preview is impossible (slice axis is not the model's D axis) or
-  // would not be cheaper than the whole volume.
-  std::optional<std::array<int64_t, 2>> previewRange(const PreparedVolume& pv, int slice) const {
-    if (slice < 0) return std::nullopt;
+  // The windows to run for a preview of the original-grid slice `slice` normal to index
+  // axis `axis`: the model axis (0 = D, 1 = H, 2 = W) that axis became after
+  // reorientation, and the model-space range covering the slice along it; nullopt when
+  // there is nothing to preview or a preview would not be cheaper than the whole volume.
+  struct PreviewRange {
+    int modelAxis = 0;
+    std::array<int64_t, 2> range{0, 0};
+  };
+  std::optional<PreviewRange> previewRange(const PreparedVolume& pv, int axis, int slice) const {
+    if (slice < 0 || axis < 0 || axis > 2) return std::nullopt;
     const AxisReorientation& r = pv.reorientation;
-    if (r.sourceAxis[2] != 2) return std::nullopt;
-    const int64_t nz = pv.originalGeometry.size[2];
-    if (slice >= nz) return std::nullopt;
-    const int64_t oriented = r.flip[2] ? nz - 1 - slice : slice;
-    const auto range = pv.modelRangeForOrientedSlices(oriented, oriented);
-    const int64_t patchD = model->metadata().patchSize[0];
+    int oriented = -1;  // oriented (x, y, z) axis that reads original axis `axis`
+    for (int t = 0; t < 3; ++t)
+      if (r.sourceAxis[static_cast<size_t>(t)] == axis) oriented = t;
+    if (oriented < 0) return std::nullopt;
+    const int64_t n = pv.originalGeometry.size[static_cast<size_t>(axis)];
+    if (slice >= n) return std::nullopt;
+    const int64_t index = r.flip[static_cast<size_t>(oriented)] ? n - 1 - slice : slice;
+    PreviewRange p;
+    p.modelAxis = 2 - oriented;  // model D, H, W = oriented z, y, x
+    p.range = pv.modelRangeForOrientedSlices(p.modelAxis, index, index);
+    const int64_t patch = model->metadata().patchSize[static_cast<size_t>(p.modelAxis)];
+    const int64_t size = pv.resampledSize[static_cast<size_t>(p.modelAxis)];
     // Windows intersecting the range span at most (range + 2 patches); skip when that is
     // most of the volume anyway.
-    if ((range[1] - range[0]) + 2 * patchD >= pv.resampledSize[0] * 3 / 4 + patchD) return std::nullopt;
-    return range;
+    if ((p.range[1] - p.range[0]) + 2 * patch >= size * 3 / 4 + patch) return std::nullopt;
+    return p;
   }
 
   std::vector<torch::Tensor> calibrationPatches(int count, uint32_t seed) {
@@ -454,6 +468,7 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   const bool needFp32 = !d->fp32;
   auto cachedQ = d->cachedQuantized(quantKey);
   const bool needQuant = !cachedQ && !s.floatingPoint;
+  if (request.onlyIfCached && (needPrepare || needFp32 || needQuant)) return;
   const bool needCal = needQuant && needsCalibration(s) && !calibrationCached(s);
   std::vector<std::pair<std::string, double>> parts;
   if (needPrepare) parts.push_back({"prepare", 0.1});
@@ -478,7 +493,7 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
 
   // 1. model-space volume
   const PreparedVolume& pv = d->ensurePrepared(stageFor("prepare", "preparing volume"));
-  const auto preview = d->previewRange(pv, request.previewSlice);
+  const auto preview = d->previewRange(pv, request.previewAxis, request.previewSlice);
 
   // 2. previews first: the windows covering the slice on screen, FP32 then quantized, so
   //    the user sees the effect of a change at once; then the whole volume.
@@ -492,13 +507,15 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   if (preview && needFp32) {
     const auto t0 = Clock::now();
     InferenceOptions opt;
-    opt.depthRange = *preview;
+    opt.depthRange = preview->range;
+    opt.rangeAxis = preview->modelAxis;
     InferenceResult r = runSlidingWindow(*d->model, pv, opt, stageFor("fp32", "").sub(0, kPreviewShare, "FP32 preview"));
     fp32Preview = std::make_shared<LabelVolume>(std::move(r.labels));
     RunUpdate u;
     u.kind = RunUpdate::Kind::Fp32Preview;
     u.preview = true;
     u.previewSlice = request.previewSlice;
+    u.previewAxis = request.previewAxis;
     u.fp32 = fp32Preview;
     u.seconds = secondsSince(t0);
     {
@@ -511,16 +528,20 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   if (preview && needQuant) {
     const auto t0 = Clock::now();
     InferenceOptions opt;
-    opt.depthRange = *preview;
+    opt.depthRange = preview->range;
+    opt.rangeAxis = preview->modelAxis;
     InferenceResult r = runSlidingWindow(*qm, pv, opt,
                                          stageFor("quant", "").sub(0, kPreviewShare, s.precisionId() + " preview"));
     RunUpdate u;
     u.kind = RunUpdate::Kind::QuantPreview;
     u.preview = true;
     u.previewSlice = request.previewSlice;
+    u.previewAxis = request.previewAxis;
     u.fp32 = d->fp32 ? d->fp32 : fp32Preview;
     u.quantized = std::make_shared<LabelVolume>(std::move(r.labels));
-    if (u.fp32) u.difference = differenceVolume(*u.fp32, *u.quantized, request.previewSlice, &u.differingVoxels);
+    if (u.fp32)
+      u.difference = differenceVolume(*u.fp32, *u.quantized, request.previewSlice, &u.differingVoxels,
+                                      request.previewAxis);
     u.seconds = secondsSince(t0);
     {
       std::lock_guard<std::mutex> lock(d->mutex);

@@ -28,12 +28,17 @@ namespace mqb::gui {
 
 struct RunRequest {
   QuantSettings settings;
-  // Original-grid z index (axial slice) shown on screen: first compute only the windows
+  // Slice shown on screen, as an original-grid index along previewAxis (the index axis
+  // normal to the slice: 2 axial, 1 coronal, 0 sagittal): first compute only the windows
   // covering it ("preview"), then the whole volume. -1: no preview.
   int previewSlice = -1;
+  int previewAxis = 2;
   double toleranceMm = kDefaultNsdToleranceMm;
   bool computeScores = true;
   bool computeFp32 = true;  // false: only what the quantized side needs
+  // Rescoring (e.g. a new NSD tolerance): do nothing at all unless the FP32 result and this
+  // configuration's quantized result are cached, so it never starts an inference.
+  bool onlyIfCached = false;
 };
 
 // One step of a run, delivered as soon as it is ready.
@@ -42,6 +47,7 @@ struct RunUpdate {
   Kind kind = Kind::Fp32;
   bool preview = false;
   int previewSlice = -1;  // for previews: the slice that is complete
+  int previewAxis = 2;    // and the index axis it is normal to
   std::shared_ptr<const LabelVolume> fp32;
   std::shared_ptr<const LabelVolume> quantized;
   std::shared_ptr<const LabelVolume> difference;  // 1 where fp32 != quantized
@@ -127,8 +133,10 @@ class AnalysisSession {
 };
 
 // Label map that is 1 where a and b differ (0 elsewhere); with restrictToSlice >= 0 only
-// that z slice is compared. Throws mqb::Error when the grids differ.
+// that slice (normal to index axis sliceAxis: 2 = z) is compared. Throws mqb::Error when
+// the grids differ.
 std::shared_ptr<LabelVolume> differenceVolume(const LabelVolume& a, const LabelVolume& b,
-                                              int restrictToSlice = -1, int64_t* count = nullptr);
+                                              int restrictToSlice = -1, int64_t* count = nullptr,
+                                              int sliceAxis = 2);
 
 }  // namespace mqb::gui
