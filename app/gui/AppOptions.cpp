@@ -29,11 +29,14 @@ bool parseAppOptions(const QStringList& arguments, AppOptions& o, QString& messa
   const QCommandLineOption screenshot("screenshot", "Save a screenshot of the window and exit.", "out.png");
   const QCommandLineOption benchmark("benchmark", "Measure render / redraw times and UI stalls, print them, exit.");
   const QCommandLineOption benchmarkSlices("benchmark-slices", "Slice changes measured by --benchmark.", "N", "40");
+  const QCommandLineOption benchmarkParts("benchmark-parts",
+                                          "Comma-separated parts of --benchmark: redraw, stall, preview.",
+                                          "LIST", "redraw,stall,preview");
   const QCommandLineOption noAutosave("no-autosave", "Do not write the autosave session.");
   const QCommandLineOption threads("threads", "LibTorch threads for inference (default: all cores but one).", "N");
   p.addOptions({help, version, model, volume, labels, labelMap, precision, granularity, calibrator, asymmetric,
                 session, demo, exportFigure, exportScale, transparent, screenshot, benchmark, benchmarkSlices,
-                noAutosave, threads});
+                benchmarkParts, noAutosave, threads});
   p.addPositionalArgument("files", "Files to open (model .pt, CT, label map, session .json).", "[files...]");
   if (!p.parse(arguments)) {
     message = p.errorText();
@@ -73,6 +76,13 @@ bool parseAppOptions(const QStringList& arguments, AppOptions& o, QString& messa
   if (!ok || o.benchmarkSlices < 1) {
     message = "--benchmark-slices must be a positive integer";
     return false;
+  }
+  o.benchmarkParts = p.value(benchmarkParts).split(',', Qt::SkipEmptyParts);
+  for (const QString& part : o.benchmarkParts) {
+    if (part != "redraw" && part != "stall" && part != "preview") {
+      message = QString("--benchmark-parts: unknown part '%1' (redraw, stall, preview)").arg(part);
+      return false;
+    }
   }
   o.autosave = !p.isSet(noAutosave);
   if (p.isSet(threads)) {

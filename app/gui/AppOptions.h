@@ -3,7 +3,7 @@
 //   medquanbench [--model M] [--volume V] [--labels GT] [--label-map NAME]
 //                [--precision W4A4] [--granularity adaptive] [--calibrator minmax] [--asymmetric]
 //                [--session S] [--demo] [--export-figure out.png [--export-scale 2] [--transparent]]
-//                [--screenshot out.png] [--benchmark] [--no-autosave] [files...]
+//                [--screenshot out.png] [--benchmark [--benchmark-parts redraw,stall,preview]] [--no-autosave] [files...]
 // Positional files are opened like dropped files. --export-figure / --screenshot make the
 // run non-interactive: the application loads, runs, writes the files and exits (0 on success).
 #include <QString>
@@ -23,6 +23,8 @@ struct AppOptions {
   bool benchmark = false;
   QString benchmarkVolume;
   int benchmarkSlices = 40;
+  // Which measurements --benchmark runs: "redraw", "stall", "preview" (default: all).
+  QStringList benchmarkParts{"redraw", "stall", "preview"};
   bool autosave = true;
   int threads = 0;  // LibTorch threads for inference; 0 = default
   QStringList files;

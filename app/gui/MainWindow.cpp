@@ -9,6 +9,7 @@
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QDockWidget>
+#include <QDoubleSpinBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
@@ -159,8 +160,36 @@ void MainWindow::buildDocks() {
 
   plotTabs_ = new QTabWidget;
   auto* scores = new QWidget;
-  auto* sl = new QHBoxLayout(scores);
+  auto* scoresLayout = new QVBoxLayout(scores);
+  scoresLayout->setContentsMargins(0, 0, 0, 0);
+  scoresLayout->setSpacing(2);
+  auto* toleranceRow = new QHBoxLayout;
+  toleranceRow->setContentsMargins(4, 2, 4, 0);
+  tolerance_ = new QDoubleSpinBox;
+  tolerance_->setObjectName("nsdTolerance");
+  tolerance_->setRange(0.0, 50.0);
+  tolerance_->setDecimals(2);
+  tolerance_->setSingleStep(0.5);
+  tolerance_->setSuffix(tr(" mm"));
+  tolerance_->setValue(kDefaultNsdToleranceMm);
+  tolerance_->setToolTip(tr("Tolerance tau of the normalised surface Dice (SPEC default %1 mm). "
+                            "Changing it recomputes the scores from the label maps; no inference runs.")
+                             .arg(kDefaultNsdToleranceMm));
+  toleranceRow->addWidget(new QLabel(tr("NSD tolerance \u03c4")));
+  toleranceRow->addWidget(tolerance_);
+  toleranceRow->addStretch();
+  scoresLayout->addLayout(toleranceRow);
+  auto* sl = new QHBoxLayout;
   sl->setContentsMargins(0, 0, 0, 0);
+  scoresLayout->addLayout(sl, 1);
+  // Typing "1.25" must not rescore at 1, 1.2 and 1.25: wait until the value rests.
+  auto* toleranceDebounce = new QTimer(this);
+  toleranceDebounce->setSingleShot(true);
+  toleranceDebounce->setInterval(350);
+  connect(tolerance_, qOverload<double>(&QDoubleSpinBox::valueChanged), toleranceDebounce,
+          qOverload<>(&QTimer::start));
+  connect(toleranceDebounce, &QTimer::timeout, this,
+          [this] { controller_->setToleranceMm(tolerance_->value()); });
   dscPlot_ = new ScorePlot;
   dscPlot_->setObjectName("dsc");
   nsdPlot_ = new ScorePlot;
@@ -542,7 +571,8 @@ void MainWindow::runComparison() {
     statusBar()->showMessage(tr("Open a model and a CT first"), 5000);
     return;
   }
-  controller_->run(quantPanel_->settings(), viewer_->previewSlice());
+  const auto onScreen = viewer_->sliceOnScreen();
+  controller_->run(quantPanel_->settings(), onScreen.slice, onScreen.axis);
 }
 
 void MainWindow::onResultsChanged() {
@@ -886,6 +916,10 @@ void MainWindow::openSession(const QString& path) {
   if (!s.labels.empty())
     controller_->openGroundTruth(QString::fromStdString(s.labels), QString::fromStdString(s.labelMap));
   controller_->setToleranceMm(s.toleranceMm);
+  {
+    const QSignalBlocker block(tolerance_);
+    tolerance_->setValue(s.toleranceMm);
+  }
   pendingViewState_ = s.view;
   if (s.volume.empty() && controller_->volume()) {
     viewer_->applyViewState(s.view);

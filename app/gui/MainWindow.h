@@ -14,6 +14,7 @@
 
 class QAction;
 class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
 class QMenu;
 class QProgressBar;
@@ -57,6 +58,7 @@ class MainWindow : public QMainWindow {
   LayerErrorPlot* layerPlot() const { return layerPlot_; }
   HistogramPlot* histogramPlot() const { return histPlot_; }
   QTableWidget* scoreTable() const { return scoreTable_; }
+  QDoubleSpinBox* toleranceSpin() const { return tolerance_; }  // NSD tolerance (mm)
   QTreeWidget* infoTree() const { return info_; }
   QString statusText() const;
   QString hoverText() const;
@@ -119,6 +121,7 @@ class MainWindow : public QMainWindow {
   ScorePlot* dscPlot_;
   ScorePlot* nsdPlot_;
   QTableWidget* scoreTable_;
+  QDoubleSpinBox* tolerance_;
   QTabWidget* plotTabs_;
   QStackedWidget* layerStack_;
   LayerErrorPlot* layerPlot_;

@@ -273,15 +273,18 @@ void SessionController::usePhantom() {
       false, 0);
 }
 
-void SessionController::run(const QuantSettings& settings, int previewSlice) {
+void SessionController::run(const QuantSettings& settings, int previewSlice, int previewAxis) {
   const uint64_t gen = ++runGeneration_;
   {
     std::lock_guard<std::mutex> lock(currentMutex_);
     if (currentFeedback_ && currentIsRun_) currentFeedback_->cancel();
   }
+  haveRunSettings_ = true;
+  lastRunSettings_ = settings;
   RunRequest request;
   request.settings = settings;
   request.previewSlice = previewSlice;
+  request.previewAxis = previewAxis;
   request.toleranceMm = toleranceMm_;
   stepTimes_.clear();
   enqueue(
@@ -335,6 +338,34 @@ void SessionController::applyUpdate(const RunUpdate& u) {
   }
   emit resultsChanged();
   if (u.kind == K::Quant || u.kind == K::QuantPreview) emit tableChanged();
+}
+
+void SessionController::setToleranceMm(double mm) {
+  if (!(mm >= 0) || mm == toleranceMm_) return;
+  toleranceMm_ = mm;
+  if (!haveRunSettings_) return;
+  // Queued after any running or queued run, so its results are cached by then; a run
+  // requested later supersedes this rescoring (generation check).
+  const uint64_t gen = runGeneration_.load();
+  RunRequest request;
+  request.settings = lastRunSettings_;
+  request.toleranceMm = mm;
+  request.computeFp32 = false;
+  request.onlyIfCached = true;
+  enqueue(
+      tr("Scoring at NSD tolerance %1 mm").arg(mm),
+      [this, request, gen](Feedback& fb) {
+        session_.run(request, &fb, [this, gen](const RunUpdate& u) {
+          if (u.kind != RunUpdate::Kind::Scores) return;  // the label maps on display are unchanged
+          QMetaObject::invokeMethod(
+              this,
+              [this, gen, u] {
+                if (gen == runGeneration_.load()) applyUpdate(u);
+              },
+              Qt::QueuedConnection);
+        });
+      },
+      {}, false, 0);
 }
 
 void SessionController::runJob(const QString& title, std::function<void(AnalysisSession&, Feedback&)> fn,

@@ -38,8 +38,9 @@ class SessionController : public QObject {
   void usePhantom();
 
   // ---- runs ---------------------------------------------------------------------------------
-  // FP32 + quantized inference and scores; previewSlice = axial slice on screen or -1.
-  void run(const QuantSettings& settings, int previewSlice = -1);
+  // FP32 + quantized inference and scores; previewSlice = the slice on screen (index along
+  // previewAxis: 2 axial, 1 coronal, 0 sagittal) or -1 for no preview.
+  void run(const QuantSettings& settings, int previewSlice = -1, int previewAxis = 2);
   void cancel();  // the running job, whatever it is (and queued runs)
   void cancelRuns();  // the running inference (and queued runs); loads continue
   bool isBusy() const { return pending_ > 0; }
@@ -69,7 +70,9 @@ class SessionController : public QObject {
   const QuantSettings& resultSettings() const { return resultSettings_; }
   bool hasResults() const { return quantized_ && !quantPreview_; }
   double toleranceMm() const { return toleranceMm_; }
-  void setToleranceMm(double mm) { toleranceMm_ = mm; }
+  // NSD tolerance tau for the next runs. With results on display (or a run queued), the
+  // scores are recomputed at the new tolerance from the cached label maps: no inference.
+  void setToleranceMm(double mm);
   // Time of the last finished run and of its steps ("FP32 1.2 s, W4A4 2.0 s ...").
   QString lastRunSummary() const { return lastRunSummary_; }
 
@@ -128,6 +131,8 @@ class SessionController : public QObject {
   QuantSettings resultSettings_;
   double toleranceMm_ = kDefaultNsdToleranceMm;
   QString lastRunSummary_;
+  bool haveRunSettings_ = false;
+  QuantSettings lastRunSettings_;  // of the last run() requested
   std::atomic<int> engineThreads_{0};
   QStringList stepTimes_;
 };
