@@ -8,6 +8,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git file dpkg-dev
   # engine
   libinsighttoolkit5-dev libtorch-dev nlohmann-json3-dev zlib1g-dev
+  # an optimised BLAS for LibTorch's GEMM-based kernels (slow_conv3d, ConvTranspose3d,
+  # Linear), used by our binaries only, through their RPATH (see CMakeLists.txt)
+  libopenblas0-pthread
   # desktop application
   qt6-base-dev libqt6opengl6-dev qt6-svg-dev libqcustomplot-dev libvtk9-dev
   # tests and benchmarks

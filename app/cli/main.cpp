@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string>
 
+#include "BlasThreads.h"
 #include "CachingCpuAllocator.h"
 #include "Commands.h"
 #include "Error.h"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
   // core unless the user chose with OMP_NUM_THREADS (e.g. SLURM --cpus-per-task).
   if (!std::getenv("OMP_NUM_THREADS"))
     torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  mqb::setBlasThreads(torch::get_num_threads());
   mqb::installCachingCpuAllocator();
   if (command == "--version" || command == "version") {
     std::cout << "medquanbench-cli " << mqb::versionString() << "\n";

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "AppOptions.h"
+#include "CachingCpuAllocator.h"
 #include "Benchmark.h"
 #include "MainWindow.h"
 #include "SessionController.h"
@@ -29,6 +30,8 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Large activation blocks are reused instead of re-faulted (CachingCpuAllocator.h).
+  mqb::installCachingCpuAllocator();
   // GLX + the default surface format before QApplication (NOTES-VTK-QT6.md).
   mqb::VtkOpenGLView::prepareApplication();
   QApplication app(argc, argv);

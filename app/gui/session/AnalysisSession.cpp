@@ -1,4 +1,5 @@
 // Torch headers first (this file is Qt-free; the rule matters for files that also see Qt).
+#include "BlasThreads.h"
 #include "SegmentationModel.h"
 #include "SlidingWindowInference.h"
 #include "VolumePreparation.h"
@@ -704,6 +705,7 @@ int AnalysisSession::engineThreads() { return at::get_num_threads(); }
 void AnalysisSession::setEngineThreads(int threads) {
   if (threads < 1) throw Error("the number of engine threads must be >= 1");
   at::set_num_threads(threads);
+  setBlasThreads(threads);
 }
 
 void AnalysisSession::writeLabels(const LabelVolume& labels, const std::string& path) {
