@@ -3,7 +3,8 @@
 // visible label, coloured from the class list), in a VtkOpenGLView with trackball
 // interaction. Two views can share one camera (linkCamera), so the FP32 and quantized
 // surfaces turn together. World space = voxel index * spacing, like SliceView.
-// Large volumes are subsampled (every n-th voxel, nearest) to at most maxVoxels().
+// Label maps are subsampled (every n-th voxel, nearest) towards isotropic voxels of the
+// coarsest spacing and to at most maxVoxels().
 //
 // Threading: surface extraction (flying edges, smoothing, normals) costs hundreds of ms on
 // a large label map, so it runs on a pool thread (QtConcurrent) on a private copy of the
@@ -39,7 +40,7 @@ class SurfaceView : public VtkOpenGLView {
   void setClassList(const ClassList& classes);
   void setLabelVisible(int id, bool visible);
   void setTitle(const QString& title);
-  static int64_t maxVoxels() { return 12'000'000; }
+  static int64_t maxVoxels() { return 3'000'000; }
 
   // Both views use `other`'s camera from now on; rendering one re-renders the other.
   void linkCamera(SurfaceView* other);
