@@ -23,6 +23,7 @@
 #include "Resources.h"
 #include "SessionController.h"
 #include "SliceView.h"
+#include "SurfaceView.h"
 #include "ViewerPanel.h"
 
 namespace mqb::gui {
@@ -75,6 +76,115 @@ Stats stats(std::vector<double> v) {
   return s;
 }
 
+// Slice changes on the linked views, with a breakdown: composing the slices on the CPU,
+// the views' paintGL (VTK render + blit as submitted), and the rest (Qt composing the
+// window, buffer swap, events); then one stand-alone view for the per-view cost.
+void measureRedraw(MainWindow& window, const QList<SliceView*>& views, const std::shared_ptr<const ImageVolume>& ct,
+                   const std::shared_ptr<LabelVolume>& fp32, const std::shared_ptr<LabelVolume>& diff,
+                   const ClassList& classes, int count) {
+  const auto& g = ct->geometry;
+  int visible = 0;
+  for (auto* v : views) visible += v->isVisible();
+  const int sliceCount = views.first()->sliceCount();
+  std::vector<double> redraw, compose, paint;
+  const int n = std::max(1, count);
+  int slice = views.first()->slice();
+  for (int i = 0; i < n; ++i) {
+    slice = (slice + 1) % sliceCount;
+    const double ms = waitForFrames(views, [&] { views.first()->setSlice(slice); });
+    if (ms < 0) continue;
+    redraw.push_back(ms);
+    double c = 0, p = 0;
+    for (auto* v : views)
+      if (v->isVisible()) {
+        c += v->lastComposeMs();
+        p += v->lastPaintMs();
+      }
+    compose.push_back(c);
+    paint.push_back(p);
+  }
+  const Stats r = stats(redraw), rc = stats(compose), rp = stats(paint);
+  std::printf("slice change with overlays (%lldx%lld slice, %d linked views, window %dx%d): mean %.1f ms, median "
+              "%.1f ms, max %.1f ms over %zu changes\n",
+              static_cast<long long>(g.size[0]), static_cast<long long>(g.size[1]), visible, window.width(),
+              window.height(), r.mean, r.median, r.max, redraw.size());
+  std::printf("  per change (all views): composing slices %.1f ms, paintGL %.1f ms, rest (window composition, swap, "
+              "events) %.1f ms (means)\n",
+              rc.mean, rp.mean, r.mean - rp.mean);
+
+  SliceView single;
+  single.resize(600, 600);
+  single.show();
+  auto measure = [&] {
+    std::vector<double> one;
+    int s1 = single.slice();
+    for (int i = 0; i < n; ++i) {
+      s1 = (s1 + 1) % sliceCount;
+      const double ms = waitForFrames({&single}, [&] { single.setSlice(s1); });
+      if (ms >= 0) one.push_back(ms);
+    }
+    return stats(one);
+  };
+  waitForFrames({&single}, [&] { single.setImage(ct); });
+  const Stats bare = measure();
+  // A repaint without any change: the fixed cost of one frame (render + blit + composition).
+  std::vector<double> frames;
+  for (int i = 0; i < n; ++i) frames.push_back(waitForFrames({&single}, [&] { single.requestRender(); }));
+  const Stats frame = stats(frames);
+  waitForFrames({&single}, [&] {
+    single.setClassList(classes);
+    single.setLabels(fp32);
+    single.setDifference(diff);
+  });
+  const Stats r1 = measure();
+  std::printf("one stand-alone %dx%d view: slice change with overlays mean %.1f ms (median %.1f, max %.1f), "
+              "CT only mean %.1f ms, unchanged re-render mean %.1f ms\n",
+              single.deviceSize().width(), single.deviceSize().height(), r1.mean, r1.median, r1.max, bare.mean,
+              frame.mean);
+}
+
+// Time to the first preview of the slice on screen (FP32, then quantized), for an axial
+// and a coronal view. Each starts without cached results (the CT is reopened); the run is
+// cancelled once the quantized preview is shown.
+int measurePreviews(MainWindow& window, const QuantSettings& settings) {
+  SessionController* c = window.controller();
+  ViewerPanel* viewer = window.viewer();
+  const QString volume = c->volumePath();
+  for (auto orientation : {SliceView::Orientation::Axial, SliceView::Orientation::Coronal}) {
+    c->openVolume(volume);
+    if (!c->waitUntilIdle(300000) || !c->volume()) return 1;
+    for (auto* v : viewer->views()) v->setOrientation(orientation);
+    QApplication::processEvents();
+    const auto onScreen = viewer->sliceOnScreen();
+    double fp32Preview = -1, quantPreview = -1;
+    QElapsedTimer t;
+    const auto connection = QObject::connect(c, &SessionController::resultsChanged, [&] {
+      if (c->fp32IsPreview() && fp32Preview < 0) fp32Preview = t.nsecsElapsed() / 1e9;
+      if (c->quantizedIsPreview() && quantPreview < 0) {
+        quantPreview = t.nsecsElapsed() / 1e9;
+        c->cancelRuns();  // the whole volume is measured by the stall part
+      }
+    });
+    t.start();
+    c->run(settings, onScreen.slice, onScreen.axis);
+    c->waitUntilIdle(3600000);
+    const double total = t.nsecsElapsed() / 1e9;
+    QObject::disconnect(connection);
+    if (quantPreview < 0)
+      std::printf("preview (%s slice %d): none (the windows through it cover most of the volume); whole run %.1f s\n",
+                  qPrintable(SliceView::orientationName(orientation)), onScreen.slice, total);
+    else
+      std::printf("preview (%s slice %d): FP32 preview after %.1f s, %s preview after %.1f s (from Run, incl. "
+                  "calibration)\n",
+                  qPrintable(SliceView::orientationName(orientation)), onScreen.slice, fp32Preview,
+                  settings.precisionId().c_str(), quantPreview);
+    std::fflush(stdout);
+  }
+  for (auto* v : viewer->views()) v->setOrientation(SliceView::Orientation::Axial);
+  c->openVolume(volume);  // the stall part starts without cached results too
+  return c->waitUntilIdle(300000) ? 0 : 1;
+}
+
 }  // namespace
 
 int runBenchmark(MainWindow& window, const AppOptions& o) {
@@ -123,6 +233,7 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
 
   const bool doRedraw = o.benchmarkParts.contains("redraw");
   const bool doStall = o.benchmarkParts.contains("stall");
+  const bool doPreview = o.benchmarkParts.contains("preview");
   // 3. Slice changes with label overlays (FP32, quantized, difference).
   auto fp32 = bandLabels(*ct, -20, 200);
   auto quant = bandLabels(*ct, -10, 210);
@@ -135,56 +246,9 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
     viewer->setQuantized(quant, "overlay test", false);
     viewer->setDifference(diff, differing, false);
   });
-  const int sliceCount = views.first()->sliceCount();
-  if (doRedraw) {
-  std::vector<double> redraw;
-  const int n = std::max(1, o.benchmarkSlices);
-  int slice = views.first()->slice();
-  for (int i = 0; i < n; ++i) {
-    slice = (slice + 1) % sliceCount;
-    const double ms = waitForFrames(views, [&] { views.first()->setSlice(slice); });
-    if (ms >= 0) redraw.push_back(ms);
-  }
-  const Stats r = stats(redraw);
-  std::printf("slice change with overlays (%lldx%lld slice, %d linked views): mean %.1f ms, median %.1f ms, "
-              "max %.1f ms over %zu changes\n",
-              static_cast<long long>(g.size[0]), static_cast<long long>(g.size[1]), visible, r.mean, r.median, r.max,
-              redraw.size());
-
-  // The same on one stand-alone view (no links), to separate per-view cost.
-  {
-    SliceView single;
-    single.resize(600, 600);
-    single.show();
-    auto measure = [&] {
-      std::vector<double> one;
-      int s1 = single.slice();
-      for (int i = 0; i < n; ++i) {
-        s1 = (s1 + 1) % sliceCount;
-        const double ms = waitForFrames({&single}, [&] { single.setSlice(s1); });
-        if (ms >= 0) one.push_back(ms);
-      }
-      return stats(one);
-    };
-    waitForFrames({&single}, [&] { single.setImage(ct); });
-    const Stats bare = measure();
-    // A repaint without any change: the fixed cost of one frame (render + blit + composition).
-    std::vector<double> frames;
-    for (int i = 0; i < n; ++i) frames.push_back(waitForFrames({&single}, [&] { single.requestRender(); }));
-    const Stats frame = stats(frames);
-    waitForFrames({&single}, [&] {
-      single.setClassList(classes);
-      single.setLabels(fp32);
-      single.setDifference(diff);
-    });
-    const Stats r1 = measure();
-    std::printf("one stand-alone %dx%d view: slice change with overlays mean %.1f ms (median %.1f, max %.1f), "
-                "CT only mean %.1f ms, unchanged re-render mean %.1f ms\n",
-                single.deviceSize().width(), single.deviceSize().height(), r1.mean, r1.median, r1.max, bare.mean,
-                frame.mean);
-  }
-  }
-  if (!doStall) return 0;
+  if (doRedraw) measureRedraw(window, views, ct, fp32, diff, classes, o.benchmarkSlices);
+  if (!doStall && !doPreview) return 0;
+  viewer->clearResults();
 
   // 4. UI-thread stalls during inference: a 10 ms heartbeat while FP32 + quantized run.
   QString model = o.model;
@@ -207,7 +271,7 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
   std::printf("model: %s (%s, %zu quantizable ops)\n", qPrintable(model), c->modelInfo()->metadata.name.c_str(),
               c->modelInfo()->ops.size());
   QuantSettings settings;
-  if (!o.precision.isEmpty()) settings.weightBits = settings.activationBits = 8;
+  settings.weightBits = settings.activationBits = 8;
   try {
     if (!o.precision.isEmpty() || !o.granularity.isEmpty()) {
       nlohmann::json j = settings.toJson();
@@ -219,6 +283,12 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
     std::fprintf(stderr, "benchmark: %s\n", e.what());
     return 1;
   }
+  int code = 0;
+  if (doPreview) code |= measurePreviews(window, settings);
+  if (!doStall) return code;
+  // Everything a run updates is on screen: the slice views, the 3D surfaces and the plots.
+  viewer->setSurfacesVisible(true);
+  for (int i = 0; i < 10; ++i) QApplication::processEvents(QEventLoop::AllEvents, 20);
   QElapsedTimer beat;
   double longest = 0;
   int beats = 0;
@@ -231,9 +301,15 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
       QObject::connect(c, &SessionController::progress, [&](double, const QString& s) { stage = s; });
   const auto resultConnection =
       QObject::connect(c, &SessionController::resultsChanged, [&] { stage = "showing results"; });
+  struct Stall {
+    double ms;
+    QString stage;
+  };
+  std::vector<Stall> stalls;
   QObject::connect(&heartbeat, &QTimer::timeout, [&] {
     const double gap = beat.nsecsElapsed() / 1e6;
     gaps.push_back(gap);
+    if (gap > 50) stalls.push_back({gap, stage});
     if (gap > longest) {
       longest = gap;
       longestStage = stage;
@@ -248,6 +324,15 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
   const auto onScreen = viewer->sliceOnScreen();
   c->run(settings, onScreen.slice, onScreen.axis);
   c->waitUntilIdle(3600000);
+  // The last results are drawn after the controller went idle (queued replots, surfaces
+  // built on a pool thread, view renders): keep measuring until they are on screen.
+  stage = "showing final results";
+  for (int i = 0; i < 2; ++i) viewer->surfaceView(i)->waitUntilBuilt(60000);
+  {
+    QEventLoop settle;
+    QTimer::singleShot(1500, &settle, &QEventLoop::quit);
+    settle.exec();
+  }
   heartbeat.stop();
   QObject::disconnect(stageConnection);
   QObject::disconnect(resultConnection);
@@ -257,10 +342,16 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
   for (double g : gaps) over50 += g > 50;
   std::printf("inference FP32 + %s (%s): %.2f s [%s]\n", settings.precisionId().c_str(), settings.granularity.c_str(),
               runSeconds, qPrintable(c->lastRunSummary()));
-  std::printf("longest UI-thread stall during inference: %.1f ms (during \"%s\"); heartbeat 10 ms: %d beats "
-              "(%d ideal), median gap %.1f ms, %zu gaps > 50 ms; torch threads %d, CPU cores %d\n",
-              longest, qPrintable(longestStage), beats, static_cast<int>(runSeconds * 100), gs.median, over50,
+  std::printf("longest UI-thread stall over the whole FP32 + %s run (until its results were drawn, 3D surfaces "
+              "shown): %.1f ms (during \"%s\"); heartbeat 10 ms: %d beats (%d ideal), median gap %.1f ms, %zu gaps "
+              "> 50 ms, %zu > 100 ms; torch threads %d, CPU cores %d\n",
+              settings.precisionId().c_str(), longest, qPrintable(longestStage), beats,
+              static_cast<int>(runSeconds * 100), gs.median, over50,
+              static_cast<size_t>(std::count_if(gaps.begin(), gaps.end(), [](double g) { return g > 100; })),
               c->engineThreads(), QThread::idealThreadCount());
+  std::sort(stalls.begin(), stalls.end(), [](const Stall& a, const Stall& b) { return a.ms > b.ms; });
+  for (size_t i = 0; i < std::min<size_t>(5, stalls.size()); ++i)
+    std::printf("  stall %.1f ms during \"%s\"\n", stalls[i].ms, qPrintable(stalls[i].stage));
   // What the GUI thread does when results arrive (the stalls above include it).
   if (c->hasResults()) {
     auto timeMs = [](const std::function<void()>& f) {
@@ -283,7 +374,7 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
                 tf, tq, td, tv, tr, tp);
   }
   std::fflush(stdout);
-  return c->hasResults() ? 0 : 1;
+  return c->hasResults() ? code : 1;
 }
 
 }  // namespace mqb::gui

@@ -76,7 +76,10 @@ void SessionController::enqueue(const QString& title, std::function<void(Feedbac
   job->generation = generation;
   job->feedback->setProgressCallback([this](double f, const std::string& stage) {
     const int64_t now = nowMs();
-    if (f < 1.0 && now - lastProgressMs_.load() < 40) return;
+    // 5 updates a second: each one repaints the progress bar, and with GL views in the
+    // window every repaint recomposes the whole window (tens of ms on a software
+    // rasterizer), so a faster rate would keep the GUI thread busy for nothing.
+    if (f < 1.0 && now - lastProgressMs_.load() < 200) return;
     lastProgressMs_ = now;
     const QString text = QString::fromStdString(stage);
     QMetaObject::invokeMethod(this, [this, f, text] { emit progress(f, text); }, Qt::QueuedConnection);
