@@ -14,6 +14,33 @@ bool sameVoxels(const LabelVolume* v, const ImageVolume& image) {
 
 QColor fallbackLabelColor(int labelId) { return QColor::fromHsv((labelId * 137) % 360, 200, 240); }
 
+QColor differenceColorFor(const ClassList& classes) {
+  auto minDistance = [&](const QColor& c) {
+    double best = 1e9;
+    for (const ClassInfo& k : classes) {
+      if (k.id == 0) continue;  // background is never drawn
+      const double dr = c.red() - k.color[0], dg = c.green() - k.color[1], db = c.blue() - k.color[2];
+      best = std::min(best, std::sqrt(dr * dr + dg * dg + db * db));
+    }
+    return best;
+  };
+  const QColor magenta(255, 0, 255);
+  constexpr double kDistinct = 90.0;  // RGB distance that reads as another colour on grey CT
+  if (minDistance(magenta) >= kDistinct) return magenta;
+  const QColor candidates[] = {QColor(128, 0, 255), QColor(0, 255, 127), QColor(255, 105, 180),
+                               QColor(255, 128, 0), QColor(255, 255, 255)};
+  QColor best = magenta;
+  double bestDistance = minDistance(magenta);
+  for (const QColor& c : candidates) {
+    const double d = minDistance(c);
+    if (d > bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
 SlicePlane slicePlane(const ImageGeometry& g, int normalAxis) {
   SlicePlane p;
   p.normal = std::clamp(normalAxis, 0, 2);

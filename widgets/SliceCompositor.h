@@ -43,6 +43,11 @@ struct SliceStyle {
 // Colour of a label id without a class: golden-angle hue steps give distinct neighbours.
 QColor fallbackLabelColor(int labelId);
 
+// Colour of the difference overlay for a class list: magenta unless an organ has a
+// colour close to it (BTCV's liver is magenta), then the candidate farthest from every
+// class colour, so "FP32 != quantized" never reads as an organ.
+QColor differenceColorFor(const ClassList& classes);
+
 // In-plane axes of a slice normal to index axis `normalAxis` (0, 1, 2): the horizontal one
 // is always the lower-numbered axis, so the composed image is in VTK point order.
 struct SlicePlane {

@@ -1,5 +1,7 @@
 #include "ExportReaction.h"
 
+#include "SliceCompositor.h"
+
 #include <QDir>
 #include <QFileInfo>
 #include <QImageWriter>
@@ -110,6 +112,7 @@ ComparisonFigureSpec makeComparisonSpec(const FigureRequest& r) {
     o.labelOpacity = r.labelOpacity;
     o.outline = r.outline;
     o.labelVisible = r.labelVisible;
+    o.differenceColor = differenceColorFor(r.classes);  // as the difference pane shows it
     p.render = [image, labels, diff, o](const QSize& size) mutable {
       o.labels = labels.get();
       o.difference = diff.get();
@@ -132,7 +135,8 @@ ComparisonFigureSpec makeComparisonSpec(const FigureRequest& r) {
       }
     spec.legend << FigureLegendEntry{name, color};
   }
-  if (r.difference) spec.legend << FigureLegendEntry{QObject::tr("FP32 \u2260 quantized"), QColor(255, 0, 255)};
+  if (r.difference)
+    spec.legend << FigureLegendEntry{QObject::tr("FP32 \u2260 quantized"), differenceColorFor(r.classes)};
   return spec;
 }
 

@@ -1049,6 +1049,14 @@ void MainWindow::finishBatch() {
   if (!batch_) return;
   batch_ = false;  // once
   const AppOptions& o = batchOptions_;
+  // Without a saved view, show the slice with the most organ voxels (ground truth, else
+  // FP32): the middle slice of an abdominal CT can miss most organs.
+  if (o.session.isEmpty()) {
+    if (const auto truth = controller_->groundTruth())
+      viewer_->showBusiestSlice(*truth);
+    else if (const auto fp32 = controller_->fp32())
+      viewer_->showBusiestSlice(*fp32);
+  }
   // Let the views render the final state first.
   QTimer::singleShot(300, this, [this, o] {
     QApplication::processEvents();

@@ -1,5 +1,8 @@
 #include "ViewerPanel.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QEvent>
@@ -10,6 +13,7 @@
 #include <QSlider>
 #include <QVBoxLayout>
 
+#include "SliceCompositor.h"
 #include "SurfaceView.h"
 #include "ViewLink.h"
 
@@ -68,7 +72,7 @@ ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent) {
   opacity_->setToolTip(tr("Label opacity"));
   diff_ = new QCheckBox(tr("Difference"));
   diff_->setChecked(true);
-  diff_->setToolTip(tr("Voxels where FP32 and quantized labels differ (magenta)"));
+  diff_->setToolTip(tr("Voxels where FP32 and quantized labels differ (magenta, or a colour no organ uses)"));
   surfacesCheck_ = new QCheckBox(tr("3D"));
   surfacesCheck_->setToolTip(tr("Organ surfaces of FP32 and quantized predictions, cameras linked"));
   auto* reset = new QPushButton(tr("Reset view"));
@@ -175,6 +179,7 @@ void ViewerPanel::setImage(std::shared_ptr<const ImageVolume> image) {
 void ViewerPanel::setClassList(const ClassList& classes) {
   classes_ = classes;
   for (auto* v : views_) v->setClassList(classes);
+  views_[DiffPane]->setDifferenceColor(differenceColorFor(classes));
   for (auto* s : surfaces_) s->setClassList(classes);
 }
 
@@ -273,6 +278,21 @@ ViewerPanel::SliceOnScreen ViewerPanel::sliceOnScreen() const {
   s.axis = static_cast<int>(v->orientation());
   s.slice = v->slice();
   return s;
+}
+
+void ViewerPanel::showBusiestSlice(const LabelVolume& labels) {
+  SliceView* v = views_[0];
+  if (!v->image() || labels.geometry.size != v->image()->geometry.size) return;
+  const int axis = static_cast<int>(v->orientation());
+  const auto& size = labels.geometry.size;
+  std::vector<int64_t> count(static_cast<size_t>(size[axis]), 0);
+  size_t i = 0;
+  for (int64_t z = 0; z < size[2]; ++z)
+    for (int64_t y = 0; y < size[1]; ++y)
+      for (int64_t x = 0; x < size[0]; ++x, ++i)
+        if (labels.voxels[i]) ++count[static_cast<size_t>(axis == 0 ? x : axis == 1 ? y : z)];
+  const auto best = std::max_element(count.begin(), count.end());
+  if (best != count.end() && *best > 0) v->setSlice(static_cast<int>(best - count.begin()));
 }
 
 ViewState ViewerPanel::viewState() const {

@@ -57,6 +57,9 @@ class ViewerPanel : public QWidget {
     int slice = -1;
   };
   SliceOnScreen sliceOnScreen() const;
+  // Moves the linked views to the slice (of the current orientation) with the most
+  // labelled voxels in `labels`: the most informative picture for a non-interactive export.
+  void showBusiestSlice(const LabelVolume& labels);
   ViewState viewState() const;
   void applyViewState(const ViewState& state);
 

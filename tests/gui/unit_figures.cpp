@@ -133,6 +133,24 @@ TEST(SliceCompositorTest, ComposesEachOrientationInIndexOrder) {
   EXPECT_TRUE(rgba.empty());
 }
 
+TEST(SliceCompositorTest, DifferenceColourNeverMatchesAnOrganColour) {
+  EXPECT_EQ(differenceColorFor(guitest::phantomClasses()), QColor(255, 0, 255));  // red and green organs
+  // BTCV colours: the liver is magenta.
+  const ClassList btcv = {{0, "background", {0, 0, 0}},     {1, "spleen", {255, 0, 0}},
+                          {2, "right kidney", {0, 255, 0}}, {3, "left kidney", {0, 0, 255}},
+                          {4, "gallbladder", {255, 255, 0}}, {5, "esophagus", {0, 255, 255}},
+                          {6, "liver", {255, 0, 255}},      {7, "stomach", {255, 239, 213}},
+                          {8, "aorta", {0, 0, 205}},        {9, "ivc", {205, 133, 63}},
+                          {10, "veins", {210, 180, 140}},   {11, "pancreas", {102, 205, 170}}};
+  const QColor c = differenceColorFor(btcv);
+  EXPECT_NE(c, QColor(255, 0, 255));
+  for (const auto& k : btcv) {
+    if (k.id == 0) continue;
+    const double d = std::hypot(c.red() - k.color[0], c.green() - k.color[1], c.blue() - k.color[2]);
+    EXPECT_GE(d, 90.0) << k.name;
+  }
+}
+
 TEST(SliceRendererTest, FlippedDirectionFollowsSliceViewConventions) {
   Phantom p = guitest::makePhantom();
   auto img = std::make_shared<ImageVolume>(*p.image);
@@ -226,6 +244,13 @@ TEST(AppOptionsTest, ParsesTheDocumentedCommandLine) {
   EXPECT_TRUE(msg.contains("export-scale"));
   EXPECT_FALSE(gui::parseAppOptions({"medquanbench", "--labels", "gt.nii.gz"}, o, msg, nullptr));
   EXPECT_FALSE(gui::parseAppOptions({"medquanbench", "--bogus"}, o, msg, nullptr));
+  gui::AppOptions b;
+  ASSERT_TRUE(gui::parseAppOptions({"medquanbench", "--benchmark", "--benchmark-parts", "stall,preview"}, b, msg,
+                                   nullptr));
+  EXPECT_EQ(b.benchmarkParts, (QStringList{"stall", "preview"}));
+  EXPECT_FALSE(gui::parseAppOptions({"medquanbench", "--benchmark", "--benchmark-parts", "redraw,fast"}, b, msg,
+                                    nullptr));
+  EXPECT_TRUE(msg.contains("fast"));
   gui::AppOptions h;
   ASSERT_TRUE(gui::parseAppOptions({"medquanbench", "--help"}, h, msg, &exitNow));
   EXPECT_TRUE(exitNow);
