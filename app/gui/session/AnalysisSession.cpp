@@ -105,6 +105,9 @@ struct AnalysisSession::Impl {
   std::shared_ptr<const LabelVolume> fp32;
   torch::Tensor fp32ModelSpace;
   std::map<std::string, std::shared_ptr<const quant::CalibrationData>> calibrations;
+  // FP32 side of the layer analysis per calibration seed (quant::Fp32Capture): a further
+  // configuration skips the FP32 run.
+  std::map<uint32_t, std::unique_ptr<quant::Fp32Capture>> analysisCaptures;
   std::list<std::pair<std::string, std::shared_ptr<const LabelVolume>>> quantized;  // LRU, front = newest
   std::map<std::string, std::shared_ptr<const ComparisonTable>> tables;
   std::optional<SegmentationScores> fp32VsTruth;
@@ -122,6 +125,7 @@ struct AnalysisSession::Impl {
     fp32.reset();
     fp32ModelSpace = torch::Tensor();
     calibrations.clear();
+    analysisCaptures.clear();
     quantized.clear();
     tables.clear();
     fp32VsTruth.reset();
@@ -501,10 +505,6 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   std::shared_ptr<const LabelVolume> fp32Preview;
   std::unique_ptr<quant::QuantizedModel> qm;
   std::shared_ptr<const quant::CalibrationData> cal;
-  if (needQuant) {
-    if (quant::QuantizedModel::needsCalibration(*d->graph, config))
-      cal = d->ensureCalibration(s, stageFor("calibrate", "calibrating"));
-  }
   if (preview && needFp32) {
     const auto t0 = Clock::now();
     InferenceOptions opt;
@@ -524,6 +524,11 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
       ++d->counters.previews;
     }
     emit(u);
+  }
+  // Calibration after the FP32 preview: the user sees the FP32 slice while it runs.
+  if (needQuant) {
+    if (quant::QuantizedModel::needsCalibration(*d->graph, config))
+      cal = d->ensureCalibration(s, stageFor("calibrate", "calibrating"));
   }
   if (needQuant) qm = std::make_unique<quant::QuantizedModel>(d->graph, d->model->metadata(), config, cal.get());
   if (preview && needQuant) {
@@ -640,8 +645,10 @@ std::shared_ptr<const LayerAnalysisResult> AnalysisSession::analyzeLayers(const 
   // Like quant::QuantizationStudy::analyze: the first calibration patch (foreground-centred
   // when ground truth is loaded).
   const auto patches = d->calibrationPatches(1, settings.calibrationSeed);
+  auto& capture = d->analysisCaptures[settings.calibrationSeed];
+  if (!capture) capture = std::make_unique<quant::Fp32Capture>();
   auto analysis = std::make_shared<const quant::LayerAnalysis>(quant::analyzeLayers(
-      *d->graph, d->model->metadata(), config, *cal, patches, root.sub(0.35, 1, "layer analysis")));
+      *d->graph, d->model->metadata(), config, *cal, patches, root.sub(0.35, 1, "layer analysis"), capture.get()));
   auto result = std::make_shared<LayerAnalysisResult>();
   result->configuration = settings.describe();
   result->seconds = analysis->seconds;
