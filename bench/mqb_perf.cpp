@@ -463,6 +463,20 @@ int runAnalysis(const Args& a) {
         " ops), ratio " + std::to_string(analysis.wallRatio.back()) + " (CPU time " +
         std::to_string(analysis.cpuRatio.back()) + ")");
   }
+  // A further configuration on the same patch, with the FP32 side kept from a first
+  // analysis (what QuantizationStudy and the desktop application do).
+  quant::Fp32Capture capture;
+  quant::analyzeLayers(*graph, md, c, cal, {x}, FeedbackStage(nullptr, 0, 1, ""), &capture);
+  j["capture_bytes"] = capture.bytes();
+  Paired reused;
+  for (int r = 0; r < rounds && capture.complete(); ++r) {
+    const Timing t = timeBoth([&] { quant::analyzeLayers(*graph, md, c, cal, {x}, FeedbackStage(nullptr, 0, 1, ""), &capture); });
+    const Timing after = fp32Once();
+    reused.add(t, before, after);
+    before = after;
+    log("round " + std::to_string(r + 1) + ": analysis with the FP32 capture, CPU ratio " +
+        std::to_string(reused.cpuRatio.back()));
+  }
   j["config"] = c.describe();
   j["fp32_forward_seconds"] = stats(fp32.wall);
   j["fp32_forward_cpu_seconds"] = stats(fp32.cpu);
@@ -470,6 +484,10 @@ int runAnalysis(const Args& a) {
   j["analysis_cpu_seconds"] = stats(analysis.cpu);
   j["ratio_to_fp32"] = stats(analysis.wallRatio);
   j["cpu_ratio_to_fp32"] = stats(analysis.cpuRatio);
+  if (!reused.cpuRatio.empty()) {
+    j["reused_capture_ratio_to_fp32"] = stats(reused.wallRatio);
+    j["reused_capture_cpu_ratio_to_fp32"] = stats(reused.cpuRatio);
+  }
   j["load_average_end"] = loadAverage1();
   writeJson(a, j);
   return 0;

@@ -3,6 +3,7 @@
 #include <torch/csrc/jit/ir/ir.h>
 
 #include <ATen/Parallel.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -152,41 +153,63 @@ struct AnalysisState {
       : isolated(ops),
         cumulative(ops),
         fpHist(ops, {Histogram(kRunHistogramBins), Histogram(kRunHistogramBins)}),
-        qHist(ops, {Histogram(kRunHistogramBins), Histogram(kRunHistogramBins)}),
-        fpOutputs(ops) {}
+        qHist(ops, {Histogram(kRunHistogramBins), Histogram(kRunHistogramBins)}) {}
   std::vector<ErrorSums> isolated, cumulative;
   std::vector<std::array<Histogram, 2>> fpHist, qHist;
-  // FP32 outputs of the current patch, consumed in order by the quantized run (a queue per
-  // op, so an op executed several times per forward is compared call by call).
-  std::vector<std::deque<torch::Tensor>> fpOutputs;
 };
 
+// The isolated error of one call of an op: this op alone quantized (its activation plans
+// and weight) on its FP32 input, against its FP32 output. Re-runs only this node.
+void addIsolated(ErrorSums& sums, const QuantOp& op, bool quantizedOp, const QuantizedModel& quantized,
+                 torch::jit::Node* node, const std::array<torch::Tensor, 2>& fpInputs, const torch::Tensor& fpOutput) {
+  if (!quantizedOp) {
+    sums.addIdentical(fpOutput);
+    return;
+  }
+  std::array<torch::Tensor, 2> qin;
+  for (int s = 0; s < op.activationSlots; ++s) qin[s] = quantized.plan(op.index, s).apply(fpInputs[s]);
+  sums.add(fpOutput, runNode(node, op, qin, quantized.quantizedWeight(op.index)));
+}
+
+}  // namespace
+
 // The FP32 run. Everything that needs the FP32 inputs is done while they are alive, right
-// after the op ran: their histogram, and the isolated error (this op alone quantized, on
-// its FP32 input: re-run only this node). Only the op outputs are kept for the cumulative
-// comparison, by reference when nothing in the graph writes into them later.
+// after the op ran: their histogram and the isolated error. The op outputs are kept for
+// the cumulative comparison (by reference when nothing writes into them later), and, when
+// a capture is being recorded, the inputs too (by reference when nothing writes into them).
 class Fp32PassObserver : public HookObserver {
  public:
   Fp32PassObserver(const QuantizableGraph& graph, const QuantizedModel& quantized, const std::vector<bool>& isQuantized,
-                   const std::vector<torch::jit::Node*>& nodes, AnalysisState& state, const FeedbackStage& stage)
+                   const std::vector<torch::jit::Node*>& nodes, AnalysisState& state, const FeedbackStage& stage,
+                   Fp32Capture::Patch& record, Fp32Capture* capture)
       : graph_(graph), quantized_(quantized), isQuantized_(isQuantized), nodes_(nodes), state_(state),
-        stage_(stage), inputs_(graph.ops().size()) {}
+        stage_(stage), record_(record), capture_(capture), inputs_(graph.ops().size()) {}
   void onInput(int op, int slot, const torch::Tensor& x) override {
     inputs_[op][slot] = x;
     state_.fpHist[op][slot].add(x);
   }
   void onOutput(int op, const torch::Tensor& y) override {
     stage_.throwIfCanceled();
-    const QuantOp& q = graph_.ops()[static_cast<size_t>(op)];
-    if (isQuantized_[static_cast<size_t>(op)]) {
-      std::array<torch::Tensor, 2> qin;
-      for (int s = 0; s < q.activationSlots; ++s) qin[s] = quantized_.plan(op, s).apply(inputs_[op][s]);
-      state_.isolated[op].add(y, runNode(nodes_[static_cast<size_t>(op)], q, qin, quantized_.quantizedWeight(op)));
-    } else {
-      state_.isolated[op].addIdentical(y);
+    const size_t i = static_cast<size_t>(op);
+    const QuantOp& q = graph_.ops()[i];
+    addIsolated(state_.isolated[i], q, isQuantized_[i], quantized_, nodes_[i], inputs_[i], y);
+    const torch::Tensor kept = q.outputStable ? y : y.clone();
+    record_.outputs[i].push_back(kept);
+    if (capture_ && !capture_->overflow_) {
+      std::array<torch::Tensor, 2> in;
+      for (int s = 0; s < q.activationSlots; ++s) {
+        in[s] = q.inputStable[s] ? inputs_[i][s] : inputs_[i][s].clone();
+        capture_->bytes_ += in[s].nbytes();
+      }
+      capture_->bytes_ += kept.nbytes();
+      record_.inputs[i].push_back(std::move(in));
+      if (capture_->bytes_ > capture_->budget_) {
+        // Too big to keep: stop recording inputs; outputs are needed for this patch anyway.
+        capture_->overflow_ = true;
+        for (auto& calls : record_.inputs) calls.clear();
+      }
     }
-    state_.fpOutputs[op].push_back(q.outputStable ? y : y.clone());
-    inputs_[op] = {};
+    inputs_[i] = {};
   }
 
  private:
@@ -196,27 +219,35 @@ class Fp32PassObserver : public HookObserver {
   const std::vector<torch::jit::Node*>& nodes_;
   AnalysisState& state_;
   const FeedbackStage& stage_;
+  Fp32Capture::Patch& record_;
+  Fp32Capture* capture_;
   std::vector<std::array<torch::Tensor, 2>> inputs_;
 };
+
+namespace {
 
 // The quantized (cumulative) run: input histograms before quantization, output error
 // against the FP32 run as soon as the op ran. Keeps nothing, so inputs the graph never
 // reads again are quantized in place as in plain quantized inference.
 class QuantizedPassObserver : public HookObserver {
  public:
-  QuantizedPassObserver(AnalysisState& state, const FeedbackStage& stage) : state_(state), stage_(stage) {}
+  QuantizedPassObserver(AnalysisState& state, const std::vector<std::vector<torch::Tensor>>& fpOutputs,
+                        const FeedbackStage& stage)
+      : state_(state), fpOutputs_(fpOutputs), calls_(fpOutputs.size(), 0), stage_(stage) {}
   void onInput(int op, int slot, const torch::Tensor& x) override { state_.qHist[op][slot].add(x); }
   void onOutput(int op, const torch::Tensor& y) override {
     stage_.throwIfCanceled();
-    auto& queue = state_.fpOutputs[static_cast<size_t>(op)];
-    if (queue.empty()) throw Error("layer analysis: the quantized run executed an op more often than the FP32 run");
-    state_.cumulative[op].add(queue.front(), y);
-    queue.pop_front();
+    const size_t i = static_cast<size_t>(op);
+    if (calls_[i] >= fpOutputs_[i].size())
+      throw Error("layer analysis: the quantized run executed an op more often than the FP32 run");
+    state_.cumulative[i].add(fpOutputs_[i][calls_[i]++], y);
   }
   bool retainsInputs() const override { return false; }
 
  private:
   AnalysisState& state_;
+  const std::vector<std::vector<torch::Tensor>>& fpOutputs_;
+  std::vector<size_t> calls_;
   const FeedbackStage& stage_;
 };
 
@@ -242,9 +273,31 @@ QuantConfig keepMostSensitiveInFp32(const QuantConfig& config, const LayerAnalys
   return c;
 }
 
+bool Fp32Capture::matches(const std::vector<torch::Tensor>& patches) const {
+  if (!complete_ || patches.size() != patchInputs_.size()) return false;
+  for (size_t i = 0; i < patches.size(); ++i)
+    if (!patches[i].sizes().equals(patchInputs_[i].sizes()) || !torch::equal(patches[i], patchInputs_[i])) return false;
+  return true;
+}
+
+void Fp32Capture::clear() {
+  patches_.clear();
+  patchInputs_.clear();
+  histograms_.clear();
+  bytes_ = 0;
+  complete_ = false;
+  overflow_ = false;
+}
+
+size_t Fp32Capture::defaultBudget() {
+  const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  const size_t physical = pages > 0 && pageSize > 0 ? size_t(pages) * size_t(pageSize) : size_t{8} << 30;
+  return physical / 16;
+}
+
 LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& metadata, const QuantConfig& config,
                             const CalibrationData& calibration, const std::vector<torch::Tensor>& patches,
-                            const FeedbackStage& stage) {
+                            const FeedbackStage& stage, Fp32Capture* capture) {
   if (patches.empty()) throw Error("layer analysis needs at least one patch");
   const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard noGrad;
@@ -260,11 +313,18 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
   std::vector<bool> isQuantized(n);
   for (const QuantOp& op : graph.ops()) isQuantized[op.index] = !config.precisionOf(op.name).floatingPoint;
   AnalysisState state(n);
+  const bool reuse = capture && capture->matches(patches);
+  Fp32Capture* record = capture && !reuse ? capture : nullptr;
+  if (record) {
+    record->clear();
+    record->patches_.resize(patches.size());
+  }
+  if (reuse) state.fpHist = capture->histograms_;
 
   for (size_t p = 0; p < patches.size(); ++p) {
     stage.throwIfCanceled();
-    Fp32PassObserver reference(graph, quantized, isQuantized, nodes.nodes, state, stage);
-    QuantizedPassObserver cumulative(state, stage);
+    Fp32Capture::Patch local;
+    Fp32Capture::Patch& fp = reuse || record ? capture->patches_[p] : local;
     struct Detach {
       QuantizedModel& a;
       QuantizedModel& b;
@@ -273,15 +333,37 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
         b.runtime().setObserver(nullptr);
       }
     } detach{fp32, quantized};
-    fp32.runtime().setObserver(&reference);
-    fp32.predict(patches[p]);
-    fp32.runtime().setObserver(nullptr);
+    if (reuse) {
+      // The FP32 run is in the capture: only the isolated re-runs of each op.
+      for (const QuantOp& op : graph.ops())
+        for (size_t c = 0; c < fp.outputs[op.index].size(); ++c) {
+          stage.throwIfCanceled();
+          addIsolated(state.isolated[op.index], op, isQuantized[op.index], quantized, nodes.nodes[op.index],
+                      fp.inputs[op.index][c], fp.outputs[op.index][c]);
+        }
+    } else {
+      fp.inputs.assign(n, {});
+      fp.outputs.assign(n, {});
+      Fp32PassObserver reference(graph, quantized, isQuantized, nodes.nodes, state, stage, fp, record);
+      fp32.runtime().setObserver(&reference);
+      fp32.predict(patches[p]);
+      fp32.runtime().setObserver(nullptr);
+    }
     stage.report((p + 0.5) / patches.size(), "patch " + std::to_string(p + 1) + ": quantized run");
+    QuantizedPassObserver cumulative(state, fp.outputs, stage);
     quantized.runtime().setObserver(&cumulative);
     quantized.predict(patches[p]);
     quantized.runtime().setObserver(nullptr);
-    for (auto& q : state.fpOutputs) q.clear();
     stage.report(double(p + 1) / patches.size(), "patch " + std::to_string(p + 1));
+  }
+  if (record) {
+    if (record->overflow_) {
+      record->clear();
+    } else {
+      record->histograms_ = state.fpHist;
+      record->patchInputs_ = patches;
+      record->complete_ = true;
+    }
   }
 
   LayerAnalysis result;

@@ -5,12 +5,16 @@
 // data against the quantization grid, the FP32-vs-quantized distribution shift, weight
 // ranges per output channel, and the sensitivity ranking.
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <array>
 #include <string>
 #include <vector>
 
 #include "Feedback.h"
 #include "ModelMetadata.h"
 #include "quant/CalibrationData.h"
+#include "quant/Histogram.h"
 #include "quant/QuantConfig.h"
 #include "quant/QuantizableGraph.h"
 
@@ -56,10 +60,45 @@ struct LayerAnalysis {
   nlohmann::json toJson() const;
 };
 
+// The FP32 side of a layer analysis on given patches: every op's FP32 inputs and outputs
+// and the FP32-run input histograms. It does not depend on the quantization config, so a
+// study keeps it: a further analysis on the same patches then runs only the quantized model
+// and each op once more on its quantized FP32 input (about 2 forwards instead of 3).
+// Filled by analyzeLayers; dropped (left empty) when it would exceed `budgetBytes`.
+class Fp32Capture {
+ public:
+  explicit Fp32Capture(size_t budgetBytes = defaultBudget()) : budget_(budgetBytes) {}
+  bool complete() const { return complete_; }
+  size_t bytes() const { return bytes_; }
+  bool matches(const std::vector<torch::Tensor>& patches) const;
+  void clear();
+  // A sixteenth of the physical memory.
+  static size_t defaultBudget();
+
+ private:
+  friend LayerAnalysis analyzeLayers(const QuantizableGraph&, const ModelMetadata&, const QuantConfig&,
+                                     const CalibrationData&, const std::vector<torch::Tensor>&,
+                                     const FeedbackStage&, Fp32Capture*);
+  friend class Fp32PassObserver;
+  struct Patch {
+    std::vector<std::vector<std::array<torch::Tensor, 2>>> inputs;  // op -> call -> slot
+    std::vector<std::vector<torch::Tensor>> outputs;                // op -> call
+  };
+  size_t budget_;
+  size_t bytes_ = 0;
+  bool complete_ = false;
+  bool overflow_ = false;
+  std::vector<torch::Tensor> patchInputs_;
+  std::vector<Patch> patches_;
+  std::vector<std::array<Histogram, 2>> histograms_;
+};
+
 // `patches`: the patches the errors are measured on (e.g. one or a few calibration patches).
+// `capture` (optional): reused when it holds these patches, else filled for the next call.
 LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& metadata,
                             const QuantConfig& config, const CalibrationData& calibration,
-                            const std::vector<torch::Tensor>& patches, const FeedbackStage& stage);
+                            const std::vector<torch::Tensor>& patches, const FeedbackStage& stage,
+                            Fp32Capture* capture = nullptr);
 
 // The config with the k most sensitive quantized ops excluded (kept FP32): mixed precision
 // in one action.

@@ -164,6 +164,18 @@ bool lastReader(torch::jit::AliasDb& db, torch::jit::Graph& g, Node* n, size_t i
   return true;
 }
 
+// True when no node after `n` may write into the memory of `v` (an in-place op on it or on
+// a view of it).
+bool unwrittenAfter(torch::jit::AliasDb& db, Node* n, Value* v) {
+  if (n->owningBlock() != n->owningGraph()->block()) return false;
+  const torch::jit::ValueSet set{v};
+  bool written = false;
+  forEachLaterNode(n, [&](Node* m) {
+    if (!written && db.writesToAlias(m, set)) written = true;
+  });
+  return !written;
+}
+
 }  // namespace
 
 std::vector<Node*> quantizableNodes(torch::jit::Graph& graph) {
@@ -191,13 +203,17 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
 
   std::vector<std::array<bool, 2>> overwritable(nodes.size(), {false, false});
   std::vector<bool> stable(nodes.size(), false);
+  std::vector<std::array<bool, 2>> inputStable(nodes.size(), {false, false});
   try {
     torch::jit::AliasDb db(graph_, /*isFrozen=*/true);
     for (size_t i = 0; i < nodes.size(); ++i) {
       QuantOp probe;
       classify(nodes[i], probe);
-      for (int s = 0; s < probe.activationSlots; ++s)
-        overwritable[i][s] = lastReader(db, *graph_, nodes[i], static_cast<size_t>(probe.slotInputIndex[s]));
+      for (int s = 0; s < probe.activationSlots; ++s) {
+        const size_t input = static_cast<size_t>(probe.slotInputIndex[s]);
+        overwritable[i][s] = lastReader(db, *graph_, nodes[i], input);
+        inputStable[i][s] = unwrittenAfter(db, nodes[i], nodes[i]->input(input));
+      }
       stable[i] = !db.hasWriters(nodes[i]->output(0));
     }
   } catch (const std::exception&) {
@@ -214,6 +230,7 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
     op.modulePath = modulePathOf(n);
     op.inputOverwritable = overwritable[static_cast<size_t>(op.index)];
     op.outputStable = stable[static_cast<size_t>(op.index)];
+    op.inputStable = inputStable[static_cast<size_t>(op.index)];
     // A module holding one op is named by its path; several ops in one module (attention)
     // get their kind and an occurrence number.
     if (!op.modulePath.empty() && perModule[op.modulePath] == 1) {

@@ -35,6 +35,9 @@ struct QuantOp {
   // Nothing in the graph writes into the op's output after it is produced, so a reference
   // to it stays valid for the rest of the forward (no copy needed to keep it).
   bool outputStable = false;
+  // Nothing writes into this slot's input after the op read it: a reference keeps the
+  // FP32 value for the rest of the forward.
+  std::array<bool, 2> inputStable{false, false};
 };
 
 class QuantizableGraph {

@@ -94,8 +94,12 @@ QuantizedRun QuantizationStudy::runQuantized(const QuantConfig& config, Feedback
 LayerAnalysis QuantizationStudy::analyze(const QuantConfig& config, int analysisPatches, Feedback* feedback) {
   const CalibrationData& cal = calibration(config.calibrationPatches, config.calibrationSeed, feedback);
   // The analysis patches are the first calibration patches (foreground-centred first).
-  auto patches = calibrationPatches(std::max(1, analysisPatches), config.calibrationSeed);
-  return analyzeLayers(*graph_, model_->metadata(), config, cal, patches, FeedbackStage(feedback, 0, 1, "layer analysis"));
+  const int count = std::max(1, analysisPatches);
+  auto patches = calibrationPatches(count, config.calibrationSeed);
+  auto& capture = captures_[{count, config.calibrationSeed}];
+  if (!capture) capture = std::make_unique<Fp32Capture>();
+  return analyzeLayers(*graph_, model_->metadata(), config, cal, patches, FeedbackStage(feedback, 0, 1, "layer analysis"),
+                       capture.get());
 }
 
 }  // namespace mqb::quant

@@ -76,6 +76,9 @@ class QuantizationStudy {
   std::optional<InferenceResult> fp32_;
   std::optional<std::optional<SegmentationScores>> fp32Scores_;
   std::map<std::pair<int, uint32_t>, std::unique_ptr<CalibrationData>> calibrations_;
+  // The FP32 side of the layer analysis per (analysis patches, seed): any further config
+  // on the same patches skips the FP32 run.
+  std::map<std::pair<int, uint32_t>, std::unique_ptr<Fp32Capture>> captures_;
 };
 
 }  // namespace mqb::quant

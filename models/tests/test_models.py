@@ -206,9 +206,21 @@ class NetworkTests(unittest.TestCase):
         self.assertGreaterEqual(g.count("aten::matmul"), 2 * 3)
         self.assertIn("aten::conv_transpose3d", g)
 
+    def test_transunet_small_is_a_hybrid_with_cnn_skips(self):
+        net = N.TransUNetLite(1, 14, [16, 16, 16], feats=[4, 8, 8], dim=16, depth=2, heads=2).eval()
+        s = torch.jit.script(net)
+        y = s(torch.rand(1, 1, 16, 16, 16))
+        self.assertEqual(list(y.shape), [1, 14, 16, 16, 16])
+        g = str(s.inlined_graph)
+        self.assertGreaterEqual(g.count("aten::linear"), 6 * 2)  # q, k, v, proj, fc1, fc2 per block
+        self.assertGreaterEqual(g.count("aten::matmul"), 2 * 2)
+        self.assertGreaterEqual(g.count("aten::conv_transpose3d"), 3)
+        self.assertIn("aten::layer_norm", g)
+
     def test_zoo_builders(self):
         self.assertLess(N.count_params(N.build_cnn()), 3_000_000)
         self.assertLess(N.count_params(N.build_hybrid()), 3_000_000)
+        self.assertLess(N.count_params(N.build_transunet()), 3_000_000)
 
 
 class InferenceTests(unittest.TestCase):

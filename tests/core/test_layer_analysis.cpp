@@ -119,3 +119,37 @@ TEST(LayerAnalysis, KeepMostSensitiveInFp32IsOneAction) {
   EXPECT_EQ(j["ops"].size(), 10u);
   EXPECT_EQ(j["sensitivity_ranking"].size(), 8u);
 }
+
+// A study keeps the FP32 side of the analysis: a second configuration on the same patches
+// reuses it and must give exactly what a fresh analysis gives; other patches invalidate it.
+TEST(LayerAnalysis, ReusedFp32CaptureGivesTheSameAnalysis) {
+  auto& f = fixture();
+  const FeedbackStage none(nullptr, 0, 1, "");
+  const std::vector<torch::Tensor> two{f.patches[0], f.patches[1]};
+  Fp32Capture capture;
+  const QuantConfig a = config("W8A8", Granularity::PerTensor), b = config("W4A4", Granularity::Adaptive);
+  LayerAnalysis first = analyzeLayers(*f.graph, f.model.metadata(), a, f.calibration, two, none, &capture);
+  ASSERT_TRUE(capture.complete());
+  EXPECT_GT(capture.bytes(), 0u);
+  LayerAnalysis reused = analyzeLayers(*f.graph, f.model.metadata(), b, f.calibration, two, none, &capture);
+  LayerAnalysis fresh = analyzeLayers(*f.graph, f.model.metadata(), b, f.calibration, two, none);
+  LayerAnalysis plainA = analyzeLayers(*f.graph, f.model.metadata(), a, f.calibration, two, none);
+  ASSERT_EQ(reused.ops.size(), fresh.ops.size());
+  for (size_t i = 0; i < fresh.ops.size(); ++i) {
+    EXPECT_EQ(reused.ops[i].isolated.sqnrDb, fresh.ops[i].isolated.sqnrDb) << fresh.ops[i].name;
+    EXPECT_EQ(reused.ops[i].cumulative.sqnrDb, fresh.ops[i].cumulative.sqnrDb) << fresh.ops[i].name;
+    EXPECT_EQ(first.ops[i].isolated.mse, plainA.ops[i].isolated.mse) << fresh.ops[i].name;
+    ASSERT_EQ(reused.ops[i].inputs.size(), fresh.ops[i].inputs.size());
+    for (size_t s = 0; s < fresh.ops[i].inputs.size(); ++s) {
+      EXPECT_EQ(reused.ops[i].inputs[s].fp32Run.counts, fresh.ops[i].inputs[s].fp32Run.counts);
+      EXPECT_EQ(reused.ops[i].inputs[s].wasserstein1, fresh.ops[i].inputs[s].wasserstein1);
+    }
+  }
+  EXPECT_TRUE(capture.matches(two));
+  EXPECT_FALSE(capture.matches({f.patches[2], f.patches[1]}));
+  // A capture too small for the model is dropped, and the analysis is still complete.
+  Fp32Capture tiny(1024);
+  LayerAnalysis small = analyzeLayers(*f.graph, f.model.metadata(), a, f.calibration, two, none, &tiny);
+  EXPECT_FALSE(tiny.complete());
+  for (size_t i = 0; i < small.ops.size(); ++i) EXPECT_EQ(small.ops[i].isolated.mse, plainA.ops[i].isolated.mse);
+}
