@@ -114,6 +114,25 @@ def training_cases():
     return [("example_ct", ct, seg, sp)]
 
 
+def phantom_cases(directory):
+    """Synthetic phantoms written by `medquanbench-cli phantom --out <name>_ct.nii.gz
+    --labels <name>_seg.nii.gz` (labels already in BTCV ids), as training cases."""
+    cases = []
+    for f in sorted(os.listdir(directory)):
+        if not f.endswith("_ct.nii.gz"):
+            continue
+        seg_path = os.path.join(directory, f[: -len("_ct.nii.gz")] + "_seg.nii.gz")
+        if not os.path.exists(seg_path):
+            raise SystemExit(f"phantom {f} has no label map {seg_path}")
+        ct, sp = load_ct(os.path.join(directory, f))
+        seg, sp2 = to_lps_zyx(nib.load(seg_path))[:2]
+        assert ct.shape == seg.shape and np.allclose(sp, sp2)
+        cases.append((f[: -len("_ct.nii.gz")], ct, seg.astype(np.uint8), sp))
+    if not cases:
+        raise SystemExit(f"no phantoms (*_ct.nii.gz + *_seg.nii.gz) in {directory}")
+    return cases
+
+
 def centroid(mask):
     idx = np.argwhere(mask)
     return idx.mean(axis=0) if len(idx) else None

@@ -77,8 +77,10 @@ class PatchSampler:
     organs (kidneys, adrenals) and mirror the anatomy."""
 
     def __init__(self, cases, patch, fg_prob=2 / 3, p_rot=0.3, p_scale=0.3, max_rot_deg=15.0,
-                 scale_range=(0.85, 1.15)):
+                 scale_range=(0.85, 1.15), weights=None):
         self.patch = patch
+        # Case probabilities; None = uniform (and the original random stream).
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
         self.fg_prob = fg_prob
         self.p_rot, self.p_scale = p_rot, p_scale
         self.max_rot = math.radians(max_rot_deg)
@@ -99,7 +101,8 @@ class PatchSampler:
         self.offsets = g.reshape(-1, 3)
 
     def sample(self, rng):
-        img, lab, cls, shape = self.cases[rng.integers(len(self.cases))]
+        k = rng.integers(len(self.cases)) if self.weights is None else rng.choice(len(self.cases), p=self.weights)
+        img, lab, cls, shape = self.cases[k]
         p = np.array(self.patch)
         if rng.random() < self.fg_prob and cls:
             c = list(cls.keys())[rng.integers(len(cls))]
@@ -231,6 +234,11 @@ def main(argv=None):
     ap.add_argument("--export-method", default="trace", choices=["trace", "script"],
                     help="trace (default): every convolution, transposed included, is aten::_convolution")
     ap.add_argument("--smoke", action="store_true", help="a few iterations, no eval/export")
+    ap.add_argument("--phantoms", default=None,
+                    help="folder of synthetic phantoms (medquanbench-cli phantom: <name>_ct.nii.gz + "
+                         "<name>_seg.nii.gz) mixed into training, so the demo's phantom fallback is segmented too")
+    ap.add_argument("--phantom-weight", type=float, default=0.4,
+                    help="share of the patches drawn from the phantoms (with --phantoms)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -244,13 +252,19 @@ def main(argv=None):
     log(logf, f"== {cfg['name']} {' '.join(sys.argv)} threads={args.threads}")
 
     cases = D.training_cases()
+    weights = None
+    if args.phantoms:
+        ph = D.phantom_cases(args.phantoms)
+        weights = [(1 - args.phantom_weight) / len(cases)] * len(cases) + [args.phantom_weight / len(ph)] * len(ph)
+        cases = cases + ph
+        log(logf, f"phantoms: {', '.join(c[0] for c in ph)} ({100 * args.phantom_weight:.0f} % of the patches)")
     for name, ct, seg, sp in cases:
         checks = D.orientation_self_check(seg)
         for c, ok, det in checks:
             if not ok:
                 raise SystemExit(f"orientation self-check failed: {c} ({det})")
     log(logf, "orientation self-check passed")
-    sampler = PatchSampler(cases, cfg["patch"])
+    sampler = PatchSampler(cases, cfg["patch"], weights=weights)
 
     model = cfg["build"]()
     params = N.count_params(model)
@@ -330,6 +344,10 @@ def finish(cfg, args, state_dict, wall, params, cases, run_dir, out, logf):
         extra = {"train_volume_mean_dice": round(res["example_ct"]["mean_dice"], 4),
                  "train_volume_dice": {k: (None if v != v else round(v, 4))
                                        for k, v in res["example_ct"]["dice"].items()}}
+        if args.phantoms:
+            extra["phantoms"] = {"cases": [n for n in res if n != "example_ct"],
+                                 "share_of_patches": args.phantom_weight,
+                                 "generator": "medquanbench-cli phantom --seed <n>"}
         meta = metadata(cfg, args, wall, params, extra)
         export_model(net, cfg["patch"], meta, out, method=args.export_method)
         log(logf, f"exported {out} ({os.path.getsize(out) / 1e6:.2f} MB, {args.export_method})")
