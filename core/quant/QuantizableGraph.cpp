@@ -100,21 +100,85 @@ void collect(torch::jit::Block* block, std::vector<Node*>& out) {
   }
 }
 
-std::string modulePathOf(Node* n) {
-  std::string path;
+// Type names without TorchScript's "___torch_mangle_N." uniquing (clones get new ones).
+std::string demangled(std::string name) {
+  static const std::string tag = "___torch_mangle_";
+  for (size_t p; (p = name.find(tag)) != std::string::npos;) {
+    size_t e = name.find('.', p);
+    name.erase(p, e == std::string::npos ? std::string::npos : e - p + 1);
+  }
+  return name;
+}
+
+// Every submodule of the model: its path and the type of each module along it.
+struct ModulePath {
+  std::vector<std::string> names;
+  std::vector<std::string> types;
+};
+
+void listModules(const torch::jit::Module& m, ModulePath prefix, std::vector<ModulePath>& out) {
+  for (const auto& child : m.named_children()) {
+    ModulePath p = prefix;
+    p.names.push_back(child.name);
+    p.types.push_back(demangled(child.value.type()->name() ? child.value.type()->name()->qualifiedName() : ""));
+    out.push_back(p);
+    listModules(child.value, p, out);
+  }
+}
+
+// The frames of a node's inlined call stack: (instance name, module type) from the outermost
+// call inwards. A scripted module calling its own method adds a frame named "SELF": skipped.
+std::vector<std::pair<std::string, std::string>> framesOf(Node* n) {
+  std::vector<std::pair<std::string, std::string>> frames;
   auto cs = n->callstack();
-  if (!cs) return path;
+  if (!cs) return frames;
   torch::jit::InlinedCallStackPtr frame = *cs;
   while (frame) {
     if (auto info = frame->module_instance()) {
-      // A scripted module calling one of its own methods (nn.Conv3d.forward ->
-      // self._conv_forward) adds a frame whose instance is "SELF": not a path element.
       const std::string name = info->instance_name();
-      if (!name.empty() && name != "SELF") path += (path.empty() ? "" : ".") + name;
+      if (!name.empty() && name != "SELF") {
+        auto type = info->class_type();
+        frames.emplace_back(name, demangled(type && type->name() ? type->name()->qualifiedName() : ""));
+      }
     }
     auto callee = frame->callee();
     frame = callee ? *callee : torch::jit::InlinedCallStackPtr();
   }
+  return frames;
+}
+
+// The module path of an op. The call stack names each called module by its attribute name
+// only, so modules reached through a container (nn.ModuleList / Sequential / ModuleDict
+// entries, e.g. encoder.3 and decoder.3 of a U-Net) lose the container's name. The full
+// path is recovered from the model's module tree: the one path whose modules, in order,
+// have the frames' names and types (containers may be skipped), ending at the innermost
+// frame. Without a unique match the frame names are used as they are.
+std::string modulePathOf(Node* n, const std::vector<ModulePath>& modules) {
+  const auto frames = framesOf(n);
+  std::string plain;
+  for (const auto& f : frames) plain += (plain.empty() ? "" : ".") + f.first;
+  if (frames.empty()) return plain;
+  const ModulePath* found = nullptr;
+  int matches = 0;
+  for (const ModulePath& m : modules) {
+    if (m.names.size() < frames.size() || m.names.back() != frames.back().first ||
+        m.types.back() != frames.back().second)
+      continue;
+    size_t j = 0;
+    bool ok = true;
+    for (size_t f = 0; f < frames.size() && ok; ++f) {
+      while (j < m.names.size() && !(m.names[j] == frames[f].first && m.types[j] == frames[f].second)) ++j;
+      if (j == m.names.size()) ok = false;
+      else ++j;
+    }
+    if (ok && j == m.names.size()) {
+      found = &m;
+      ++matches;
+    }
+  }
+  if (matches != 1) return plain;
+  std::string path;
+  for (const auto& part : found->names) path += (path.empty() ? "" : ".") + part;
   return path;
 }
 
@@ -221,13 +285,15 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
   }
 
   std::map<std::string, int> perModule;
-  for (Node* n : nodes) perModule[modulePathOf(n)]++;
+  std::vector<ModulePath> modules;
+  listModules(module, {}, modules);
+  for (Node* n : nodes) perModule[modulePathOf(n, modules)]++;
   std::map<std::string, int> seen;
   for (Node* n : nodes) {
     QuantOp op;
     classify(n, op);
     op.index = static_cast<int>(ops_.size());
-    op.modulePath = modulePathOf(n);
+    op.modulePath = modulePathOf(n, modules);
     op.inputOverwritable = overwritable[static_cast<size_t>(op.index)];
     op.outputStable = stable[static_cast<size_t>(op.index)];
     op.inputStable = inputStable[static_cast<size_t>(op.index)];

@@ -240,6 +240,34 @@ TEST(OpDiscovery, ScriptedSelfCallsDoNotAddToTheName) {
   EXPECT_EQ(g.ops()[0].name, "enc0.conv");
 }
 
+TEST(OpDiscovery, ModulesReachedThroughContainersKeepTheirFullPath) {
+  // encoder.blk.conv and decoder.blk.conv: the call stack names only "blk" and "conv";
+  // the module tree (names + types) restores the container's name.
+  auto conv = [] {
+    torch::jit::Module c("Conv");
+    c.register_parameter("weight", torch::randn({1, 1, 3, 3, 3}), false);
+    c.define("def forward(self, x):\n    return torch.conv3d(x, self.weight, None, [1, 1, 1], [1, 1, 1])\n");
+    return c;
+  };
+  auto block = [&](const std::string& type) {
+    torch::jit::Module b(type);
+    b.register_module("conv", conv());
+    b.define("def forward(self, x):\n    return self.conv.forward(x)\n");
+    return b;
+  };
+  torch::jit::Module encoder("Encoder"), decoder("Decoder");
+  encoder.register_module("blk", block("EncBlock"));
+  decoder.register_module("blk", block("DecBlock"));
+  torch::jit::Module net("Net");
+  net.register_module("encoder", encoder);
+  net.register_module("decoder", decoder);
+  net.define("def forward(self, x):\n    return self.decoder.blk.forward(self.encoder.blk.forward(x))\n");
+  QuantizableGraph g(net, "containers");
+  ASSERT_EQ(g.ops().size(), 2u);
+  EXPECT_EQ(g.ops()[0].name, "encoder.blk.conv");
+  EXPECT_EQ(g.ops()[1].name, "decoder.blk.conv");
+}
+
 TEST(Calibration, JsonRoundTripReproducesTheRun) {
   auto& m = mixed();
   const nlohmann::json j = m.calibration.toJson();
