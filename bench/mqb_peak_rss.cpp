@@ -22,6 +22,7 @@
 #include "Error.h"
 #include "SegmentationModel.h"
 #include "SlidingWindowInference.h"
+#include "BlasThreads.h"
 #include "CachingCpuAllocator.h"
 #include "VolumeIO.h"
 #include "quant/QuantizableGraph.h"
@@ -32,6 +33,7 @@ using namespace mqb::bench;
 
 int main(int argc, char** argv) {
   installCachingCpuAllocator();  // as the applications do (MQB_CPU_CACHE=0 to compare without)
+  setBlasThreads(at::get_num_threads());  // OpenBLAS follows the ATen threads, as in the applications
   try {
     if (argc < 2) throw Error("usage: mqb_bench_peak_rss baseline|forward|inference|quant-inference [--model M] [--volume CT]");
     const std::string mode = argv[1];

@@ -37,6 +37,7 @@
 #include "Error.h"
 #include "SegmentationModel.h"
 #include "SlidingWindowInference.h"
+#include "BlasThreads.h"
 #include "CachingCpuAllocator.h"
 #include "VolumeIO.h"
 #include "VolumePreparation.h"
@@ -696,6 +697,7 @@ int runAnalysisBreakdown(const Args& a) {
 
 int main(int argc, char** argv) {
   installCachingCpuAllocator();  // as the applications do (MQB_CPU_CACHE=0 to compare without)
+  setBlasThreads(at::get_num_threads());  // OpenBLAS follows the ATen threads, as in the applications
   try {
     Args a = parse(argc, argv);
     if (a.mode == "sliding") return runSliding(a);
