@@ -10,9 +10,8 @@
 //       each quantized run is divided by the mean of the FP32 runs just before and after),
 //       plus the fake-quant kernel time per granularity on the captured FP32 activations.
 //   mqb_bench_perf analysis [--rounds 3] [--granularity per-channel] [--json out.json]
-//       quant::analyzeLayers on one patch vs one FP32 forward (paired).
-//   mqb_bench_perf analysis-breakdown [--rounds 2] [--granularity per-channel]
-//       the steps of analyzeLayers replayed one by one with a CPU timer around each.
+//       quant::analyzeLayers on one patch vs one FP32 forward (paired), then again with the
+//       FP32 side kept from a first analysis (quant::Fp32Capture).
 //
 // Every time is measured both as wall time and as process CPU time; on a shared machine
 // the CPU-time ratios are the steadier ones.
@@ -21,8 +20,6 @@
 // --volume CT (default $MQB_DATA_DIR/abdomen-ct/example_ct.nii.gz), --warmup 3.
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
-
-#include <torch/csrc/jit/ir/ir.h>
 
 #include <cmath>
 #include <cstdio>
@@ -494,205 +491,6 @@ int runAnalysis(const Args& a) {
   return 0;
 }
 
-// ---------------------------------------------------------------- layer analysis, timed step by step
-// The steps of quant::analyzeLayers (core/quant/LayerAnalysis.cpp) replayed here with a
-// timer around each, to see what dominates. The error sums and the node runner are copies
-// of that file's internals; the rest calls the same public API.
-struct ErrorSumsCopy {
-  double yy = 0, ee = 0, yh = 0, hh = 0;
-  void add(const torch::Tensor& y, const torch::Tensor& yHat) {
-    torch::Tensor a = y.to(torch::kFloat64).flatten(), b = yHat.to(torch::kFloat64).flatten();
-    yy += a.dot(a).item<double>();
-    hh += b.dot(b).item<double>();
-    yh += a.dot(b).item<double>();
-    torch::Tensor e = a - b;
-    ee += e.dot(e).item<double>();
-  }
-};
-
-// The proposed replacement of ErrorSums::add: one pass over the float32 tensors,
-// accumulating in double per 64K-element chunk (chunks combined in order: deterministic
-// for any thread count), no float64 copies.
-struct FusedErrorSums {
-  double yy = 0, ee = 0, yh = 0, hh = 0;
-  int64_t n = 0;
-  void add(const torch::Tensor& y, const torch::Tensor& yHat) {
-    const torch::Tensor a = y.contiguous(), b = yHat.contiguous();
-    const float* pa = a.data_ptr<float>();
-    const float* pb = b.data_ptr<float>();
-    const int64_t count = a.numel();
-    constexpr int64_t kChunk = int64_t{1} << 16;
-    const int64_t chunks = (count + kChunk - 1) / kChunk;
-    std::vector<std::array<double, 4>> part(static_cast<size_t>(chunks));
-    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        double syy = 0, shh = 0, syh = 0, see = 0;
-        for (int64_t i = c * kChunk, e = std::min(count, i + kChunk); i < e; ++i) {
-          const double u = pa[i], v = pb[i], d = u - v;
-          syy += u * u;
-          shh += v * v;
-          syh += u * v;
-          see += d * d;
-        }
-        part[static_cast<size_t>(c)] = {syy, shh, syh, see};
-      }
-    });
-    for (const auto& p : part) {
-      yy += p[0];
-      hh += p[1];
-      yh += p[2];
-      ee += p[3];
-    }
-    n += count;
-  }
-};
-
-class CaptureAll : public quant::HookObserver {
- public:
-  explicit CaptureAll(size_t ops) : inputs(ops), outputs(ops) {}
-  void onInput(int op, int slot, const torch::Tensor& x) override { inputs[op][slot] = x.clone(); }
-  void onOutput(int op, const torch::Tensor& y) override { outputs[op] = y.clone(); }
-  std::vector<std::array<torch::Tensor, 2>> inputs;
-  std::vector<torch::Tensor> outputs;
-};
-
-torch::Tensor runNodeCopy(torch::jit::Node* node, const quant::QuantOp& op, const std::array<torch::Tensor, 2>& in,
-                          const torch::Tensor& weight) {
-  torch::jit::Stack stack;
-  for (size_t i = 0; i < node->inputs().size(); ++i) {
-    int slot = -1;
-    for (int sl = 0; sl < op.activationSlots; ++sl)
-      if (op.slotInputIndex[sl] == static_cast<int>(i)) slot = sl;
-    if (slot >= 0) stack.emplace_back(in[slot]);
-    else if (static_cast<int>(i) == op.weightInputIndex && weight.defined()) stack.emplace_back(weight);
-    else stack.push_back(*torch::jit::toIValue(node->input(i)));
-  }
-  node->getOperation()(stack);
-  return stack.back().toTensor();
-}
-
-int runAnalysisBreakdown(const Args& a) {
-  Setup s;
-  if (!setup(a, s)) return 0;
-  const int rounds = a.getInt("rounds", 2), warmup = a.getInt("warmup", 3);
-  const auto& md = s.model->metadata();
-  json j = header(s);
-  auto graph = std::make_shared<const quant::QuantizableGraph>(s.model->module(), s.modelPath);
-  auto patches = quant::sampleCalibrationPatches(s.prepared, torch::Tensor(), md.patchSize, 5, 7);
-  torch::Tensor x = patches.back();
-  patches.pop_back();
-  quant::CalibrationData cal = quant::calibrate(*graph, patches, 7, FeedbackStage(nullptr, 0, 1, ""));
-  quant::QuantConfig c;
-  c.precision = quant::Precision::parse(a.get("bits", "W8A8"));
-  c.granularity = quant::parseGranularity(a.get("granularity", "per-channel"));
-  for (int i = 0; i < warmup; ++i) s.model->predict(x);
-  std::map<std::string, std::vector<double>> steps, sysSteps;  // CPU seconds per step, kernel part
-  std::vector<std::string> order;
-  auto step = [&](const std::string& name, auto&& f) {
-    if (!steps.count(name)) order.push_back(name);
-    const Timing t = timeBoth(f);
-    steps[name].push_back(t.cpu);
-    sysSteps[name].push_back(t.sys);
-  };
-  const size_t n = graph->ops().size();
-  for (int r = 0; r < rounds; ++r) {
-    step("FP32 forward (SegmentationModel::predict, reference)", [&] { s.model->predict(x); });
-    // analyzeLayers first, while nothing else of this round is alive.
-    step("analyzeLayers itself (for comparison)",
-         [&] { quant::analyzeLayers(*graph, md, c, cal, {x}, FeedbackStage(nullptr, 0, 1, "")); });
-    torch::NoGradGuard noGrad;
-    quant::QuantConfig fc = c;
-    fc.precision = quant::Precision::fp32();
-    fc.opPrecision.clear();
-    std::unique_ptr<quant::QuantizedModel> fp32, qm;
-    step("1 build the two instrumented graphs (FP32 + quantized, weights fake-quantized)", [&] {
-      fp32 = std::make_unique<quant::QuantizedModel>(graph, md, fc, nullptr);
-      qm = std::make_unique<quant::QuantizedModel>(graph, md, c, &cal);
-    });
-    quant::QuantizableGraph::GraphCopy nodes;
-    step("2 copy the graph for the isolated runs", [&] { nodes = graph->copyGraph(); });
-    CaptureAll ref(n), cum(n);
-    step("3 FP32 run, first call of a new graph, cloning every op input and output", [&] {
-      fp32->runtime().setObserver(&ref);
-      fp32->predict(x);
-      fp32->runtime().setObserver(nullptr);
-    });
-    step("4 quantized run (cumulative), first call, cloning every op input and output", [&] {
-      qm->runtime().setObserver(&cum);
-      qm->predict(x);
-      qm->runtime().setObserver(nullptr);
-    });
-    std::vector<torch::Tensor> yIso(n);
-    std::vector<std::array<torch::Tensor, 2>> qin(n);
-    step("5a isolated: fake-quantize every op's FP32 input", [&] {
-      for (const auto& op : graph->ops())
-        for (int sl = 0; sl < op.activationSlots; ++sl) qin[op.index][sl] = qm->plan(op.index, sl).apply(ref.inputs[op.index][sl]);
-    });
-    step("5b isolated: run every op alone (the convolutions again)", [&] {
-      for (const auto& op : graph->ops())
-        yIso[op.index] = runNodeCopy(nodes.nodes[op.index], op, qin[op.index], qm->quantizedWeight(op.index));
-    });
-    step("6 error sums in float64 (isolated + cumulative, as LayerAnalysis.cpp)", [&] {
-      for (const auto& op : graph->ops()) {
-        ErrorSumsCopy e1, e2;
-        e1.add(ref.outputs[op.index], yIso[op.index]);
-        e2.add(ref.outputs[op.index], cum.outputs[op.index]);
-      }
-    });
-    step("6' error sums fused in one float32 pass, double accumulators (proposed fix)", [&] {
-      for (const auto& op : graph->ops()) {
-        FusedErrorSums e1, e2;
-        e1.add(ref.outputs[op.index], yIso[op.index]);
-        e2.add(ref.outputs[op.index], cum.outputs[op.index]);
-      }
-    });
-    step("7 FP32-run and quantized-run input histograms", [&] {
-      for (const auto& op : graph->ops())
-        for (int sl = 0; sl < op.activationSlots; ++sl) {
-          quant::Histogram fh, qh;
-          fh.add(ref.inputs[op.index][sl].contiguous());
-          qh.add(cum.inputs[op.index][sl].contiguous());
-          const double lo = std::min<double>(fh.min(), qh.min()), hi = std::max<double>(fh.max(), qh.max());
-          if (std::isfinite(lo) && std::isfinite(hi) && hi > lo) {
-            fh.resampled(256, lo, hi);
-            qh.resampled(256, lo, hi);
-          }
-        }
-    });
-    step("8 calibration histograms resampled + clipped fractions", [&] {
-      for (const auto& op : graph->ops())
-        for (int sl = 0; sl < op.activationSlots; ++sl) {
-          const auto& st = cal.at(op.index, sl);
-          const auto& h = st.perTensor->tensorHistogram();
-          const double lo = h.min(), hi = h.max();
-          h.resampled(512, lo, hi > lo ? hi : lo + 1e-6);
-          const auto& plan = qm->plan(op.index, sl);
-          if (plan.mode == quant::ActivationPlan::Mode::Static)
-            for (size_t g = 0; g < plan.grid.groups.size(); ++g) {
-              const auto& gg = plan.grid.groups[g];
-              const auto& gh = plan.grid.axis < 0 ? h : st.perChannel->groupHistogram(static_cast<int64_t>(g));
-              gh.fractionOutside(gg.scale * gg.lo, gg.scale * gg.hi);
-            }
-        }
-    });
-    log("breakdown round " + std::to_string(r + 1) + " done");
-  }
-  const double ref = median(steps[order[0]]);
-  double sum = 0;
-  for (size_t i = 2; i < order.size(); ++i)
-    if (order[i].rfind("6'", 0) != 0) sum += median(steps[order[i]]);
-  for (const auto& name : order)
-    j["steps_cpu_seconds"].push_back({{"step", name},
-                                      {"median", median(steps[name])},
-                                      {"system_part", median(sysSteps[name])},
-                                      {"x_fp32_forward", median(steps[name]) / ref}});
-  j["sum_of_steps_cpu_seconds"] = sum;
-  j["sum_of_steps_x_fp32_forward"] = sum / ref;
-  j["config"] = c.describe();
-  writeJson(a, j);
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -703,7 +501,6 @@ int main(int argc, char** argv) {
     if (a.mode == "sliding") return runSliding(a);
     if (a.mode == "quant") return runQuant(a);
     if (a.mode == "analysis") return runAnalysis(a);
-    if (a.mode == "analysis-breakdown") return runAnalysisBreakdown(a);
     throw Error("unknown mode '" + a.mode + "' (sliding, quant, analysis)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -64,8 +64,6 @@ fi
 if has analysis; then
   note "layer analysis vs FP32 (C++)"
   "$BIN/mqb_bench_perf" analysis --rounds 3 --json "$OUT/analysis.json" > /dev/null
-  note "layer analysis, step by step"
-  "$BIN/mqb_bench_perf" analysis-breakdown --rounds 2 --json "$OUT/analysis_breakdown.json" > /dev/null
 fi
 
 if has memory; then

@@ -156,13 +156,6 @@ def main(argv):
         print("| " + " | ".join(r) + " |")
     for n in notes:
         print(f"\n{n}")
-    bd = load(d, "analysis_breakdown.json")
-    if bd:
-        print("\nanalyzeLayers step by step (CPU s, x one FP32 forward):\n")
-        print("| step | CPU s | of which system | x FP32 forward |")
-        print("|---|---|---|---|")
-        for st in bd["steps_cpu_seconds"]:
-            print(f"| {st['step']} | {st['median']:.2f} | {st.get('system_part', 0):.2f} | {st['x_fp32_forward']:.2f} |")
     return 0
 
 

@@ -26,7 +26,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   c10::DataPtr allocate(size_t n) const override {
     if (n < kMinCachedBytes) {
       void* p = c10::alloc_cpu(n);
-      return {p, p, &freeBlock, c10::Device(c10::DeviceType::CPU)};
+      return {p, p, &freeSmall, c10::Device(c10::DeviceType::CPU)};
     }
     void* p = nullptr;
     {
@@ -52,7 +52,8 @@ class CachingCpuAllocator final : public c10::Allocator {
     return {p, p, &freeBlock, c10::Device(c10::DeviceType::CPU)};
   }
 
-  // raw_allocate / raw_deallocate (used inside LibTorch) need a context-free deleter.
+  // raw_allocate / raw_deallocate (used inside LibTorch) need one context-free deleter for
+  // blocks of any size: release() tells cached blocks from small ones.
   c10::DeleterFnPtr raw_deleter() const override { return &freeBlock; }
 
   void release(void* p) {
@@ -109,6 +110,8 @@ class CachingCpuAllocator final : public c10::Allocator {
     std::multimap<size_t, std::list<Block>::iterator>::iterator where;
   };
 
+  // Small blocks skip the cache's lock and map entirely.
+  static void freeSmall(void* p) { c10::free_cpu(p); }
   static void freeBlock(void* p);
 
   const size_t limit_;

@@ -265,40 +265,42 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
   if (nodes.empty())
     throw Error(source + ": the model has no quantizable operation (conv, linear or matmul)");
 
-  std::vector<std::array<bool, 2>> overwritable(nodes.size(), {false, false});
-  std::vector<bool> stable(nodes.size(), false);
-  std::vector<std::array<bool, 2>> inputStable(nodes.size(), {false, false});
-  try {
-    torch::jit::AliasDb db(graph_, /*isFrozen=*/true);
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      QuantOp probe;
-      classify(nodes[i], probe);
-      for (int s = 0; s < probe.activationSlots; ++s) {
-        const size_t input = static_cast<size_t>(probe.slotInputIndex[s]);
-        overwritable[i][s] = lastReader(db, *graph_, nodes[i], input);
-        inputStable[i][s] = unwrittenAfter(db, nodes[i], nodes[i]->input(input));
-      }
-      stable[i] = !db.hasWriters(nodes[i]->output(0));
-    }
-  } catch (const std::exception&) {
-    // Alias analysis is an optimisation only: without it every activation is copied.
-  }
-
-  std::map<std::string, int> perModule;
   std::vector<ModulePath> modules;
   listModules(module, {}, modules);
-  for (Node* n : nodes) perModule[modulePathOf(n, modules)]++;
-  std::map<std::string, int> seen;
   for (Node* n : nodes) {
     QuantOp op;
     classify(n, op);
     op.index = static_cast<int>(ops_.size());
     op.modulePath = modulePathOf(n, modules);
-    op.inputOverwritable = overwritable[static_cast<size_t>(op.index)];
-    op.outputStable = stable[static_cast<size_t>(op.index)];
-    op.inputStable = inputStable[static_cast<size_t>(op.index)];
-    // A module holding one op is named by its path; several ops in one module (attention)
-    // get their kind and an occurrence number.
+    ops_.push_back(op);
+  }
+
+  try {
+    torch::jit::AliasDb db(graph_, /*isFrozen=*/true);
+    for (QuantOp& op : ops_) {
+      Node* n = nodes[static_cast<size_t>(op.index)];
+      for (int s = 0; s < op.activationSlots; ++s) {
+        const size_t input = static_cast<size_t>(op.slotInputIndex[s]);
+        op.inputOverwritable[s] = lastReader(db, *graph_, n, input);
+        op.inputStable[s] = unwrittenAfter(db, n, n->input(input));
+      }
+      op.outputStable = !db.hasWriters(n->output(0));
+    }
+  } catch (const std::exception&) {
+    // Alias analysis is an optimisation only: without it every activation is copied.
+    for (QuantOp& op : ops_) {
+      op.inputOverwritable = {false, false};
+      op.inputStable = {false, false};
+      op.outputStable = false;
+    }
+  }
+
+  // A module holding one op is named by its path; several ops in one module (attention)
+  // get their kind and an occurrence number.
+  std::map<std::string, int> perModule;
+  for (const QuantOp& op : ops_) perModule[op.modulePath]++;
+  std::map<std::string, int> seen;
+  for (QuantOp& op : ops_) {
     if (!op.modulePath.empty() && perModule[op.modulePath] == 1) {
       op.name = op.modulePath;
     } else {
@@ -306,7 +308,6 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
       const int k = seen[base]++;
       op.name = k == 0 ? base : base + "_" + std::to_string(k);
     }
-    ops_.push_back(op);
   }
 }
 
