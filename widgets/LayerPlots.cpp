@@ -1,5 +1,7 @@
 #include "LayerPlots.h"
 
+#include "PlotLegend.h"
+
 #include <QToolTip>
 
 #include <algorithm>
@@ -13,14 +15,7 @@ LayerErrorPlot::LayerErrorPlot(QWidget* parent) : QCustomPlot(parent) {
   setMinimumHeight(160);
   xAxis->setTickLabelRotation(90);
   xAxis->grid()->setVisible(false);
-  legend->setVisible(false);
-  legend->setFont(QFont(font().family(), 8));
-  plotLayout()->insertRow(0);
-  plotLayout()->addElement(0, 0, legend);
-  legend->setFillOrder(QCPLegend::foColumnsFirst);
-  legend->setBorderPen(Qt::NoPen);
-  legend->setBrush(Qt::NoBrush);
-  plotLayout()->setRowStretchFactor(0, 0.001);
+  placeLegendAboveAxes(*this);
   setMouseTracking(true);
 }
 

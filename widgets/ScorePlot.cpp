@@ -1,5 +1,7 @@
 #include "ScorePlot.h"
 
+#include "PlotLegend.h"
+
 #include <QToolTip>
 
 #include <cmath>
@@ -15,15 +17,7 @@ ScorePlot::ScorePlot(QWidget* parent) : QCustomPlot(parent) {
   yAxis->grid()->setSubGridVisible(false);
   xAxis->setTickLabelRotation(50);
   xAxis->grid()->setVisible(false);
-  legend->setVisible(false);
-  legend->setFont(QFont(font().family(), 8));
-  // The legend in a row above the bars, laid out horizontally, so it never hides a bar.
-  plotLayout()->insertRow(0);
-  plotLayout()->addElement(0, 0, legend);
-  legend->setFillOrder(QCPLegend::foColumnsFirst);
-  legend->setBorderPen(Qt::NoPen);
-  legend->setBrush(Qt::NoBrush);
-  plotLayout()->setRowStretchFactor(0, 0.001);
+  placeLegendAboveAxes(*this);
   setMouseTracking(true);
 }
 

@@ -69,4 +69,11 @@ bool isGreyish(QColor c) {
   return std::abs(c.red() - c.green()) <= 6 && std::abs(c.green() - c.blue()) <= 6;
 }
 
+int countPixels(const QImage& image, const std::function<bool(QColor)>& pred) {
+  int n = 0;
+  for (int y = 0; y < image.height(); ++y)
+    for (int x = 0; x < image.width(); ++x) n += pred(image.pixelColor(x, y));
+  return n;
+}
+
 }  // namespace mqb::guitest

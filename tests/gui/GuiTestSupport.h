@@ -7,6 +7,7 @@
 #include <QImage>
 #include <QString>
 
+#include <functional>
 #include <memory>
 
 namespace mqb::guitest {
@@ -30,6 +31,8 @@ QString saveScreenshot(const QImage& image, const QString& name);
 // Number of distinct grey values (r == g == b +-2) in the image.
 int distinctGreyLevels(const QImage& image);
 bool isReddish(QColor c);
+// Number of pixels for which pred holds.
+int countPixels(const QImage& image, const std::function<bool(QColor)>& pred);
 bool isGreyish(QColor c);
 
 }  // namespace mqb::guitest

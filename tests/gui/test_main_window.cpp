@@ -43,16 +43,11 @@
 
 using namespace mqb;
 using namespace mqb::gui;
+using mqb::guitest::countPixels;
 using mqb::guitest::Phantom;
 
 namespace {
 
-int countPixels(const QImage& img, const std::function<bool(QColor)>& pred) {
-  int n = 0;
-  for (int y = 0; y < img.height(); ++y)
-    for (int x = 0; x < img.width(); ++x) n += pred(img.pixelColor(x, y));
-  return n;
-}
 bool isMagenta(QColor c) { return c.red() > 150 && c.blue() > 150 && c.green() < 100; }
 bool isGreenish(QColor c) { return c.green() > c.red() + 60 && c.green() > c.blue() + 60; }
 

@@ -12,16 +12,11 @@
 #include <gtest/gtest.h>
 
 using namespace mqb;
+using mqb::guitest::countPixels;
 using mqb::guitest::Phantom;
 
 namespace {
 
-int countPixels(const QImage& img, const std::function<bool(QColor)>& pred) {
-  int n = 0;
-  for (int y = 0; y < img.height(); ++y)
-    for (int x = 0; x < img.width(); ++x) n += pred(img.pixelColor(x, y));
-  return n;
-}
 
 }  // namespace
 
