@@ -8,6 +8,21 @@
 
 namespace mqb {
 
+QString shortCategoryName(const QString& name) {
+  QString s = name.simplified();
+  if (s.startsWith("right ", Qt::CaseInsensitive)) s = "R " + s.mid(6);
+  if (s.startsWith("left ", Qt::CaseInsensitive)) s = "L " + s.mid(5);
+  if (s.endsWith(" gland", Qt::CaseInsensitive)) s.chop(6);
+  if (s.size() <= 12) return s;
+  // Long multi-word names read best as initials (inferior vena cava -> IVC).
+  const QStringList words = s.split(' ', Qt::SkipEmptyParts);
+  if (words.size() < 2) return s.left(11) + QChar(0x2026);
+  QString initials;
+  for (const QString& w : words)
+    if (w.front().isLetterOrNumber()) initials += w.front().toUpper();
+  return initials;
+}
+
 ScorePlot::ScorePlot(QWidget* parent) : QCustomPlot(parent) {
   setMinimumHeight(160);
   group_ = new QCPBarsGroup(this);
@@ -37,7 +52,8 @@ void ScorePlot::setScores(const QString& yLabel, const QStringList& categories, 
   categories_ = categories;
   tooltips_ = tooltips;
   auto ticker = QSharedPointer<QCPAxisTickerText>::create();
-  for (int i = 0; i < categories.size(); ++i) ticker->addTick(i + 1, categories[i]);
+  // Short names keep the rotated labels from eating the bars' height; tooltips name in full.
+  for (int i = 0; i < categories.size(); ++i) ticker->addTick(i + 1, shortCategoryName(categories[i]));
   xAxis->setTicker(ticker);
   xAxis->setRange(0.4, categories.size() + 0.6);
   yAxis->setLabel(yLabel);

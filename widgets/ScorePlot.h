@@ -18,6 +18,10 @@ struct BarSeries {
   QVector<double> values;  // one per category; NaN = no bar
 };
 
+// Axis label of a category: "right kidney" -> "R kidney", "left adrenal gland" ->
+// "L adrenal", names longer than 12 characters -> initials ("inferior vena cava" -> "IVC").
+QString shortCategoryName(const QString& name);
+
 class ScorePlot : public QCustomPlot {
   Q_OBJECT
  public:

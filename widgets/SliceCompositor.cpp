@@ -96,15 +96,35 @@ bool composeSlice(const ImageVolume& image, int normalAxis, int slice, const Sli
     }
   }
 
-  std::array<QRgb, 256> colors{};
-  for (int id = 0; id < 256; ++id) colors[static_cast<size_t>(id)] = fallbackLabelColor(id).rgb();
+  // Blending is "out = keep * in + add" per channel, with keep/add tabulated per label id
+  // (invisible ids and background keep the CT: keep 1, add 0), so the per-pixel loop has no
+  // branches and no libm calls: this runs for every linked view on every slice change.
+  static const std::array<QRgb, 256> fallback = [] {
+    std::array<QRgb, 256> f{};
+    for (int id = 0; id < 256; ++id) f[static_cast<size_t>(id)] = fallbackLabelColor(id).rgb();
+    return f;
+  }();
+  std::array<QRgb, 256> colors = fallback;
   for (const ClassInfo& c : s.classes)
     if (c.id >= 0 && c.id < 256) colors[static_cast<size_t>(c.id)] = qRgb(c.color[0], c.color[1], c.color[2]);
-  const double window = std::max(1.0, s.window);
-  const double lo = s.level - window / 2;
-  const double la = std::clamp(s.labelOpacity, 0.0, 1.0);
-  const double da = std::clamp(s.differenceOpacity, 0.0, 1.0);
+  const float la = static_cast<float>(std::clamp(s.labelOpacity, 0.0, 1.0));
+  const float da = static_cast<float>(std::clamp(s.differenceOpacity, 0.0, 1.0));
+  std::array<float, 256> keep{};
+  std::array<std::array<float, 3>, 256> add{};
+  for (int id = 0; id < 256; ++id) {
+    const bool drawn = id != 0 && s.labelVisible[static_cast<size_t>(id)];
+    const QRgb c = colors[static_cast<size_t>(id)];
+    keep[static_cast<size_t>(id)] = drawn ? 1.0f - la : 1.0f;
+    add[static_cast<size_t>(id)] = drawn ? std::array<float, 3>{la * qRed(c), la * qGreen(c), la * qBlue(c)}
+                                         : std::array<float, 3>{0.f, 0.f, 0.f};
+  }
   const QRgb dc = s.differenceColor.rgb();
+  const float diffKeep[2] = {1.0f, 1.0f - da};
+  const float diffAdd[2][3] = {{0.f, 0.f, 0.f}, {da * qRed(dc), da * qGreen(dc), da * qBlue(dc)}};
+
+  const double window = std::max(1.0, s.window);
+  const float lo = static_cast<float>(s.level - window / 2);
+  const float scale = static_cast<float>(255.0 / window);
 
   rgba.resize(n * 4);
   uint8_t* out = rgba.data();
@@ -113,25 +133,26 @@ bool composeSlice(const ImageVolume& image, int normalAxis, int slice, const Sli
     const uint8_t* dif = diff ? diff->voxels.data() + base + v * sv : nullptr;
     const uint8_t* lrow = labels ? lab.data() + static_cast<size_t>(v) * nh : nullptr;
     for (int h = 0; h < nh; ++h, out += 4) {
-      const double t = std::clamp((hu[h * sh] - lo) / window, 0.0, 1.0) * 255.0;
-      double r = t, gr = t, b = t;
+      float t = (hu[h * sh] - lo) * scale;
+      t = t > 0.f ? (t < 255.f ? t : 255.f) : 0.f;  // NaN (a corrupt voxel) shows black
+      float r = t, gr = t, b = t;
       if (lrow) {
-        const uint8_t id = lrow[h];
-        if (id && s.labelVisible[id]) {
-          const QRgb c = colors[id];
-          r = (1 - la) * r + la * qRed(c);
-          gr = (1 - la) * gr + la * qGreen(c);
-          b = (1 - la) * b + la * qBlue(c);
-        }
+        const size_t id = lrow[h];
+        const float k = keep[id];
+        r = k * r + add[id][0];
+        gr = k * gr + add[id][1];
+        b = k * b + add[id][2];
       }
-      if (dif && dif[h * sh]) {
-        r = (1 - da) * r + da * qRed(dc);
-        gr = (1 - da) * gr + da * qGreen(dc);
-        b = (1 - da) * b + da * qBlue(dc);
+      if (dif) {
+        const int d = dif[h * sh] != 0;
+        r = diffKeep[d] * r + diffAdd[d][0];
+        gr = diffKeep[d] * gr + diffAdd[d][1];
+        b = diffKeep[d] * b + diffAdd[d][2];
       }
-      out[0] = static_cast<uint8_t>(std::lround(r));
-      out[1] = static_cast<uint8_t>(std::lround(gr));
-      out[2] = static_cast<uint8_t>(std::lround(b));
+      // Values are in [0, 255]: adding one half and truncating rounds half up.
+      out[0] = static_cast<uint8_t>(r + 0.5f);
+      out[1] = static_cast<uint8_t>(gr + 0.5f);
+      out[2] = static_cast<uint8_t>(b + 0.5f);
       out[3] = 255;
     }
   }

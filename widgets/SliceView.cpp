@@ -387,6 +387,8 @@ void SliceView::beforeVtkRender() {
   if (sliceDirty_) composeSlice();
 }
 
+bool SliceView::rendersOpaque() const { return renderer()->GetBackgroundAlpha() >= 1.0; }
+
 void SliceView::composeSlice() {
   sliceDirty_ = false;
   if (!image_) return;

@@ -171,6 +171,9 @@ class SliceView : public VtkOpenGLView {
   void resizeEvent(QResizeEvent* event) override;
   void leaveEvent(QEvent* event) override;
   void beforeVtkRender() override;  // composes the slice if it is dirty
+  // Opaque composed slice over an opaque background; text and cursor blend without
+  // lowering alpha.
+  bool rendersOpaque() const override;
 
  private:
   struct Axes {

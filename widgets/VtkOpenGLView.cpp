@@ -291,7 +291,13 @@ void VtkOpenGLView::paintGL() {
   if (renderPending_) {
     inPaint_ = true;
     beforeVtkRender();
+    // With SwapBuffers off VTK's Frame() skips copying colour and depth from its render
+    // framebuffer to its display framebuffer: we blit from the render framebuffer straight
+    // into Qt's. Under a software rasterizer every full-view pass costs milliseconds.
+    const vtkTypeBool swap = renderWindow_->GetSwapBuffers();
+    renderWindow_->SwapBuffersOff();
     renderWindow_->Render();
+    renderWindow_->SetSwapBuffers(swap);
     inPaint_ = false;
     renderPending_ = false;
     afterVtkRender();
@@ -310,12 +316,21 @@ void VtkOpenGLView::paintGL() {
     state->vtkglDisable(GL_SCISSOR_TEST);
     f->glDisable(GL_SCISSOR_TEST);
   }
-  int* last = renderWindow_->GetRenderFramebuffer()
-                  ? renderWindow_->GetRenderFramebuffer()->GetLastSize()
-                  : renderWindow_->GetSize();
-  renderWindow_->BlitDisplayFramebuffer(0, 0, 0, last[0], last[1], 0, 0, ds.width(), ds.height(),
-                                        GL_COLOR_BUFFER_BIT, GL_LINEAR);
-  clearAlpha(ds);
+  // The render framebuffer holds the last frame whichever way it was rendered (here, or by
+  // VTK directly with swapping on, which also copied it to the display framebuffer).
+  if (vtkOpenGLFramebufferObject* rendered = renderWindow_->GetRenderFramebuffer()) {
+    int* last = rendered->GetLastSize();
+    state->PushReadFramebufferBinding();
+    rendered->Bind(GL_READ_FRAMEBUFFER);
+    rendered->ActivateReadBuffer(0);
+    state->vtkglViewport(0, 0, ds.width(), ds.height());
+    state->vtkglScissor(0, 0, ds.width(), ds.height());
+    const bool sameSize = last[0] == ds.width() && last[1] == ds.height();
+    state->vtkglBlitFramebuffer(0, 0, last[0], last[1], 0, 0, ds.width(), ds.height(), GL_COLOR_BUFFER_BIT,
+                                sameSize ? GL_NEAREST : GL_LINEAR);
+    state->PopReadFramebufferBinding();
+  }
+  if (!rendersOpaque()) clearAlpha(ds);
   lastPaintMs_ = paintTimer.nsecsElapsed() / 1e6;
   if (scissor) {
     state->vtkglEnable(GL_SCISSOR_TEST);

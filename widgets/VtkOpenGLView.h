@@ -70,6 +70,10 @@ class VtkOpenGLView : public QOpenGLWidget {
   virtual void beforeVtkRender() {}
   // Called after the VTK render, before the blit (GL context current). Default: nothing.
   virtual void afterVtkRender() {}
+  // True when every pixel the view renders has alpha 1 (opaque background, opaque or
+  // alpha-preserving content): paintGL then skips the pass forcing alpha to 1, which keeps
+  // the desktop from showing through translucent pixels. Default: false.
+  virtual bool rendersOpaque() const { return false; }
 
  private:
   void updateSize();

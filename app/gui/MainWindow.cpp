@@ -243,7 +243,7 @@ void MainWindow::buildDocks() {
   plotDock->setObjectName("analysis");
   plotDock->setWidget(plotTabs_);
   addDockWidget(Qt::BottomDockWidgetArea, plotDock);
-  resizeDocks({plotDock}, {260}, Qt::Vertical);
+  resizeDocks({plotDock}, {300}, Qt::Vertical);
   resizeDocks({quantDock}, {340}, Qt::Horizontal);
 
   connect(layerMetric_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { onLayerAnalysisChanged(); });

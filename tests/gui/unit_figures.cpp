@@ -4,10 +4,13 @@
 #include "ComparisonFigure.h"
 #include "ExportReaction.h"
 #include "GuiTestSupport.h"
+#include "ScorePlot.h"
 #include "SliceCompositor.h"
 #include "SliceRenderer.h"
 
 #include <QImage>
+
+#include <cmath>
 
 #include <gtest/gtest.h>
 
@@ -123,6 +126,12 @@ TEST(SliceCompositorTest, ComposesEachOrientationInIndexOrder) {
   s.difference = &small;
   ASSERT_TRUE(composeSlice(*p.image, 2, Phantom::ballZ, s, rgba));
   EXPECT_EQ(px(plane, 3, 4), QColor(0, 0, 0));
+  // A NaN voxel (corrupt input) shows black instead of an undefined byte.
+  s.difference = nullptr;
+  ImageVolume withNan = *p.image;
+  withNan.voxels[static_cast<size_t>(Phantom::ballZ) * 64 * 48 + 5 * 64 + 5] = std::nanf("");
+  ASSERT_TRUE(composeSlice(withNan, 2, Phantom::ballZ, s, rgba));
+  EXPECT_EQ(px(plane, 5, 5), QColor(0, 0, 0));
   // An empty image composes nothing.
   EXPECT_FALSE(composeSlice(ImageVolume{}, 2, 0, s, rgba));
   EXPECT_TRUE(rgba.empty());
@@ -144,6 +153,16 @@ TEST(SliceCompositorTest, DifferenceColourNeverMatchesAnOrganColour) {
     const double d = std::hypot(c.red() - k.color[0], c.green() - k.color[1], c.blue() - k.color[2]);
     EXPECT_GE(d, 90.0) << k.name;
   }
+}
+
+TEST(ScorePlotTest, AxisLabelsAreShortOrganNames) {
+  EXPECT_EQ(shortCategoryName("spleen"), "spleen");
+  EXPECT_EQ(shortCategoryName("right kidney"), "R kidney");
+  EXPECT_EQ(shortCategoryName("left adrenal gland"), "L adrenal");
+  EXPECT_EQ(shortCategoryName("inferior vena cava"), "IVC");
+  EXPECT_EQ(shortCategoryName("portal & splenic vein"), "PSV");
+  EXPECT_EQ(shortCategoryName("gallbladder"), "gallbladder");
+  EXPECT_EQ(shortCategoryName("a_very_long_single_word"), QString("a_very_long") + QChar(0x2026));
 }
 
 TEST(SliceRendererTest, FlippedDirectionFollowsSliceViewConventions) {
