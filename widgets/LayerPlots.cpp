@@ -12,6 +12,9 @@ namespace mqb {
 // ---- LayerErrorPlot -------------------------------------------------------------------------
 
 LayerErrorPlot::LayerErrorPlot(QWidget* parent) : QCustomPlot(parent) {
+  // QCustomPlot's default immediate refresh repaints the whole window synchronously, which
+  // with the GL views beside it means re-composing every view: schedule instead.
+  setPlottingHint(QCP::phImmediateRefresh, false);
   setMinimumHeight(160);
   xAxis->setTickLabelRotation(90);
   xAxis->grid()->setVisible(false);
@@ -97,6 +100,9 @@ void LayerErrorPlot::mousePressEvent(QMouseEvent* event) {
 // ---- HistogramPlot --------------------------------------------------------------------------
 
 HistogramPlot::HistogramPlot(QWidget* parent) : QCustomPlot(parent) {
+  // QCustomPlot's default immediate refresh repaints the whole window synchronously, which
+  // with the GL views beside it means re-composing every view: schedule instead.
+  setPlottingHint(QCP::phImmediateRefresh, false);
   setMinimumHeight(160);
   yAxis->setScaleType(QCPAxis::stLogarithmic);
   yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());

@@ -24,6 +24,9 @@ QString shortCategoryName(const QString& name) {
 }
 
 ScorePlot::ScorePlot(QWidget* parent) : QCustomPlot(parent) {
+  // QCustomPlot's default immediate refresh repaints the whole window synchronously, which
+  // with the GL views beside it means re-composing every view: schedule instead.
+  setPlottingHint(QCP::phImmediateRefresh, false);
   setMinimumHeight(160);
   group_ = new QCPBarsGroup(this);
   group_->setSpacingType(QCPBarsGroup::stAbsolute);

@@ -18,6 +18,7 @@
 #include <vtkPointData.h>
 #include <vtkPolyData.h>
 #include <vtkPolyDataMapper.h>
+#include <vtkDecimatePro.h>
 #include <vtkPolyDataNormals.h>
 #include <vtkProperty.h>
 #include <vtkRenderWindowInteractor.h>
@@ -166,6 +167,15 @@ void SurfaceView::applyExtraction(uint64_t generation, const Extraction& e) {
     const double d = cam->GetDistance();
     cam->SetPosition(fp[0], fp[1] - d, fp[2]);
     cam->SetViewUp(0, 0, 1);
+    // A thin slab (a few slices of a large field of view) seen from the front is a strip:
+    // tilt the camera towards the feet so the organs' axial extent shows.
+    double b[6];
+    poly_->GetBounds(b);
+    const double height = b[5] - b[4], width = std::max(b[1] - b[0], b[3] - b[2]);
+    if (height < 0.5 * width) {
+      cam->Elevation(-55);
+      cam->OrthogonalizeViewUp();
+    }
     renderer()->ResetCamera();
     firstBuild_ = false;
   }
@@ -249,8 +259,24 @@ SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const st
   smooth->BoundarySmoothingOff();
   smooth->FeatureEdgeSmoothingOff();
   smooth->NonManifoldSmoothingOn();
+  smooth->Update();
+  // Every frame of a software rasterizer pays per triangle on the GUI thread (llvmpipe
+  // transforms and sets up vertices in the calling thread): at most maxTriangles() stay.
+  // DecimatePro only removes vertices, so the remaining ones keep their exact label id.
+  vtkAlgorithmOutput* surface = smooth->GetOutputPort();
+  auto decimate = vtkSmartPointer<vtkDecimatePro>::New();
+  const vtkIdType triangles = smooth->GetOutput()->GetNumberOfPolys();
+  if (triangles > maxTriangles()) {
+    decimate->SetInputConnection(smooth->GetOutputPort());
+    decimate->SetTargetReduction(1.0 - static_cast<double>(maxTriangles()) / static_cast<double>(triangles));
+    decimate->PreserveTopologyOn();  // no holes in small organs
+    decimate->SplittingOff();
+    decimate->BoundaryVertexDeletionOff();
+    decimate->SetFeatureAngle(45);
+    surface = decimate->GetOutputPort();
+  }
   auto normals = vtkSmartPointer<vtkPolyDataNormals>::New();
-  normals->SetInputConnection(smooth->GetOutputPort());
+  normals->SetInputConnection(surface);
   normals->SetFeatureAngle(60);
   normals->SplittingOff();
   normals->Update();

@@ -41,6 +41,8 @@ class SurfaceView : public VtkOpenGLView {
   void setLabelVisible(int id, bool visible);
   void setTitle(const QString& title);
   static int64_t maxVoxels() { return 3'000'000; }
+  // Triangle budget of one view's surfaces (decimated above it).
+  static int64_t maxTriangles() { return 60'000; }
 
   // Both views use `other`'s camera from now on; rendering one re-renders the other.
   void linkCamera(SurfaceView* other);

@@ -1059,6 +1059,9 @@ void MainWindow::finishBatch() {
   }
   // Let the views render the final state first.
   QTimer::singleShot(300, this, [this, o] {
+    // Surfaces are extracted on a pool thread: a screenshot must not catch an empty 3D view.
+    if (viewer_->surfacesVisible())
+      for (int i = 0; i < 2; ++i) viewer_->surfaceView(i)->waitUntilBuilt(120000);
     QApplication::processEvents();
     int code = batchExitCode_;
     if (!o.exportFigure.isEmpty()) {

@@ -309,6 +309,7 @@ ViewState ViewerPanel::viewState() const {
   s.labelMode = v->labelMode() == SliceView::LabelMode::Outline ? "outline" : "fill";
   for (int id : hiddenLabels()) s.hiddenLabels.push_back(id);
   s.showDifference = diff_->isChecked();
+  s.show3d = surfacesCheck_->isChecked();
   if (v->hasCursor()) s.cursor = v->cursorVoxel();
   return s;
 }
@@ -320,6 +321,7 @@ void ViewerPanel::applyViewState(const ViewState& s) {
   mode_->setCurrentIndex(s.labelMode == "outline" ? 1 : 0);
   opacity_->setValue(static_cast<int>(std::lround(s.labelOpacity * 100)));
   diff_->setChecked(s.showDifference);
+  surfacesCheck_->setChecked(s.show3d);
   for (int i = 1; i < 256; ++i) setLabelVisible(i, true);
   for (int id : s.hiddenLabels) setLabelVisible(id, false);
   SliceView* v = views_[0];

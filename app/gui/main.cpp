@@ -11,6 +11,7 @@
 #include "Benchmark.h"
 #include "MainWindow.h"
 #include "SessionController.h"
+#include "TimedApplication.h"
 #include "Resources.h"
 #include "VtkOpenGLView.h"
 
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   mqb::installCachingCpuAllocator();
   // GLX + the default surface format before QApplication (NOTES-VTK-QT6.md).
   mqb::VtkOpenGLView::prepareApplication();
-  QApplication app(argc, argv);
+  mqb::gui::TimedApplication app(argc, argv);  // MQB_SLOW_EVENTS=<ms> logs UI stalls
   // ITK's NRRD / Meta readers parse numbers with the C locale.
   std::setlocale(LC_NUMERIC, "C");
   QApplication::setOrganizationName("MedQuanBench");

@@ -389,6 +389,7 @@ TEST(SessionFileTest, SaveLoadRoundTripWithRelativeFallback) {
   s.view.panY = -4;
   s.view.labelMode = "outline";
   s.view.hiddenLabels = {3, 5};
+  s.view.show3d = true;
   s.view.cursor = std::array<int, 3>{1, 2, 3};
   s.save(dir + "/data/session.json");
   SessionState back = SessionState::load(dir + "/data/session.json");
@@ -404,6 +405,7 @@ TEST(SessionFileTest, SaveLoadRoundTripWithRelativeFallback) {
   EXPECT_EQ(back.view.panY, -4);
   EXPECT_EQ(back.view.labelMode, "outline");
   EXPECT_EQ(back.view.hiddenLabels, (std::vector<int>{3, 5}));
+  EXPECT_TRUE(back.view.show3d);
   ASSERT_TRUE(back.view.cursor);
   EXPECT_EQ((*back.view.cursor)[2], 3);
 

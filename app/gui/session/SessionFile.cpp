@@ -63,7 +63,8 @@ nlohmann::json SessionState::toJson(const std::string& sessionPath) const {
                          {"label_opacity", this->view.labelOpacity},
                          {"label_mode", this->view.labelMode},
                          {"hidden_labels", this->view.hiddenLabels},
-                         {"show_difference", this->view.showDifference}};
+                         {"show_difference", this->view.showDifference},
+                         {"show_3d", this->view.show3d}};
   if (this->view.cursor) view["cursor"] = *this->view.cursor;
   return {{"format", "medquanbench-session"},
           {"version", 1},
@@ -113,6 +114,7 @@ SessionState SessionState::fromJson(const nlohmann::json& j, const std::string& 
         throw Error("view.label_mode must be fill or outline, not '" + s.view.labelMode + "'");
       s.view.hiddenLabels = v.value("hidden_labels", std::vector<int>{});
       s.view.showDifference = v.value("show_difference", true);
+      s.view.show3d = v.value("show_3d", false);
       if (v.contains("cursor") && !v["cursor"].is_null()) s.view.cursor = v["cursor"].get<std::array<int, 3>>();
     }
   } catch (const Error& e) {

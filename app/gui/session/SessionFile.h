@@ -30,6 +30,7 @@ struct ViewState {
   std::string labelMode = "fill";  // fill | outline
   std::vector<int> hiddenLabels;
   bool showDifference = true;
+  bool show3d = false;  // 3D organ surfaces beside the slices
   std::optional<std::array<int, 3>> cursor;
 };
 
