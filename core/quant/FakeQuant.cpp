@@ -34,10 +34,22 @@ constexpr int64_t kGrain = int64_t{1} << 16;
 // 512 positions reached ~0.55x of a copy, 1024-2048 ~0.75x, 4096 ~0.67x.
 constexpr int64_t kBlock = 1024;
 
-void quantizeRun(const float* x, float* y, int64_t n, float scale, float lo, float hi) {
+// The value the grid quantizes: the input itself, or LeakyReLU of it when the activation
+// that produced the op's input is folded into the quantization pass (fakeQuantLeakyInto).
+struct Identity {
+  float operator()(float v) const { return v; }
+};
+struct Leaky {
+  float slope;
+  // ATen's leaky_relu exactly: v > 0 ? v : v * slope.
+  float operator()(float v) const { return v > 0.0f ? v : v * slope; }
+};
+
+template <typename Pre>
+void quantizeRun(const float* x, float* y, int64_t n, float scale, float lo, float hi, Pre pre) {
   // x may equal y (in-place). GCC versions the loop with a run-time overlap check, and
   // an exact alias still takes the vector path since each element is read before written.
-  for (int64_t i = 0; i < n; ++i) y[i] = fakeQuantValue(x[i], scale, lo, hi);
+  for (int64_t i = 0; i < n; ++i) y[i] = fakeQuantValue(pre(x[i]), scale, lo, hi);
 }
 
 void checkOut(const torch::Tensor& x, const torch::Tensor& out, const char* context) {
@@ -50,14 +62,16 @@ void checkOut(const torch::Tensor& x, const torch::Tensor& out, const char* cont
 
 // --- static grids -----------------------------------------------------------------
 
-void staticPerTensor(const float* x, float* y, int64_t n, const GroupGrid& g) {
+template <typename Pre>
+void staticPerTensor(const float* x, float* y, int64_t n, const GroupGrid& g, Pre pre) {
   at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-    quantizeRun(x + begin, y + begin, end - begin, g.scale, g.lo, g.hi);
+    quantizeRun(x + begin, y + begin, end - begin, g.scale, g.lo, g.hi, pre);
   });
 }
 
+template <typename Pre>
 void staticPerChannel(const float* x, float* y, const GroupLayout& layout,
-                      const std::vector<GroupGrid>& groups) {
+                      const std::vector<GroupGrid>& groups, Pre pre) {
   const int64_t channels = layout.channels;
   const int64_t inner = layout.inner;
   if (inner == 1) {
@@ -73,7 +87,7 @@ void staticPerChannel(const float* x, float* y, const GroupLayout& layout,
       for (int64_t o = begin; o < end; ++o) {
         const float* xr = x + o * channels;
         float* yr = y + o * channels;
-        for (int64_t c = 0; c < channels; ++c) yr[c] = fakeQuantValue(xr[c], scale[c], lo[c], hi[c]);
+        for (int64_t c = 0; c < channels; ++c) yr[c] = fakeQuantValue(pre(xr[c]), scale[c], lo[c], hi[c]);
       }
     });
     return;
@@ -85,7 +99,7 @@ void staticPerChannel(const float* x, float* y, const GroupLayout& layout,
       const int64_t row = i / inner;
       const int64_t rowEnd = std::min(end, (row + 1) * inner);
       const GroupGrid& g = groups[row % channels];
-      quantizeRun(x + i, y + i, rowEnd - i, g.scale, g.lo, g.hi);
+      quantizeRun(x + i, y + i, rowEnd - i, g.scale, g.lo, g.hi, pre);
       i = rowEnd;
     }
   });
@@ -187,13 +201,13 @@ void dynamicRows(const float* x, float* y, int64_t rows, int64_t channels, int b
       float* yr = y + r * channels;
       if (symmetric) {
         const float scale = std::max(rowAbsMax(xr, channels), kMinRange) / qmax;
-        quantizeRun(xr, yr, channels, scale, -qmax, qmax);
+        quantizeRun(xr, yr, channels, scale, -qmax, qmax, Identity{});
       } else {
         float mn, mx;
         rowMinMaxWithZero(xr, channels, mn, mx);
         const float scale = std::max(mx - mn, kMinRange) / levels;
         const float z = roundHalfEven(std::clamp(-mn / scale, 0.0f, levels));
-        quantizeRun(xr, yr, channels, scale, -z, levels - z);
+        quantizeRun(xr, yr, channels, scale, -z, levels - z, Identity{});
       }
     }
   });
@@ -223,7 +237,10 @@ void dynamicBlocks(const float* x, float* y, const GroupLayout& layout, int bits
 
 }  // namespace
 
-void fakeQuantInto(const torch::Tensor& x, const QuantGrid& grid, const torch::Tensor& out) {
+namespace {
+
+template <typename Pre>
+void staticInto(const torch::Tensor& x, const QuantGrid& grid, const torch::Tensor& out, Pre pre) {
   checkBits(grid.bits);
   const torch::Tensor input = contiguousFloat32(x, "fake quantization");
   checkOut(input, out, "fake quantization");
@@ -235,9 +252,20 @@ void fakeQuantInto(const torch::Tensor& x, const QuantGrid& grid, const torch::T
   const float* xp = input.data_ptr<float>();
   float* yp = out.data_ptr<float>();
   if (grid.axis == kPerTensor || layout.channels == 1)
-    staticPerTensor(xp, yp, layout.numel(), grid.groups.front());
+    staticPerTensor(xp, yp, layout.numel(), grid.groups.front(), pre);
   else
-    staticPerChannel(xp, yp, layout, grid.groups);
+    staticPerChannel(xp, yp, layout, grid.groups, pre);
+}
+
+}  // namespace
+
+void fakeQuantInto(const torch::Tensor& x, const QuantGrid& grid, const torch::Tensor& out) {
+  staticInto(x, grid, out, Identity{});
+}
+
+void fakeQuantLeakyInto(const torch::Tensor& x, double negativeSlope, const QuantGrid& grid,
+                        const torch::Tensor& out) {
+  staticInto(x, grid, out, Leaky{static_cast<float>(negativeSlope)});
 }
 
 torch::Tensor fakeQuant(const torch::Tensor& x, const QuantGrid& grid) {

@@ -23,6 +23,11 @@ namespace mqb::quant {
 // for conv weights axis 0; for ConvTranspose3d weights [Ci,Co/g,k,k,k] axis 1.
 torch::Tensor fakeQuant(const torch::Tensor& x, const QuantGrid& grid);
 void fakeQuantInto(const torch::Tensor& x, const QuantGrid& grid, const torch::Tensor& out);
+// fakeQuantInto(leaky_relu(x, negativeSlope)) in one pass, bit-identical to the two steps
+// (ATen's leaky_relu: x > 0 ? x : x * float(slope)): the activation in front of a quantized
+// op is folded into its quantization instead of streaming the tensor twice.
+void fakeQuantLeakyInto(const torch::Tensor& x, double negativeSlope, const QuantGrid& grid,
+                        const torch::Tensor& out);
 
 // Dynamic per-voxel / per-token quantization: every position (all indices except
 // `channelDim`) gets its own grid, computed from the values along `channelDim` at that

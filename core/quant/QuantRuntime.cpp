@@ -36,6 +36,10 @@ torch::Tensor actHook(const torch::Tensor& x, int64_t ctx, int64_t op, int64_t s
   return runtimeFor(ctx).onActivation(x, op, slot);
 }
 
+torch::Tensor leakyHook(const torch::Tensor& pre, double slope, int64_t ctx, int64_t op, int64_t slot) {
+  return runtimeFor(ctx).onLeakyActivation(pre, slope, op, slot);
+}
+
 torch::Tensor outHook(const torch::Tensor& y, int64_t ctx, int64_t op) {
   return runtimeFor(ctx).onOutput(y, op);
 }
@@ -48,6 +52,9 @@ TORCH_LIBRARY(mqb, m) {
   m.def(torch::schema("mqb::act(Tensor x, int ctx, int op, int slot) -> Tensor",
                       c10::AliasAnalysisKind::CONSERVATIVE),
         actHook);
+  m.def(torch::schema("mqb::act_leaky(Tensor pre, float slope, int ctx, int op, int slot) -> Tensor",
+                      c10::AliasAnalysisKind::CONSERVATIVE),
+        leakyHook);
   m.def(torch::schema("mqb::out(Tensor y, int ctx, int op) -> Tensor", c10::AliasAnalysisKind::CONSERVATIVE),
         outHook);
 }
@@ -83,6 +90,23 @@ torch::Tensor QuantRuntime::onActivation(const torch::Tensor& x, int64_t op, int
     if (observer_->retainsInputs()) return plan.apply(x);
   }
   return plan.applyOverwriting(x);
+}
+
+torch::Tensor QuantRuntime::onLeakyActivation(const torch::Tensor& pre, double slope, int64_t op, int64_t slot) {
+  const ActivationPlan& plan = plans_[static_cast<size_t>(op)][static_cast<size_t>(slot)];
+  const bool plain = pre.is_contiguous() && pre.scalar_type() == torch::kFloat && pre.device().is_cpu() &&
+                     !pre.requires_grad();
+  if (observer_ || plan.mode != ActivationPlan::Mode::Static || !plain) {
+    // The activation as the graph had it, then the usual hook: observers see the op's input.
+    const torch::Tensor x = plan.foldedInPlace ? at::leaky_relu_(const_cast<torch::Tensor&>(pre), slope)
+                                               : at::leaky_relu(pre, slope);
+    return onActivation(x, op, slot);
+  }
+  // One pass: the in-place form may overwrite `pre` (the op is the last reader of every
+  // alias); the out-of-place form must leave it intact.
+  const torch::Tensor out = plan.foldedInPlace ? pre : torch::empty_like(pre);
+  fakeQuantLeakyInto(pre, slope, plan.grid, out);
+  return out;
 }
 
 torch::Tensor QuantRuntime::onOutput(const torch::Tensor& y, int64_t op) {

@@ -1,7 +1,8 @@
 #pragma once
 // The run-time side of the rewritten graph. Two custom operators are inserted around
 // every quantizable op: mqb::act(x, ctx, op, slot) on each activation input and
-// mqb::out(y, ctx, op) on the output. They look up the QuantRuntime registered under
+// mqb::out(y, ctx, op) on the output; mqb::act_leaky(pre, slope, ctx, op, slot) replaces
+// act and the LeakyReLU in front of it where QuantizedModel folds the two. They look up the QuantRuntime registered under
 // `ctx` and apply its plan (fake-quantize with a static grid or dynamic per-voxel/token
 // scales, or pass through), and let an observer see FP32 inputs/outputs (calibration,
 // layer analysis). One instrumented graph serves every use.
@@ -23,6 +24,11 @@ struct ActivationPlan {
   bool symmetric = true;
   // The op is the last reader of this input (QuantOp::inputOverwritable): quantize in place.
   bool overwriteInput = false;
+  // The LeakyReLU producing this input was folded into the hook (mqb::act_leaky): the hook
+  // receives its input and applies it (QuantizedModel; Static plans only).
+  bool foldedLeaky = false;
+  bool foldedInPlace = false;  // the folded activation was leaky_relu_
+  double leakySlope = 0.0;
   torch::Tensor apply(const torch::Tensor& x) const;
   // apply() writing into x itself when allowed and x is contiguous float32 (else a copy).
   torch::Tensor applyOverwriting(const torch::Tensor& x) const;
@@ -52,6 +58,8 @@ class QuantRuntime {
   void setObserver(HookObserver* observer) { observer_ = observer; }
 
   torch::Tensor onActivation(const torch::Tensor& x, int64_t op, int64_t slot);
+  // Input `pre` of a folded LeakyReLU (ActivationPlan::foldedLeaky).
+  torch::Tensor onLeakyActivation(const torch::Tensor& pre, double slope, int64_t op, int64_t slot);
   torch::Tensor onOutput(const torch::Tensor& y, int64_t op);
 
  private:

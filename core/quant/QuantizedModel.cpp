@@ -3,6 +3,9 @@
 #include <torch/csrc/jit/ir/ir.h>
 
 #include "Error.h"
+
+#include <cstdlib>
+#include <string>
 #include "quant/FakeQuant.h"
 
 namespace mqb::quant {
@@ -26,6 +29,32 @@ Scheme schemeFor(const QuantOp& op, const QuantConfig& c) {
       return op.pointwise ? Scheme::DynamicToken : Scheme::StaticChannel;
   }
   return Scheme::None;
+}
+
+// The LeakyReLU producing an op's input, when it can be folded into the input's static
+// quantization (one pass over the tensor instead of two): its output feeds only this op, it
+// sits in the same block, and its slope is a constant. The in-place form (leaky_relu_) also
+// needs the op to be the last reader of every alias (`overwritable`), since the folded pass
+// writes quantized values where the activation wrote activated ones.
+Node* foldableLeaky(Node* op, Value* in, bool overwritable, double& slope, bool& inPlace) {
+  Node* act = in->node();
+  static const auto leaky = c10::Symbol::fromQualString("aten::leaky_relu");
+  static const auto leakyInPlace = c10::Symbol::fromQualString("aten::leaky_relu_");
+  if (act->kind() != leaky && act->kind() != leakyInPlace) return nullptr;
+  inPlace = act->kind() == leakyInPlace;
+  if (in->uses().size() != 1 || act->owningBlock() != op->owningBlock() || act->inputs().size() != 2) return nullptr;
+  if (inPlace && !overwritable) return nullptr;
+  const auto s = torch::jit::toIValue(act->input(1));
+  if (!s || !(s->isDouble() || s->isInt() || s->isScalar())) return nullptr;
+  slope = s->toScalar().toDouble();
+  const Value* pre = act->input(0);
+  if (!pre->type()->cast<c10::TensorType>()) return nullptr;
+  return act;
+}
+
+bool envDisablesFolding() {
+  const char* v = std::getenv("MQB_FOLD_ACTIVATIONS");
+  return v && std::string(v) == "0";
 }
 
 }  // namespace
@@ -71,12 +100,13 @@ ActivationPlan planFor(const QuantOp& op, int slot, const QuantConfig& config, c
 }
 
 QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, ModelMetadata metadata,
-                               QuantConfig config, const CalibrationData* calibration)
+                               QuantConfig config, const CalibrationData* calibration, bool foldActivations)
     : graph_(std::move(graph)),
       metadata_(std::move(metadata)),
       config_(std::move(config)),
       runtime_(graph_->ops().size()),
-      weights_(graph_->ops().size()) {
+      weights_(graph_->ops().size()),
+      foldActivations_(foldActivations && !envDisablesFolding()) {
   registerQuantOperators();
   for (const auto& name : config_.excludedOps) graph_->op(name);  // throws for unknown names
   for (const auto& [name, p] : config_.opPrecision) graph_->op(name);
@@ -85,6 +115,7 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
   torch::jit::Graph& g = *copy.graph;
   const auto actSymbol = c10::Symbol::fromQualString("mqb::act");
   const auto outSymbol = c10::Symbol::fromQualString("mqb::out");
+  const auto leakySymbol = c10::Symbol::fromQualString("mqb::act_leaky");
   for (const QuantOp& op : graph_->ops()) {
     Node* n = copy.nodes[static_cast<size_t>(op.index)];
     const Precision p = config_.precisionOf(op.name);
@@ -94,11 +125,27 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
     for (int slot = 0; slot < op.activationSlots; ++slot) {
       runtime_.plans()[op.index][slot] = planFor(op, slot, config_, calibration);
       runtime_.plans()[op.index][slot].overwriteInput = op.inputOverwritable[static_cast<size_t>(slot)];
+      ActivationPlan& plan = runtime_.plans()[op.index][slot];
       Value* in = n->input(static_cast<size_t>(op.slotInputIndex[slot]));
-      Node* hook = g.create(actSymbol, {in, ctx, opIndex, g.insertConstant(static_cast<int64_t>(slot))});
+      double slope = 0;
+      bool inPlace = false;
+      Node* act = plan.mode == ActivationPlan::Mode::Static && foldActivations_
+                      ? foldableLeaky(n, in, plan.overwriteInput, slope, inPlace)
+                      : nullptr;
+      Node* hook = nullptr;
+      if (act) {
+        hook = g.create(leakySymbol, {act->input(0), g.insertConstant(slope), ctx, opIndex,
+                                      g.insertConstant(static_cast<int64_t>(slot))});
+        plan.foldedLeaky = true;
+        plan.foldedInPlace = inPlace;
+        plan.leakySlope = slope;
+      } else {
+        hook = g.create(actSymbol, {in, ctx, opIndex, g.insertConstant(static_cast<int64_t>(slot))});
+      }
       hook->insertBefore(n);
       hook->output()->setType(in->type());
       n->replaceInput(static_cast<size_t>(op.slotInputIndex[slot]), hook->output());
+      if (act) act->destroy();  // its only use was this input
     }
     if (!p.floatingPoint && op.weightInputIndex >= 0) {
       torch::Tensor w = torch::jit::toIValue(n->input(static_cast<size_t>(op.weightInputIndex)))->toTensor();

@@ -20,8 +20,11 @@ class QuantizedModel : public PatchPredictor {
  public:
   // Validates the config against the graph (unknown excluded/overridden op names are an
   // mqb::Error). `calibration` is required when some activation uses a static grid.
+  // `foldActivations`: fold a LeakyReLU in front of a statically quantized input into that
+  // input's quantization pass (same values, one pass less). MQB_FOLD_ACTIVATIONS=0 in the
+  // environment turns it off for every model (A/B measurements).
   QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, ModelMetadata metadata,
-                 QuantConfig config, const CalibrationData* calibration);
+                 QuantConfig config, const CalibrationData* calibration, bool foldActivations = true);
 
   torch::Tensor predict(const torch::Tensor& batch) override;
   const ModelMetadata& metadata() const override { return metadata_; }
@@ -43,6 +46,7 @@ class QuantizedModel : public PatchPredictor {
   QuantConfig config_;
   QuantRuntime runtime_;
   std::vector<torch::Tensor> weights_;
+  bool foldActivations_ = true;
   std::unique_ptr<torch::jit::GraphFunction> function_;
 };
 

@@ -219,6 +219,56 @@ TEST(QuantizedModel, InputsAreOverwrittenOnlyWhereTheGraphNeverReadsThemAgain) {
   }
 }
 
+TEST(QuantizedModel, LeakyReluFoldedIntoStaticQuantizationGivesIdenticalOutputs) {
+  // conv -> *1.5 -> leaky_relu -> conv (folded, out of place), -> leaky_relu_ -> conv (folded
+  // in place), -> leaky_relu -> conv whose input is read again by mean() (not folded).
+  torch::jit::Module net("FoldNet");
+  torch::manual_seed(5);
+  for (int i = 0; i < 4; ++i)
+    net.register_parameter("w" + std::to_string(i), torch::randn({4, i == 0 ? 1 : 4, 3, 3, 3}) * 0.3, false);
+  net.define(R"JIT(
+    def forward(self, x):
+        a = torch.conv3d(x, self.w0, None, [1, 1, 1], [1, 1, 1]) * 1.5
+        b = torch.leaky_relu(a, 0.01)
+        c = torch.conv3d(b, self.w1, None, [1, 1, 1], [1, 1, 1]) - 0.1
+        d = torch.leaky_relu_(c, 0.2)
+        e = torch.conv3d(d, self.w2, None, [1, 1, 1], [1, 1, 1])
+        f = torch.leaky_relu(e, 0.05)
+        g = torch.conv3d(f, self.w3, None, [1, 1, 1], [1, 1, 1])
+        return g + f.mean()
+  )JIT");
+  auto graph = std::make_shared<QuantizableGraph>(net, "fold");
+  ASSERT_EQ(graph->ops().size(), 4u);
+  std::vector<torch::Tensor> patches;
+  for (int i = 0; i < 3; ++i) patches.push_back(torch::randn({1, 1, 12, 12, 12}));
+  const CalibrationData cal = calibrate(*graph, patches, 0, FeedbackStage(nullptr, 0, 1, ""));
+  // W16A16: a grid fine enough that any difference in the folded activation shows.
+  for (const auto& [precision, g] : std::vector<std::pair<std::string, Granularity>>{
+           {"W4A4", Granularity::PerTensor}, {"W4A4", Granularity::PerChannel}, {"W16A16", Granularity::PerTensor},
+           {"W16A16", Granularity::PerChannel}}) {
+    QuantizedModel folded(graph, ModelMetadata{}, config(precision, g), &cal, /*foldActivations=*/true);
+    QuantizedModel plain(graph, ModelMetadata{}, config(precision, g), &cal, /*foldActivations=*/false);
+    EXPECT_FALSE(folded.plan(0, 0).foldedLeaky);
+    EXPECT_TRUE(folded.plan(1, 0).foldedLeaky);
+    EXPECT_FALSE(folded.plan(1, 0).foldedInPlace);
+    EXPECT_TRUE(folded.plan(2, 0).foldedLeaky);
+    EXPECT_TRUE(folded.plan(2, 0).foldedInPlace);
+    EXPECT_FALSE(folded.plan(3, 0).foldedLeaky) << "f is read again after the last conv";
+    EXPECT_FALSE(plain.plan(1, 0).foldedLeaky);
+    const torch::Tensor patch = patches[1].clone();
+    const torch::Tensor expected = plain.predict(patch);
+    EXPECT_TRUE(torch::equal(folded.predict(patch), expected)) << precision << " " << granularityId(g);
+    EXPECT_TRUE(torch::equal(patch, patches[1])) << "the caller's patch was modified";
+    // With an observer the activation runs unfolded and the observer sees its output.
+    RetainingObserver observer;
+    folded.runtime().setObserver(&observer);
+    EXPECT_TRUE(torch::equal(folded.predict(patch), expected)) << granularityId(g);
+    folded.runtime().setObserver(nullptr);
+    ASSERT_EQ(observer.kept.size(), 4u);
+    EXPECT_GE(observer.kept[1].min().item<float>(), -0.01f * observer.kept[1].abs().max().item<float>());
+  }
+}
+
 TEST(OpDiscovery, ScriptedSelfCallsDoNotAddToTheName) {
   // nn.Conv3d.forward calls self._conv_forward; the inlined frame of such a call is "SELF".
   torch::jit::Module conv("Conv");
