@@ -73,6 +73,21 @@ void BM_PerTensor(benchmark::State& state) {
   setBytes(state, t.volume);
 }
 
+// LeakyReLU folded into the per-tensor pass (what QuantizedModel runs where a LeakyReLU
+// feeds a statically quantized input); compare with BM_PerTensor + BM_LeakyRelu.
+void BM_PerTensorLeaky(benchmark::State& state) {
+  auto& t = Tensors::get();
+  const auto grid = q::QuantGrid::fromAmax({4.0f}, 8);
+  for (auto _ : state) q::fakeQuantLeakyInto(t.volume, 0.01, grid, t.volumeOut);
+  setBytes(state, t.volume);
+}
+
+void BM_LeakyRelu(benchmark::State& state) {
+  auto& t = Tensors::get();
+  for (auto _ : state) at::leaky_relu_out(t.volumeOut, t.volume, 0.01);
+  setBytes(state, t.volume);
+}
+
 // Out of place, allocating its result like the torch reference rows do: the difference
 // to BM_PerTensor is the cost of a fresh 226 MB allocation (page faults) per call.
 void BM_PerTensorAlloc(benchmark::State& state) {
@@ -172,6 +187,8 @@ void BM_Histogram(benchmark::State& state) {
 BENCHMARK(BM_Histogram)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Copy)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerTensor)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerTensorLeaky)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LeakyRelu)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerTensorAlloc)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerTensorAsym)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerChannel)->Unit(benchmark::kMillisecond)->UseRealTime();

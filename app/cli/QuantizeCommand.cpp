@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 
@@ -5,6 +6,7 @@
 #include "Commands.h"
 #include "ConsoleProgress.h"
 #include "Error.h"
+#include "LabelCoverage.h"
 #include "QuantOptions.h"
 #include "SegmentationReport.h"
 #include "VolumeIO.h"
@@ -35,6 +37,10 @@ void loadOrSaveCalibration(const CommandLine& cl, quant::QuantizationStudy& stud
 // or saved as the options ask.
 quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConfig& config, Feedback& feedback) {
   quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels")), &feedback);
+  if (const LabelVolume* truth = study.groundTruth()) {
+    const std::string warning = describeIdsWithoutClass(*truth, study.model().metadata().classes, cl.get("labels"));
+    if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  }
   checkOpNames(config, study.graph());
   loadOrSaveCalibration(cl, study, config, feedback);
   return study;

@@ -1,9 +1,11 @@
+#include <cstdio>
 #include <chrono>
 #include <iostream>
 
 #include "AtomicFile.h"
 #include "CommandLine.h"
 #include "Error.h"
+#include "LabelCoverage.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
 #include "Reorientation.h"
@@ -44,6 +46,8 @@ int runSegment(int argc, char** argv) {
     truth = readLabelMap(cl.get("labels"),
                          cl.has("label-map") ? LabelRemap::load(cl.get("label-map")) : LabelRemap::identity());
     truth = alignToGrid(truth, ct.geometry, cl.get("labels"));
+    const std::string warning = describeIdsWithoutClass(truth, model.metadata().classes, cl.get("labels"));
+    if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
   }
   InferenceOptions options;
   options.windowBatch = cl.getInt("window-batch");

@@ -48,6 +48,7 @@
 #include "QuantPanel.h"
 #include "Reorientation.h"
 #include "Resources.h"
+#include "LabelCoverage.h"
 #include "ScorePlot.h"
 #include "SessionController.h"
 #include "SliceView.h"
@@ -525,6 +526,7 @@ void MainWindow::onModelChanged() {
   setWindowTitle(tr("MedQuanBench - %1").arg(info ? QString::fromStdString(info->metadata.name) : QString()));
   updateInfo();
   updateRunEnabled();
+  warnAboutTruthIds();
 }
 
 void MainWindow::onVolumeChanged() {
@@ -540,8 +542,20 @@ void MainWindow::onVolumeChanged() {
   updateRunEnabled();
 }
 
+void MainWindow::warnAboutTruthIds() {
+  const auto info = controller_->modelInfo();
+  const auto truth = controller_->groundTruth();
+  if (!info || !truth) return;
+  const std::string warning = describeIdsWithoutClass(*truth, info->metadata.classes,
+                                                      QFileInfo(controller_->truthPath()).fileName().toStdString());
+  if (warning.empty()) return;
+  statusBar()->showMessage(QString::fromStdString(warning), 30000);
+  if (batch_) std::fprintf(stderr, "medquanbench: warning: %s\n", warning.c_str());
+}
+
 void MainWindow::onTruthChanged() {
   viewer_->setTruth(controller_->groundTruth());
+  warnAboutTruthIds();
   updateInfo();
   // Scores against the new ground truth: inference results are cached, only scoring runs.
   if (controller_->hasResults() && !controller_->isBusy()) controller_->run(controller_->resultSettings(), -1);

@@ -93,6 +93,8 @@ class MainWindow : public QMainWindow {
   void onModelChanged();
   void onVolumeChanged();
   void onTruthChanged();
+  // Status bar note when the ground truth has ids the model has no class for (label map?).
+  void warnAboutTruthIds();
   void onResultsChanged();
   void onTableChanged();
   void onLayerAnalysisChanged();

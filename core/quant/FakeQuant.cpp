@@ -41,8 +41,10 @@ struct Identity {
 };
 struct Leaky {
   float slope;
-  // ATen's leaky_relu exactly: v > 0 ? v : v * slope.
-  float operator()(float v) const { return v > 0.0f ? v : v * slope; }
+  // ATen's leaky_relu, v > 0 ? v : v * slope, written as max + min * slope: GCC keeps the
+  // ternary as a branch (no vectorisation). Same value for every v, NaN and +-inf included;
+  // only an underflowing negative product may turn -0 into +0, which quantizes alike.
+  float operator()(float v) const { return std::max(v, 0.0f) + std::min(v, 0.0f) * slope; }
 };
 
 template <typename Pre>

@@ -98,8 +98,8 @@ torch::Tensor QuantRuntime::onLeakyActivation(const torch::Tensor& pre, double s
                      !pre.requires_grad();
   if (observer_ || plan.mode != ActivationPlan::Mode::Static || !plain) {
     // The activation as the graph had it, then the usual hook: observers see the op's input.
-    const torch::Tensor x = plan.foldedInPlace ? at::leaky_relu_(const_cast<torch::Tensor&>(pre), slope)
-                                               : at::leaky_relu(pre, slope);
+    torch::Tensor x = pre;  // a handle: leaky_relu_ writes into pre's storage, as the graph did
+    x = plan.foldedInPlace ? at::leaky_relu_(x, slope) : at::leaky_relu(pre, slope);
     return onActivation(x, op, slot);
   }
   // One pass: the in-place form may overwrite `pre` (the op is the last reader of every

@@ -262,6 +262,39 @@ TEST(FakeQuantPerTensor, NonFiniteValues) {
   EXPECT_EQ(y[3].item<float>(), 1.0f);
 }
 
+TEST(FakeQuantLeaky, EqualsLeakyReluThenFakeQuantIncludingSpecialValues) {
+  const float inf = std::numeric_limits<float>::infinity();
+  torch::manual_seed(11);
+  // Random values around the grid plus the special ones, per-tensor and per-channel, at a
+  // bit width whose grid is fine enough to expose any difference in the activation.
+  torch::Tensor x = torch::randn({1, 3, 8, 8, 8}) * 3;
+  auto flat = x.view({-1});
+  flat[0] = inf;
+  flat[1] = -inf;
+  flat[2] = std::nanf("");
+  flat[3] = 0.0f;
+  flat[4] = -0.0f;
+  flat[5] = -1e-40f;  // denormal
+  for (const double slope : {0.01, 0.2, 0.0}) {
+    const torch::Tensor activated = at::leaky_relu(x, slope);
+    for (const auto& grid : {q::QuantGrid::fromAmax({5.0f}, 16), q::QuantGrid::fromAmax({5.0f}, 4)}) {
+      torch::Tensor out = torch::empty_like(x);
+      q::fakeQuantLeakyInto(x, slope, grid, out);
+      const torch::Tensor expected = q::fakeQuant(activated, grid);
+      EXPECT_TRUE(torch::allclose(out, expected, 0, 0, /*equal_nan=*/true)) << "slope " << slope;
+    }
+    const q::QuantGrid perChannel = q::QuantGrid::fromAmax({1.0f, 4.0f, 9.0f}, 12, 1);
+    torch::Tensor out = torch::empty_like(x);
+    q::fakeQuantLeakyInto(x, slope, perChannel, out);
+    EXPECT_TRUE(torch::allclose(out, q::fakeQuant(activated, perChannel), 0, 0, true)) << "slope " << slope;
+  }
+  // In place: the input is replaced by the quantized activation.
+  torch::Tensor y = x.clone();
+  const auto grid = q::QuantGrid::fromAmax({5.0f}, 8);
+  q::fakeQuantLeakyInto(y, 0.01, grid, y);
+  EXPECT_TRUE(torch::allclose(y, q::fakeQuant(at::leaky_relu(x, 0.01), grid), 0, 0, true));
+}
+
 // ---------------------------------------------------------------------------------------
 // per-channel
 

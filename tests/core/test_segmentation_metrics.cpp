@@ -10,6 +10,7 @@
 
 #include "Error.h"
 #include "Feedback.h"
+#include "LabelCoverage.h"
 #include "SegmentationMetrics.h"
 
 namespace mqb {
@@ -293,3 +294,19 @@ TEST(SegmentationMetrics, ReportsProgressPerOrganAndHonoursCancellation) {
 
 }  // namespace
 }  // namespace mqb
+
+TEST(LabelCoverage, IdsWithoutAClassAreNamedWithTheFix) {
+  using namespace mqb;
+  LabelVolume l;
+  l.geometry.size = {4, 1, 1};
+  l.voxels = {0, 1, 52, 63};
+  const ClassList classes = {{0, "background", {0, 0, 0}}, {1, "spleen", {255, 0, 0}}};
+  EXPECT_EQ(idsWithoutClass(l, classes), (std::vector<int>{52, 63}));
+  const std::string message = describeIdsWithoutClass(l, classes, "gt.nii.gz");
+  EXPECT_NE(message.find("gt.nii.gz"), std::string::npos);
+  EXPECT_NE(message.find("52, 63"), std::string::npos);
+  EXPECT_NE(message.find("--label-map"), std::string::npos);
+  l.voxels = {0, 1, 1, 0};
+  EXPECT_TRUE(describeIdsWithoutClass(l, classes, "gt.nii.gz").empty());
+  EXPECT_TRUE(describeIdsWithoutClass(l, {}, "gt.nii.gz").empty()) << "no class list: nothing to compare";
+}
