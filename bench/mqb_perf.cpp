@@ -11,7 +11,8 @@
 //       plus the fake-quant kernel time per granularity on the captured FP32 activations.
 //   mqb_bench_perf analysis [--rounds 3] [--granularity per-channel] [--json out.json]
 //       quant::analyzeLayers on one patch vs one FP32 forward (paired), then again with the
-//       FP32 side kept from a first analysis (quant::Fp32Capture).
+//       FP32 side kept from a first analysis (quant::Fp32Capture), and the first analysis
+//       after a calibration that recorded that FP32 side (quant::calibrateWithCapture).
 //
 // Every time is measured both as wall time and as process CPU time; on a shared machine
 // the CPU-time ratios are the steadier ones.
@@ -474,6 +475,35 @@ int runAnalysis(const Args& a) {
     before = after;
     log("round " + std::to_string(r + 1) + ": analysis with the FP32 capture, CPU ratio " +
         std::to_string(reused.cpuRatio.back()));
+  }
+  // The first analysis after a calibration that recorded the analysis patch's FP32 side on
+  // its way (QuantizationStudy::analyze, the desktop session): what recording adds to the
+  // calibration, and the analysis that follows.
+  std::vector<torch::Tensor> calibrationSet{x};
+  calibrationSet.insert(calibrationSet.end(), patches.begin(), patches.end());
+  Paired afterCalibration;
+  std::vector<double> recordingCost;
+  for (int r = 0; r < rounds; ++r) {
+    const Timing plain = timeBoth([&] { quant::calibrate(*graph, calibrationSet, 7, FeedbackStage(nullptr, 0, 1, "")); });
+    quant::Fp32Capture recorded;
+    quant::CalibrationData withCapture;
+    const Timing recording = timeBoth([&] {
+      withCapture = quant::calibrateWithCapture(*graph, calibrationSet, 7, FeedbackStage(nullptr, 0, 1, ""), recorded, 1);
+    });
+    if (!recorded.complete()) break;  // over the memory budget
+    const Timing t = timeBoth([&] { quant::analyzeLayers(*graph, md, c, withCapture, {x}, FeedbackStage(nullptr, 0, 1, ""), &recorded); });
+    const Timing after = fp32Once();
+    afterCalibration.add(t, before, after);
+    recordingCost.push_back((recording.cpu - plain.cpu) / (0.5 * (before.cpu + after.cpu)));
+    before = after;
+    log("round " + std::to_string(r + 1) + ": first analysis after a recording calibration, CPU ratio " +
+        std::to_string(afterCalibration.cpuRatio.back()) + "; recording added " +
+        std::to_string(recordingCost.back()) + " FP32 forwards to the calibration (" + std::to_string(plain.cpu) +
+        " -> " + std::to_string(recording.cpu) + " s CPU)");
+  }
+  if (!afterCalibration.cpuRatio.empty()) {
+    j["after_recording_calibration_cpu_ratio_to_fp32"] = stats(afterCalibration.cpuRatio);
+    j["recording_cost_in_fp32_forwards"] = stats(recordingCost);
   }
   j["config"] = c.describe();
   j["fp32_forward_seconds"] = stats(fp32.wall);

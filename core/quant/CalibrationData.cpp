@@ -19,10 +19,16 @@ class CalibrationObserver : public HookObserver {
     SlotStatistics& s = data_.slots[op][slot];
     s.perTensor->observe(x);
     if (s.perChannel) s.perChannel->observe(x);
+    if (also_) also_->onInput(op, slot, x);
   }
+  void onOutput(int op, const torch::Tensor& y) override {
+    if (also_) also_->onOutput(op, y);
+  }
+  void setAlso(HookObserver* also) { also_ = also; }
 
  private:
   CalibrationData& data_;
+  HookObserver* also_ = nullptr;
 };
 
 }  // namespace
@@ -67,7 +73,8 @@ std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& pv, co
 }
 
 CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
-                          uint32_t seed, const FeedbackStage& stage) {
+                          uint32_t seed, const FeedbackStage& stage,
+                          const std::function<HookObserver*(size_t)>& alsoObserve) {
   if (patches.empty()) throw Error("calibration needs at least one patch");
   CalibrationData data;
   data.patches = static_cast<int>(patches.size());
@@ -94,6 +101,7 @@ CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch
   observed.runtime().setObserver(&observer);
   for (size_t i = 0; i < patches.size(); ++i) {
     stage.throwIfCanceled();
+    observer.setAlso(alsoObserve ? alsoObserve(i) : nullptr);
     observed.predict(patches[i]);
     stage.report(double(i + 1) / patches.size(), std::to_string(i + 1) + "/" + std::to_string(patches.size()));
   }

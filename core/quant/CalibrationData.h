@@ -6,6 +6,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
+
+#include <functional>
 #include <vector>
 
 #include "Feedback.h"
@@ -41,7 +43,12 @@ std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& volume
                                                     const std::array<int64_t, 3>& patch, int count,
                                                     uint32_t seed);
 
+class HookObserver;
+
+// `alsoObserve(i)` (optional) may return an observer that sees the FP32 run of patch i next
+// to the calibration statistics (e.g. quant::calibrateWithCapture), or nullptr.
 CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
-                          uint32_t seed, const FeedbackStage& stage);
+                          uint32_t seed, const FeedbackStage& stage,
+                          const std::function<HookObserver*(size_t)>& alsoObserve = {});
 
 }  // namespace mqb::quant

@@ -195,21 +195,27 @@ class Fp32PassObserver : public HookObserver {
     addIsolated(state_.isolated[i], q, isQuantized_[i], quantized_, nodes_[i], inputs_[i], y);
     const torch::Tensor kept = q.outputStable ? y : y.clone();
     record_.outputs[i].push_back(kept);
-    if (capture_ && !capture_->overflow_) {
-      std::array<torch::Tensor, 2> in;
-      for (int s = 0; s < q.activationSlots; ++s) {
-        in[s] = q.inputStable[s] ? inputs_[i][s] : inputs_[i][s].clone();
-        capture_->bytes_ += in[s].nbytes();
-      }
-      capture_->bytes_ += kept.nbytes();
-      record_.inputs[i].push_back(std::move(in));
-      if (capture_->bytes_ > capture_->budget_) {
-        // Too big to keep: stop recording inputs; outputs are needed for this patch anyway.
-        capture_->overflow_ = true;
-        for (auto& calls : record_.inputs) calls.clear();
-      }
-    }
+    if (capture_) recordInputs(*capture_, record_, q, inputs_[i], kept);
     inputs_[i] = {};
+  }
+
+  // Keeps one call's inputs in the capture (by reference when nothing writes into them
+  // later) and counts them and the kept output against the budget.
+  static void recordInputs(Fp32Capture& capture, Fp32Capture::Patch& record, const QuantOp& q,
+                           const std::array<torch::Tensor, 2>& inputs, const torch::Tensor& keptOutput) {
+    if (capture.overflow_) return;
+    std::array<torch::Tensor, 2> in;
+    for (int s = 0; s < q.activationSlots; ++s) {
+      in[s] = q.inputStable[s] ? inputs[s] : inputs[s].clone();
+      capture.bytes_ += in[s].nbytes();
+    }
+    capture.bytes_ += keptOutput.nbytes();
+    record.inputs[static_cast<size_t>(q.index)].push_back(std::move(in));
+    if (capture.bytes_ > capture.budget_) {
+      // Too big to keep: stop recording inputs (the caller may still need the outputs).
+      capture.overflow_ = true;
+      for (auto& calls : record.inputs) calls.clear();
+    }
   }
 
  private:
@@ -223,6 +229,63 @@ class Fp32PassObserver : public HookObserver {
   Fp32Capture* capture_;
   std::vector<std::array<torch::Tensor, 2>> inputs_;
 };
+
+// The FP32 side of a capture recorded during calibration: inputs, outputs and run
+// histograms, no isolated errors (the config is not known yet).
+class Fp32CaptureRecorder : public HookObserver {
+ public:
+  Fp32CaptureRecorder(const QuantizableGraph& graph, Fp32Capture& capture)
+      : graph_(graph), capture_(capture), inputs_(graph.ops().size()) {}
+  HookObserver* forPatch(size_t p) {
+    if (p >= capture_.patches_.size() || capture_.overflow_) return nullptr;
+    record_ = &capture_.patches_[p];
+    record_->inputs.assign(graph_.ops().size(), {});
+    record_->outputs.assign(graph_.ops().size(), {});
+    return this;
+  }
+  void onInput(int op, int slot, const torch::Tensor& x) override {
+    if (capture_.overflow_) return;
+    inputs_[op][slot] = x;
+    capture_.histograms_[op][slot].add(x);
+  }
+  void onOutput(int op, const torch::Tensor& y) override {
+    const size_t i = static_cast<size_t>(op);
+    if (!capture_.overflow_) {
+      const QuantOp& q = graph_.ops()[i];
+      const torch::Tensor kept = q.outputStable ? y : y.clone();
+      record_->outputs[i].push_back(kept);
+      Fp32PassObserver::recordInputs(capture_, *record_, q, inputs_[i], kept);
+      if (capture_.overflow_)
+        for (auto& patch : capture_.patches_) patch.outputs.clear();  // useless without inputs
+    }
+    inputs_[i] = {};
+  }
+
+ private:
+  const QuantizableGraph& graph_;
+  Fp32Capture& capture_;
+  Fp32Capture::Patch* record_ = nullptr;
+  std::vector<std::array<torch::Tensor, 2>> inputs_;
+};
+
+CalibrationData calibrateWithCapture(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
+                                     uint32_t seed, const FeedbackStage& stage, Fp32Capture& capture,
+                                     size_t capturePatches) {
+  capture.clear();
+  capturePatches = std::min(capturePatches, patches.size());
+  capture.patches_.resize(capturePatches);
+  capture.histograms_.assign(graph.ops().size(),
+                             {Histogram(kRunHistogramBins), Histogram(kRunHistogramBins)});
+  Fp32CaptureRecorder recorder(graph, capture);
+  CalibrationData data = calibrate(graph, patches, seed, stage, [&](size_t p) { return recorder.forPatch(p); });
+  if (capture.overflow_ || capturePatches == 0) {
+    capture.clear();
+  } else {
+    capture.patchInputs_.assign(patches.begin(), patches.begin() + static_cast<std::ptrdiff_t>(capturePatches));
+    capture.complete_ = true;
+  }
+  return data;
+}
 
 namespace {
 

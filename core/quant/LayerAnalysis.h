@@ -64,7 +64,8 @@ struct LayerAnalysis {
 // and the FP32-run input histograms. It does not depend on the quantization config, so a
 // study keeps it: a further analysis on the same patches then runs only the quantized model
 // and each op once more on its quantized FP32 input (about 2 forwards instead of 3).
-// Filled by analyzeLayers; dropped (left empty) when it would exceed `budgetBytes`.
+// Filled by analyzeLayers or, riding on the calibration's FP32 runs, by calibrateWithCapture;
+// dropped (left empty) when it would exceed `budgetBytes`.
 class Fp32Capture {
  public:
   explicit Fp32Capture(size_t budgetBytes = defaultBudget()) : budget_(budgetBytes) {}
@@ -80,6 +81,9 @@ class Fp32Capture {
                                      const CalibrationData&, const std::vector<torch::Tensor>&,
                                      const FeedbackStage&, Fp32Capture*);
   friend class Fp32PassObserver;
+  friend class Fp32CaptureRecorder;
+  friend CalibrationData calibrateWithCapture(const QuantizableGraph&, const std::vector<torch::Tensor>&, uint32_t,
+                                              const FeedbackStage&, Fp32Capture&, size_t);
   struct Patch {
     std::vector<std::vector<std::array<torch::Tensor, 2>>> inputs;  // op -> call -> slot
     std::vector<std::vector<torch::Tensor>> outputs;                // op -> call
@@ -99,6 +103,13 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
                             const QuantConfig& config, const CalibrationData& calibration,
                             const std::vector<torch::Tensor>& patches, const FeedbackStage& stage,
                             Fp32Capture* capture = nullptr);
+
+// calibrate() that also records the FP32 side of the first `capturePatches` patches into
+// `capture` (the analysis patches are the first calibration patches): the calibration runs
+// the FP32 model on them anyway, so the first analysis afterwards skips its own FP32 run.
+CalibrationData calibrateWithCapture(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
+                                     uint32_t seed, const FeedbackStage& stage, Fp32Capture& capture,
+                                     size_t capturePatches);
 
 // The config with the k most sensitive quantized ops excluded (kept FP32): mixed precision
 // in one action.

@@ -92,12 +92,20 @@ QuantizedRun QuantizationStudy::runQuantized(const QuantConfig& config, Feedback
 }
 
 LayerAnalysis QuantizationStudy::analyze(const QuantConfig& config, int analysisPatches, Feedback* feedback) {
-  const CalibrationData& cal = calibration(config.calibrationPatches, config.calibrationSeed, feedback);
   // The analysis patches are the first calibration patches (foreground-centred first).
   const int count = std::max(1, analysisPatches);
-  auto patches = calibrationPatches(count, config.calibrationSeed);
   auto& capture = captures_[{count, config.calibrationSeed}];
   if (!capture) capture = std::make_unique<Fp32Capture>();
+  const auto key = std::make_pair(config.calibrationPatches, config.calibrationSeed);
+  if (config.calibrationPatches >= 1 && !calibrations_.count(key) && !capture->complete()) {
+    // The calibration runs the FP32 model on the analysis patches anyway: their FP32 side
+    // is recorded on the way, and the analysis below skips its own FP32 run.
+    calibrations_[key] = std::make_unique<CalibrationData>(calibrateWithCapture(
+        *graph_, calibrationPatches(config.calibrationPatches, config.calibrationSeed), config.calibrationSeed,
+        FeedbackStage(feedback, 0, 1, "calibration"), *capture, static_cast<size_t>(count)));
+  }
+  const CalibrationData& cal = calibration(config.calibrationPatches, config.calibrationSeed, feedback);
+  auto patches = calibrationPatches(count, config.calibrationSeed);
   return analyzeLayers(*graph_, model_->metadata(), config, cal, patches, FeedbackStage(feedback, 0, 1, "layer analysis"),
                        capture.get());
 }

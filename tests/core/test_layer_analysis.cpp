@@ -120,6 +120,37 @@ TEST(LayerAnalysis, KeepMostSensitiveInFp32IsOneAction) {
   EXPECT_EQ(j["sensitivity_ranking"].size(), 8u);
 }
 
+// The calibration runs the FP32 model on the analysis patches anyway: recording the FP32
+// side there must leave the calibration unchanged and give the analysis a fresh run gives.
+TEST(LayerAnalysis, CaptureRecordedDuringCalibrationGivesTheSameAnalysis) {
+  auto& f = fixture();
+  const FeedbackStage none(nullptr, 0, 1, "");
+  Fp32Capture capture;
+  const CalibrationData withCapture = calibrateWithCapture(*f.graph, f.patches, 0, none, capture, 2);
+  ASSERT_TRUE(capture.complete());
+  const std::vector<torch::Tensor> two{f.patches[0], f.patches[1]};
+  EXPECT_TRUE(capture.matches(two));
+  EXPECT_EQ(withCapture.toJson(), f.calibration.toJson()) << "recording changed the calibration";
+  for (const auto& precision : {"W8A8", "W4A4"}) {
+    const QuantConfig c = config(precision, Granularity::PerChannel);
+    const LayerAnalysis reused = analyzeLayers(*f.graph, f.model.metadata(), c, withCapture, two, none, &capture);
+    const LayerAnalysis fresh = analyzeLayers(*f.graph, f.model.metadata(), c, f.calibration, two, none);
+    ASSERT_EQ(reused.ops.size(), fresh.ops.size());
+    for (size_t i = 0; i < fresh.ops.size(); ++i) {
+      EXPECT_EQ(reused.ops[i].isolated.sqnrDb, fresh.ops[i].isolated.sqnrDb) << fresh.ops[i].name;
+      EXPECT_EQ(reused.ops[i].cumulative.mse, fresh.ops[i].cumulative.mse) << fresh.ops[i].name;
+      for (size_t s = 0; s < fresh.ops[i].inputs.size(); ++s)
+        EXPECT_EQ(reused.ops[i].inputs[s].fp32Run.counts, fresh.ops[i].inputs[s].fp32Run.counts);
+    }
+  }
+  // Over budget: nothing is kept and the calibration is still complete.
+  Fp32Capture tiny(1024);
+  const CalibrationData cal = calibrateWithCapture(*f.graph, f.patches, 0, none, tiny, 1);
+  EXPECT_FALSE(tiny.complete());
+  EXPECT_EQ(tiny.bytes(), 0u);
+  EXPECT_EQ(cal.toJson(), f.calibration.toJson());
+}
+
 // A study keeps the FP32 side of the analysis: a second configuration on the same patches
 // reuses it and must give exactly what a fresh analysis gives; other patches invalidate it.
 TEST(LayerAnalysis, ReusedFp32CaptureGivesTheSameAnalysis) {

@@ -227,8 +227,14 @@ struct AnalysisSession::Impl {
     }
     stage.report(0, "sampling patches");
     const auto patches = calibrationPatches(s.calibrationPatches, s.calibrationSeed);
+    // The layer analysis runs on the first calibration patch: its FP32 side is recorded
+    // while calibrating (within the capture's memory budget), so "Analyse layers" skips the
+    // FP32 run.
+    auto& capture = analysisCaptures[s.calibrationSeed];
+    if (!capture) capture = std::make_unique<quant::Fp32Capture>();
     auto cal = std::make_shared<quant::CalibrationData>(
-        quant::calibrate(*graph, patches, s.calibrationSeed, stage));
+        capture->complete() ? quant::calibrate(*graph, patches, s.calibrationSeed, stage)
+                            : quant::calibrateWithCapture(*graph, patches, s.calibrationSeed, stage, *capture, 1));
     std::lock_guard<std::mutex> lock(mutex);
     calibrations[key] = cal;
     ++counters.calibrate;
