@@ -9,6 +9,19 @@
 
 namespace mqb {
 
+QString shortOpName(const QString& name, int maxChars) {
+  if (name.size() <= maxChars) return name;
+  const QStringList parts = name.split('.');
+  QString tail = parts.back();
+  for (int i = static_cast<int>(parts.size()) - 2; i >= 0; --i) {
+    const QString longer = parts[i] + '.' + tail;
+    if (longer.size() + 1 > maxChars) break;
+    tail = longer;
+  }
+  if (tail.size() + 1 > maxChars) tail = tail.right(maxChars - 1);
+  return QChar(0x2026) + tail;
+}
+
 // ---- LayerErrorPlot -------------------------------------------------------------------------
 
 LayerErrorPlot::LayerErrorPlot(QWidget* parent) : QCustomPlot(parent) {
@@ -16,7 +29,7 @@ LayerErrorPlot::LayerErrorPlot(QWidget* parent) : QCustomPlot(parent) {
   // with the GL views beside it means re-composing every view: schedule instead.
   setPlottingHint(QCP::phImmediateRefresh, false);
   setMinimumHeight(160);
-  xAxis->setTickLabelRotation(90);
+  xAxis->setTickLabelRotation(60);
   xAxis->grid()->setVisible(false);
   placeLegendAboveAxes(*this);
   setMouseTracking(true);
@@ -40,7 +53,9 @@ void LayerErrorPlot::setLayers(const QStringList& ops, const QList<LineSeries>& 
   auto ticker = QSharedPointer<QCPAxisTickerText>::create();
   // Long op lists: label every k-th op so the names stay readable.
   const int step = std::max(1, static_cast<int>(ops.size()) / 40);
-  for (int i = 0; i < ops.size(); i += step) ticker->addTick(i, ops[i]);
+  // Short tails of the module paths keep the labels from eating the plot's height; the
+  // tooltips name each op in full.
+  for (int i = 0; i < ops.size(); i += step) ticker->addTick(i, shortOpName(ops[i]));
   xAxis->setTicker(ticker);
   xAxis->setRange(-0.5, std::max<qsizetype>(1, ops.size()) - 0.5);
   yAxis->setLabel(yLabel);

@@ -22,6 +22,11 @@ struct LineSeries {
   QVector<double> values;  // one per op; NaN = gap
 };
 
+// Axis label of an op: the name when it has at most `maxChars` characters, else "…" and
+// the longest tail of whole path components that fits ("encoder.3.conv1.conv" ->
+// "…3.conv1.conv").
+QString shortOpName(const QString& name, int maxChars = 16);
+
 class LayerErrorPlot : public QCustomPlot {
   Q_OBJECT
  public:

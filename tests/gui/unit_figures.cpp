@@ -4,6 +4,7 @@
 #include "ComparisonFigure.h"
 #include "ExportReaction.h"
 #include "GuiTestSupport.h"
+#include "LayerPlots.h"
 #include "ScorePlot.h"
 #include "SliceCompositor.h"
 #include "SliceRenderer.h"
@@ -163,6 +164,13 @@ TEST(ScorePlotTest, AxisLabelsAreShortOrganNames) {
   EXPECT_EQ(shortCategoryName("portal & splenic vein"), "PSV");
   EXPECT_EQ(shortCategoryName("gallbladder"), "gallbladder");
   EXPECT_EQ(shortCategoryName("a_very_long_single_word"), QString("a_very_long") + QChar(0x2026));
+}
+
+TEST(LayerErrorPlotTest, AxisLabelsAreTailsOfTheModulePath) {
+  EXPECT_EQ(shortOpName("decoder.3.up"), "decoder.3.up");
+  EXPECT_EQ(shortOpName("encoder.3.conv1.conv"), QString(QChar(0x2026)) + "3.conv1.conv");
+  EXPECT_EQ(shortOpName("blocks.2.attn.matmul_1"), QString(QChar(0x2026)) + "2.attn.matmul_1");
+  EXPECT_EQ(shortOpName("a_single_component_that_is_long"), QString(QChar(0x2026)) + "nt_that_is_long");
 }
 
 TEST(SliceRendererTest, FlippedDirectionFollowsSliceViewConventions) {
