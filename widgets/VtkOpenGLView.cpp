@@ -229,7 +229,12 @@ void VtkOpenGLView::onRenderWindowEvent(vtkObject*, unsigned long eventId, void*
       break;
     }
     case vtkCommand::WindowFrameEvent: {
-      if (renderWindow_->GetDoubleBuffer() && !renderWindow_->GetSwapBuffers()) break;
+      if (renderWindow_->GetDoubleBuffer() && !renderWindow_->GetSwapBuffers()) {
+        // An off-screen pass outside paintGL (e.g. a hardware picker's id colours) left the
+        // render framebuffer, which paintGL blits, holding something else: render again.
+        if (!inPaint_) renderPending_ = true;
+        break;
+      }
       // A frame finished (possibly a render outside paintGL): show it.
       renderPending_ = false;
       if (!inPaint_) update();

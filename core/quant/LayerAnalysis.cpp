@@ -256,7 +256,10 @@ class Fp32CaptureRecorder : public HookObserver {
       record_->outputs[i].push_back(kept);
       Fp32PassObserver::recordInputs(capture_, *record_, q, inputs_[i], kept);
       if (capture_.overflow_)
-        for (auto& patch : capture_.patches_) patch.outputs.clear();  // useless without inputs
+        for (auto& patch : capture_.patches_) {  // nothing of it is usable now: free it all
+          patch.inputs.clear();
+          patch.outputs.clear();
+        }
     }
     inputs_[i] = {};
   }

@@ -31,11 +31,34 @@ Scheme schemeFor(const QuantOp& op, const QuantConfig& c) {
   return Scheme::None;
 }
 
+bool mayHoldTensor(const c10::TypePtr& t) {
+  if (t->kind() == c10::TypeKind::TensorType) return true;
+  for (const auto& contained : t->containedTypes())
+    if (mayHoldTensor(contained)) return true;
+  return false;
+}
+
+// Whether every node strictly between `first` and `last` (same block) works without tensors
+// (constants, int lists for strides and paddings): nothing there can read or write one.
+bool noTensorWorkBetween(Node* first, Node* last) {
+  for (Node* k = first->next(); k != last; k = k->next()) {
+    if (k->kind() == c10::prim::Return) return false;  // `last` is not after `first`
+    if (k->kind() == c10::prim::Constant) continue;     // e.g. a frozen weight: touches nothing
+    for (const Value* v : k->inputs())
+      if (mayHoldTensor(v->type())) return false;
+    for (const Value* v : k->outputs())
+      if (mayHoldTensor(v->type())) return false;
+  }
+  return true;
+}
+
 // The LeakyReLU producing an op's input, when it can be folded into the input's static
 // quantization (one pass over the tensor instead of two): its output feeds only this op, it
-// sits in the same block, and its slope is a constant. The in-place form (leaky_relu_) also
-// needs the op to be the last reader of every alias (`overwritable`), since the folded pass
-// writes quantized values where the activation wrote activated ones.
+// sits in the same block, and its slope is a constant. The folded hook takes the
+// activation's place in the graph, so it reads the activation's input when the activation
+// did. The in-place form (leaky_relu_) writes quantized values where the activation wrote
+// activated ones: it also needs the op to be the last reader of every alias
+// (`overwritable`) and no tensor work between the activation and the op.
 Node* foldableLeaky(Node* op, Value* in, bool overwritable, double& slope, bool& inPlace) {
   Node* act = in->node();
   static const auto leaky = c10::Symbol::fromQualString("aten::leaky_relu");
@@ -43,7 +66,7 @@ Node* foldableLeaky(Node* op, Value* in, bool overwritable, double& slope, bool&
   if (act->kind() != leaky && act->kind() != leakyInPlace) return nullptr;
   inPlace = act->kind() == leakyInPlace;
   if (in->uses().size() != 1 || act->owningBlock() != op->owningBlock() || act->inputs().size() != 2) return nullptr;
-  if (inPlace && !overwritable) return nullptr;
+  if (inPlace && !(overwritable && noTensorWorkBetween(act, op))) return nullptr;
   const auto s = torch::jit::toIValue(act->input(1));
   if (!s || !(s->isDouble() || s->isInt() || s->isScalar())) return nullptr;
   slope = s->toScalar().toDouble();
@@ -134,15 +157,19 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
                       : nullptr;
       Node* hook = nullptr;
       if (act) {
-        hook = g.create(leakySymbol, {act->input(0), g.insertConstant(slope), ctx, opIndex,
+        // At the activation's place (see foldableLeaky), with constants defined before it.
+        torch::jit::WithInsertPoint atActivation(act);
+        hook = g.create(leakySymbol, {act->input(0), g.insertConstant(slope), g.insertConstant(runtime_.id()),
+                                      g.insertConstant(static_cast<int64_t>(op.index)),
                                       g.insertConstant(static_cast<int64_t>(slot))});
+        hook->insertBefore(act);
         plan.foldedLeaky = true;
         plan.foldedInPlace = inPlace;
         plan.leakySlope = slope;
       } else {
         hook = g.create(actSymbol, {in, ctx, opIndex, g.insertConstant(static_cast<int64_t>(slot))});
+        hook->insertBefore(n);
       }
-      hook->insertBefore(n);
       hook->output()->setType(in->type());
       n->replaceInput(static_cast<size_t>(op.slotInputIndex[slot]), hook->output());
       if (act) act->destroy();  // its only use was this input

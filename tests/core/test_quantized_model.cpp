@@ -269,6 +269,62 @@ TEST(QuantizedModel, LeakyReluFoldedIntoStaticQuantizationGivesIdenticalOutputs)
   }
 }
 
+// Folding moves the activation to the op's input hook: it must still see the tensor as the
+// activation did, even when other nodes between the two read or write it.
+TEST(QuantizedModel, FoldedLeakyReluSeesItsInputWhereTheActivationDid) {
+  auto build = [](const std::string& body) {
+    torch::jit::Module net("Net");
+    torch::manual_seed(9);
+    for (int i = 0; i < 3; ++i)
+      net.register_parameter("w" + std::to_string(i), torch::randn({4, i == 0 ? 1 : 4, 3, 3, 3}) * 0.3, false);
+    net.define("def forward(self, x):\n" + body);
+    return std::make_shared<QuantizableGraph>(net, "order");
+  };
+  const std::string conv0 = "        y = torch.conv3d(x, self.w0, None, [1, 1, 1], [1, 1, 1])\n";
+  struct Case {
+    const char* what;
+    std::string body;
+    int op;           // the op whose input is the activation
+    bool mayFold;     // folding keeps the values only if the hook reads where the activation did
+  };
+  const std::vector<Case> cases = {
+      // Another op reads (and, as its last reader, quantizes in place) y after the activation.
+      {"out of place, y quantized by a later op",
+       conv0 + "        h = torch.leaky_relu(y, 0.1)\n"
+               "        s = torch.conv3d(y, self.w1, None, [1, 1, 1], [1, 1, 1])\n"
+               "        o = torch.conv3d(h, self.w2, None, [1, 1, 1], [1, 1, 1])\n"
+               "        return o + s\n",
+       2, true},
+      // In place: the op in between must see the activated y, so no folding.
+      {"in place, y read in between",
+       conv0 + "        h = torch.leaky_relu_(y, 0.1)\n"
+               "        s = torch.conv3d(y, self.w1, None, [1, 1, 1], [1, 1, 1])\n"
+               "        o = torch.conv3d(h, self.w2, None, [1, 1, 1], [1, 1, 1])\n"
+               "        return o + s\n",
+       2, false},
+      // y is modified in place after the activation read it.
+      {"out of place, y written in between",
+       conv0 + "        h = torch.leaky_relu(y, 0.1)\n"
+               "        y.mul_(-3.0)\n"
+               "        o = torch.conv3d(h, self.w1, None, [1, 1, 1], [1, 1, 1])\n"
+               "        return o + y.sum()\n",
+       1, true},
+  };
+  for (const Case& c : cases) {
+    auto graph = build(c.body);
+    std::vector<torch::Tensor> patches;
+    for (int i = 0; i < 2; ++i) patches.push_back(torch::randn({1, 1, 10, 10, 10}));
+    const CalibrationData cal = calibrate(*graph, patches, 0, FeedbackStage(nullptr, 0, 1, ""));
+    for (const char* precision : {"W8A8", "W16A16"}) {
+      QuantizedModel folded(graph, ModelMetadata{}, config(precision, Granularity::PerTensor), &cal, true);
+      QuantizedModel plain(graph, ModelMetadata{}, config(precision, Granularity::PerTensor), &cal, false);
+      EXPECT_EQ(folded.plan(c.op, 0).foldedLeaky, c.mayFold) << c.what;
+      const torch::Tensor patch = patches[0].clone();
+      EXPECT_TRUE(torch::equal(folded.predict(patch), plain.predict(patch))) << c.what << " " << precision;
+    }
+  }
+}
+
 TEST(OpDiscovery, ScriptedSelfCallsDoNotAddToTheName) {
   // nn.Conv3d.forward calls self._conv_forward; the inlined frame of such a call is "SELF".
   torch::jit::Module conv("Conv");

@@ -108,6 +108,15 @@ struct AnalysisSession::Impl {
   // FP32 side of the layer analysis per calibration seed (quant::Fp32Capture): a further
   // configuration skips the FP32 run.
   std::map<uint32_t, std::unique_ptr<quant::Fp32Capture>> analysisCaptures;
+  // The capture of one seed; the others are dropped, so at most one budget's worth of
+  // memory (quant::Fp32Capture::defaultBudget) is held however many seeds are tried.
+  quant::Fp32Capture& captureFor(uint32_t seed) {
+    for (auto it = analysisCaptures.begin(); it != analysisCaptures.end();)
+      it = it->first == seed ? std::next(it) : analysisCaptures.erase(it);
+    auto& capture = analysisCaptures[seed];
+    if (!capture) capture = std::make_unique<quant::Fp32Capture>();
+    return *capture;
+  }
   std::list<std::pair<std::string, std::shared_ptr<const LabelVolume>>> quantized;  // LRU, front = newest
   std::map<std::string, std::shared_ptr<const ComparisonTable>> tables;
   std::optional<SegmentationScores> fp32VsTruth;
@@ -140,6 +149,7 @@ struct AnalysisSession::Impl {
     tables.clear();
     fp32VsTruth.reset();
     calibrations.clear();
+    analysisCaptures.clear();  // recorded on the old patches
     quantized.clear();
     modelSpaceTruth = torch::Tensor();
     modelSpaceTruthReady = false;
@@ -228,13 +238,12 @@ struct AnalysisSession::Impl {
     stage.report(0, "sampling patches");
     const auto patches = calibrationPatches(s.calibrationPatches, s.calibrationSeed);
     // The layer analysis runs on the first calibration patch: its FP32 side is recorded
-    // while calibrating (within the capture's memory budget), so "Analyse layers" skips the
-    // FP32 run.
-    auto& capture = analysisCaptures[s.calibrationSeed];
-    if (!capture) capture = std::make_unique<quant::Fp32Capture>();
+    // while calibrating (within the capture's memory budget, one seed at a time), so
+    // "Analyse layers" skips the FP32 run.
+    quant::Fp32Capture& capture = captureFor(s.calibrationSeed);
     auto cal = std::make_shared<quant::CalibrationData>(
-        capture->complete() ? quant::calibrate(*graph, patches, s.calibrationSeed, stage)
-                            : quant::calibrateWithCapture(*graph, patches, s.calibrationSeed, stage, *capture, 1));
+        capture.complete() ? quant::calibrate(*graph, patches, s.calibrationSeed, stage)
+                           : quant::calibrateWithCapture(*graph, patches, s.calibrationSeed, stage, capture, 1));
     std::lock_guard<std::mutex> lock(mutex);
     calibrations[key] = cal;
     ++counters.calibrate;
@@ -651,10 +660,9 @@ std::shared_ptr<const LayerAnalysisResult> AnalysisSession::analyzeLayers(const 
   // Like quant::QuantizationStudy::analyze: the first calibration patch (foreground-centred
   // when ground truth is loaded).
   const auto patches = d->calibrationPatches(1, settings.calibrationSeed);
-  auto& capture = d->analysisCaptures[settings.calibrationSeed];
-  if (!capture) capture = std::make_unique<quant::Fp32Capture>();
+  quant::Fp32Capture& capture = d->captureFor(settings.calibrationSeed);
   auto analysis = std::make_shared<const quant::LayerAnalysis>(quant::analyzeLayers(
-      *d->graph, d->model->metadata(), config, *cal, patches, root.sub(0.35, 1, "layer analysis"), capture.get()));
+      *d->graph, d->model->metadata(), config, *cal, patches, root.sub(0.35, 1, "layer analysis"), &capture));
   auto result = std::make_shared<LayerAnalysisResult>();
   result->configuration = settings.describe();
   result->seconds = analysis->seconds;
