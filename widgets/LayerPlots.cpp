@@ -1,6 +1,7 @@
 #include "LayerPlots.h"
 
 #include "PlotLegend.h"
+#include "PlotSetup.h"
 
 #include <QToolTip>
 
@@ -25,10 +26,7 @@ QString shortOpName(const QString& name, int maxChars) {
 // ---- LayerErrorPlot -------------------------------------------------------------------------
 
 LayerErrorPlot::LayerErrorPlot(QWidget* parent) : QCustomPlot(parent) {
-  // QCustomPlot's default immediate refresh repaints the whole window synchronously, which
-  // with the GL views beside it means re-composing every view: schedule instead.
-  setPlottingHint(QCP::phImmediateRefresh, false);
-  setMinimumHeight(160);
+  setUpEmbeddedPlot(*this);
   xAxis->setTickLabelRotation(60);
   xAxis->grid()->setVisible(false);
   placeLegendAboveAxes(*this);
@@ -115,10 +113,7 @@ void LayerErrorPlot::mousePressEvent(QMouseEvent* event) {
 // ---- HistogramPlot --------------------------------------------------------------------------
 
 HistogramPlot::HistogramPlot(QWidget* parent) : QCustomPlot(parent) {
-  // QCustomPlot's default immediate refresh repaints the whole window synchronously, which
-  // with the GL views beside it means re-composing every view: schedule instead.
-  setPlottingHint(QCP::phImmediateRefresh, false);
-  setMinimumHeight(160);
+  setUpEmbeddedPlot(*this);
   yAxis->setScaleType(QCPAxis::stLogarithmic);
   yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
   yAxis->setNumberFormat("eb");

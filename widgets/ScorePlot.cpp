@@ -1,6 +1,7 @@
 #include "ScorePlot.h"
 
 #include "PlotLegend.h"
+#include "PlotSetup.h"
 
 #include <QToolTip>
 
@@ -24,10 +25,7 @@ QString shortCategoryName(const QString& name) {
 }
 
 ScorePlot::ScorePlot(QWidget* parent) : QCustomPlot(parent) {
-  // QCustomPlot's default immediate refresh repaints the whole window synchronously, which
-  // with the GL views beside it means re-composing every view: schedule instead.
-  setPlottingHint(QCP::phImmediateRefresh, false);
-  setMinimumHeight(160);
+  setUpEmbeddedPlot(*this);
   group_ = new QCPBarsGroup(this);
   group_->setSpacingType(QCPBarsGroup::stAbsolute);
   group_->setSpacing(1);

@@ -1,13 +1,13 @@
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "AtomicFile.h"
 #include "CommandLine.h"
 #include "Error.h"
-#include "LabelCoverage.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
+#include "LabelCoverage.h"
 #include "Reorientation.h"
 #include "SegmentationModel.h"
 #include "SegmentationReport.h"

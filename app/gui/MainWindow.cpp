@@ -43,12 +43,12 @@
 
 #include "DemoData.h"
 #include "ExportReaction.h"
+#include "LabelCoverage.h"
 #include "LayerPlots.h"
 #include "OrganLegend.h"
 #include "QuantPanel.h"
 #include "Reorientation.h"
 #include "Resources.h"
-#include "LabelCoverage.h"
 #include "ScorePlot.h"
 #include "SessionController.h"
 #include "SliceView.h"

@@ -4,8 +4,8 @@
 #include <QEvent>
 #include <QMetaEnum>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 namespace mqb::gui {

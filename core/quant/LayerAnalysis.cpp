@@ -195,27 +195,8 @@ class Fp32PassObserver : public HookObserver {
     addIsolated(state_.isolated[i], q, isQuantized_[i], quantized_, nodes_[i], inputs_[i], y);
     const torch::Tensor kept = q.outputStable ? y : y.clone();
     record_.outputs[i].push_back(kept);
-    if (capture_) recordInputs(*capture_, record_, q, inputs_[i], kept);
+    if (capture_) capture_->keepInputs(record_, q, inputs_[i], kept);
     inputs_[i] = {};
-  }
-
-  // Keeps one call's inputs in the capture (by reference when nothing writes into them
-  // later) and counts them and the kept output against the budget.
-  static void recordInputs(Fp32Capture& capture, Fp32Capture::Patch& record, const QuantOp& q,
-                           const std::array<torch::Tensor, 2>& inputs, const torch::Tensor& keptOutput) {
-    if (capture.overflow_) return;
-    std::array<torch::Tensor, 2> in;
-    for (int s = 0; s < q.activationSlots; ++s) {
-      in[s] = q.inputStable[s] ? inputs[s] : inputs[s].clone();
-      capture.bytes_ += in[s].nbytes();
-    }
-    capture.bytes_ += keptOutput.nbytes();
-    record.inputs[static_cast<size_t>(q.index)].push_back(std::move(in));
-    if (capture.bytes_ > capture.budget_) {
-      // Too big to keep: stop recording inputs (the caller may still need the outputs).
-      capture.overflow_ = true;
-      for (auto& calls : record.inputs) calls.clear();
-    }
   }
 
  private:
@@ -254,12 +235,9 @@ class Fp32CaptureRecorder : public HookObserver {
       const QuantOp& q = graph_.ops()[i];
       const torch::Tensor kept = q.outputStable ? y : y.clone();
       record_->outputs[i].push_back(kept);
-      Fp32PassObserver::recordInputs(capture_, *record_, q, inputs_[i], kept);
-      if (capture_.overflow_)
-        for (auto& patch : capture_.patches_) {  // nothing of it is usable now: free it all
-          patch.inputs.clear();
-          patch.outputs.clear();
-        }
+      capture_.keepInputs(*record_, q, inputs_[i], kept);
+      if (capture_.overflow_)  // outputs without inputs are of no use to a later analysis
+        for (auto& patch : capture_.patches_) patch.outputs.clear();
     }
     inputs_[i] = {};
   }
@@ -344,6 +322,22 @@ bool Fp32Capture::matches(const std::vector<torch::Tensor>& patches) const {
   for (size_t i = 0; i < patches.size(); ++i)
     if (!patches[i].sizes().equals(patchInputs_[i].sizes()) || !torch::equal(patches[i], patchInputs_[i])) return false;
   return true;
+}
+
+void Fp32Capture::keepInputs(Patch& record, const QuantOp& op, const std::array<torch::Tensor, 2>& inputs,
+                             const torch::Tensor& keptOutput) {
+  if (overflow_) return;
+  std::array<torch::Tensor, 2> in;
+  for (int s = 0; s < op.activationSlots; ++s) {
+    in[s] = op.inputStable[s] ? inputs[s] : inputs[s].clone();
+    bytes_ += in[s].nbytes();
+  }
+  bytes_ += keptOutput.nbytes();
+  record.inputs[static_cast<size_t>(op.index)].push_back(std::move(in));
+  if (bytes_ > budget_) {
+    overflow_ = true;
+    for (auto& patch : patches_) patch.inputs.clear();
+  }
 }
 
 void Fp32Capture::clear() {

@@ -88,6 +88,11 @@ class Fp32Capture {
     std::vector<std::vector<std::array<torch::Tensor, 2>>> inputs;  // op -> call -> slot
     std::vector<std::vector<torch::Tensor>> outputs;                // op -> call
   };
+  // Keeps one call's FP32 inputs in `record`, one of patches_ (by reference when nothing
+  // writes into them later) and counts them and the kept output against the budget. Over budget it stops
+  // recording and frees every patch's inputs; the outputs stay for the caller to use or drop.
+  void keepInputs(Patch& record, const QuantOp& op, const std::array<torch::Tensor, 2>& inputs,
+                  const torch::Tensor& keptOutput);
   size_t budget_;
   size_t bytes_ = 0;
   bool complete_ = false;

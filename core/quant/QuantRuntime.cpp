@@ -99,7 +99,10 @@ torch::Tensor QuantRuntime::onLeakyActivation(const torch::Tensor& pre, double s
   if (observer_ || plan.mode != ActivationPlan::Mode::Static || !plain) {
     // The activation as the graph had it, then the usual hook: observers see the op's input.
     torch::Tensor x = pre;  // a handle: leaky_relu_ writes into pre's storage, as the graph did
-    x = plan.foldedInPlace ? at::leaky_relu_(x, slope) : at::leaky_relu(pre, slope);
+    if (plan.foldedInPlace)
+      at::leaky_relu_(x, slope);
+    else
+      x = at::leaky_relu(pre, slope);
     return onActivation(x, op, slot);
   }
   // One pass: the in-place form may overwrite `pre` (the op is the last reader of every

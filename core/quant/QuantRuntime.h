@@ -2,10 +2,10 @@
 // The run-time side of the rewritten graph. Two custom operators are inserted around
 // every quantizable op: mqb::act(x, ctx, op, slot) on each activation input and
 // mqb::out(y, ctx, op) on the output; mqb::act_leaky(pre, slope, ctx, op, slot) replaces
-// act and the LeakyReLU in front of it where QuantizedModel folds the two. They look up the QuantRuntime registered under
-// `ctx` and apply its plan (fake-quantize with a static grid or dynamic per-voxel/token
-// scales, or pass through), and let an observer see FP32 inputs/outputs (calibration,
-// layer analysis). One instrumented graph serves every use.
+// act and the LeakyReLU in front of it where QuantizedModel folds the two. They look up
+// the QuantRuntime registered under `ctx` and apply its plan (fake-quantize with a static
+// grid or dynamic per-voxel/token scales, or pass through), and let an observer see FP32
+// inputs/outputs (calibration, layer analysis). One instrumented graph serves every use.
 #include <torch/torch.h>
 
 #include <array>
@@ -28,7 +28,6 @@ struct ActivationPlan {
   // receives its input and applies it (QuantizedModel; Static plans only).
   bool foldedLeaky = false;
   bool foldedInPlace = false;  // the folded activation was leaky_relu_
-  double leakySlope = 0.0;
   torch::Tensor apply(const torch::Tensor& x) const;
   // apply() writing into x itself when allowed and x is contiguous float32 (else a copy).
   torch::Tensor applyOverwriting(const torch::Tensor& x) const;

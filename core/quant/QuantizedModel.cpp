@@ -2,10 +2,10 @@
 
 #include <torch/csrc/jit/ir/ir.h>
 
-#include "Error.h"
-
 #include <cstdlib>
 #include <string>
+
+#include "Error.h"
 #include "quant/FakeQuant.h"
 
 namespace mqb::quant {
@@ -165,7 +165,6 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
         hook->insertBefore(act);
         plan.foldedLeaky = true;
         plan.foldedInPlace = inPlace;
-        plan.leakySlope = slope;
       } else {
         hook = g.create(actSymbol, {in, ctx, opIndex, g.insertConstant(static_cast<int64_t>(slot))});
         hook->insertBefore(n);
