@@ -59,7 +59,7 @@ def gaussian_importance_map(patch, sigma_scale=1.0 / 8.0):
     return m.to(torch.float32)
 
 
-def sliding_window(model, x, patch, classes, pad_before, resampled, overlap):
+def sliding_window(model, x, patch, classes, pad_before, resampled, overlap, batch=1):
     """Returns (labels [D,H,W] uint8, seconds, forward seconds, windows, CPU seconds,
     forward CPU seconds)."""
     t0, c0 = time.perf_counter(), time.process_time()
@@ -70,13 +70,16 @@ def sliding_window(model, x, patch, classes, pad_before, resampled, overlap):
         importance = gaussian_importance_map(patch)
         fwd = fwd_cpu = 0.0
         pd, ph, pw = patch
-        for d, h, w in starts:
-            window = x[:, :, d:d + pd, h:h + ph, w:w + pw].contiguous()
+        for first in range(0, len(starts), batch):
+            group = starts[first:first + batch]
+            windows = [x[:, :, d:d + pd, h:h + ph, w:w + pw] for d, h, w in group]
+            window = windows[0].contiguous() if len(windows) == 1 else torch.cat(windows, 0)
             t, c = time.perf_counter(), time.process_time()
             out = model(window)
             fwd += time.perf_counter() - t
             fwd_cpu += time.process_time() - c
-            logits[:, d:d + pd, h:h + ph, w:w + pw].addcmul_(out[0], importance)
+            for i, (d, h, w) in enumerate(group):
+                logits[:, d:d + pd, h:h + ph, w:w + pw].addcmul_(out[i], importance)
         if not bool(torch.isfinite(logits).all()):
             raise RuntimeError("non-finite logits")
         b = pad_before
@@ -93,6 +96,9 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=3, help="forwards on one window before timing")
     ap.add_argument("--threads", type=int, default=0, help="default: the C++ at::get_num_threads()")
     ap.add_argument("--no-freeze", action="store_true")
+    ap.add_argument("--optimize", action="store_true",
+                    help="torch.jit.optimize_for_inference (oneDNN convolutions, prepacked weights): Python's fastest path")
+    ap.add_argument("--batch", type=int, default=1, help="windows per forward")
     ap.add_argument("--json", default="")
     args = ap.parse_args(argv)
 
@@ -104,17 +110,19 @@ def main(argv=None):
     x = torch.from_numpy(np.fromfile(os.path.join(args.input_dir, "prepared_input.f32"), dtype=np.float32).reshape(shape))
     patch = meta["patch"]
     model = torch.jit.load(args.model).eval()
-    if not args.no_freeze:
+    if args.optimize:
+        model = torch.jit.optimize_for_inference(torch.jit.freeze(model))
+    elif not args.no_freeze:
         model = torch.jit.freeze(model)
     pd, ph, pw = patch
     with torch.no_grad():
         for _ in range(args.warmup):
-            model(x[:, :, :pd, :ph, :pw].contiguous())
+            model(x[:, :, :pd, :ph, :pw].contiguous().expand(args.batch, -1, -1, -1, -1).contiguous())
 
     totals, fwds, cpus, fwd_cpus, labels = [], [], [], [], None
     for r in range(args.runs):
         labels, total, fwd, n, cpu, fwd_cpu = sliding_window(model, x, patch, meta["classes"], meta["pad_before"],
-                                               meta["resampled_size"], meta["overlap"])
+                                               meta["resampled_size"], meta["overlap"], args.batch)
         totals.append(total)
         fwds.append(fwd)
         cpus.append(cpu)
@@ -125,6 +133,8 @@ def main(argv=None):
     result = {
         "threads": torch.get_num_threads(),
         "frozen": not args.no_freeze,
+        "optimize_for_inference": args.optimize,
+        "batch": args.batch,
         "windows": n,
         "run_seconds": {"median": statistics.median(totals), "all": totals},
         "forward_seconds": {"median": statistics.median(fwds), "all": fwds},

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "Error.h"
+#include "FastConvolutions.h"
 
 namespace fs = std::filesystem;
 
@@ -87,6 +88,10 @@ SegmentationModel SegmentationModel::load(const std::string& path, const std::st
 
   try {
     model.frozen_ = torch::jit::freeze(module);
+    if (device.is_cpu()) {
+      auto graph = model.frozen_.get_method("forward").graph();
+      model.fastConvolutions_ = useFastConvolutions(graph);
+    }
   } catch (const std::exception& e) {
     throw Error(path + ": cannot prepare the model for inference (" + firstLine(e.what()) + ")");
   }

@@ -25,6 +25,8 @@ class SegmentationModel : public PatchPredictor {
 
   const std::string& path() const { return path_; }
   int64_t parameterCount() const { return parameterCount_; }
+  // Convolutions the FP32 forward runs in oneDNN (FastConvolutions.h); 0 when switched off.
+  int fastConvolutions() const { return fastConvolutions_; }
   // The module as loaded (eval mode, not frozen): the quantization engine rewrites a copy.
   const torch::jit::Module& module() const { return module_; }
 
@@ -36,6 +38,7 @@ class SegmentationModel : public PatchPredictor {
   std::string path_;
   torch::Device device_;
   int64_t parameterCount_ = 0;
+  int fastConvolutions_ = 0;
 };
 
 }  // namespace mqb

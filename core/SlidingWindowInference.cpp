@@ -1,5 +1,6 @@
 #include "SlidingWindowInference.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -33,6 +34,19 @@ WindowPlan planWindows(const std::array<int64_t, 3>& size, const std::array<int6
   return plan;
 }
 
+std::vector<int64_t> tileRange(int64_t size, int64_t patch, int64_t first, int64_t last) {
+  if (size < patch) throw Error("volume smaller than the patch after padding");
+  first = std::clamp<int64_t>(first, 0, size - 1);
+  last = std::clamp<int64_t>(last, first + 1, size);
+  const int64_t count = (last - first + patch - 1) / patch;
+  int64_t start = first - (count * patch - (last - first)) / 2;
+  std::vector<int64_t> starts;
+  for (int64_t i = 0; i < count; ++i)
+    starts.push_back(std::clamp<int64_t>(start + i * patch, 0, size - patch));
+  starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
+  return starts;
+}
+
 torch::Tensor gaussianImportanceMap(const std::array<int64_t, 3>& patch, double sigmaScale) {
   std::array<torch::Tensor, 3> axes;
   for (int a = 0; a < 3; ++a) {
@@ -50,12 +64,8 @@ torch::Tensor gaussianImportanceMap(const std::array<int64_t, 3>& patch, double 
   return map.to(torch::kFloat32);
 }
 
-InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv,
-                                 const InferenceOptions& options, const FeedbackStage& stage) {
-  const auto start = Clock::now();
-  const ModelMetadata& md = model.metadata();
-  const auto& patch = md.patchSize;
-  const int64_t C = static_cast<int64_t>(md.classes.size());
+WindowPlan planInference(const PreparedVolume& pv, const std::array<int64_t, 3>& patch,
+                         const InferenceOptions& options) {
   const auto D = pv.input.size(2), H = pv.input.size(3), W = pv.input.size(4);
   WindowPlan plan = planWindows({D, H, W}, patch, options.overlap);
   const int ax = options.rangeAxis;
@@ -64,10 +74,35 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
     const int64_t lo = (*options.depthRange)[0] + pv.padBefore[ax];
     const int64_t hi = (*options.depthRange)[1] + pv.padBefore[ax];
     std::vector<std::array<int64_t, 3>> kept;
-    for (const auto& s : plan.starts)
-      if (s[ax] < hi && s[ax] + patch[ax] > lo) kept.push_back(s);
+    if (options.previewSchedule) {
+      const int64_t size = ax == 0 ? D : ax == 1 ? H : W;
+      std::vector<int64_t> along = tileRange(size, patch[ax], lo, hi);
+      for (const auto& s : plan.starts) {
+        if (s[ax] != plan.starts.front()[ax]) continue;  // one in-plane layer of the plan
+        for (int64_t a : along) {
+          auto t = s;
+          t[ax] = a;
+          kept.push_back(t);
+        }
+      }
+    } else {
+      for (const auto& s : plan.starts)
+        if (s[ax] < hi && s[ax] + patch[ax] > lo) kept.push_back(s);
+    }
     plan.starts = std::move(kept);
   }
+  return plan;
+}
+
+InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv,
+                                 const InferenceOptions& options, const FeedbackStage& stage) {
+  const auto start = Clock::now();
+  const ModelMetadata& md = model.metadata();
+  const auto& patch = md.patchSize;
+  const int64_t C = static_cast<int64_t>(md.classes.size());
+  const auto D = pv.input.size(2), H = pv.input.size(3), W = pv.input.size(4);
+  const WindowPlan plan = planInference(pv, patch, options);
+  const int ax = options.rangeAxis;
   const int batch = std::max(1, options.windowBatch);
   ImageGeometry accGeometry;
   accGeometry.size = {W, H, D * C};

@@ -20,6 +20,12 @@ struct InferenceOptions {
   // screen in any view; voxels no kept window reaches keep label 0.
   std::optional<std::array<int64_t, 2>> depthRange;
   int rangeAxis = 0;
+  // With depthRange: the cheap preview schedule. Along the range axis only the windows
+  // that tile the range, centred on it and without overlap (one window for a slice), so
+  // the slice sits where the Gaussian weight is highest; `overlap` still applies to the
+  // other two axes. Labels may differ slightly from the exact schedule: show them as a
+  // preview.
+  bool previewSchedule = false;
 };
 
 struct WindowPlan {
@@ -36,8 +42,16 @@ struct InferenceResult {
 
 WindowPlan planWindows(const std::array<int64_t, 3>& volumeSize, const std::array<int64_t, 3>& patch,
                        double overlap);
+// Starts along one axis of `size` for windows of `patch` that tile [first, last) without
+// overlap, centred on it and kept inside the axis.
+std::vector<int64_t> tileRange(int64_t size, int64_t patch, int64_t first, int64_t last);
 // [D,H,W] importance map, max 1, strictly positive everywhere.
 torch::Tensor gaussianImportanceMap(const std::array<int64_t, 3>& patch, double sigmaScale = 1.0 / 8.0);
+
+// The windows runSlidingWindow runs for `options` on a prepared volume (starts in the padded
+// input).
+WindowPlan planInference(const PreparedVolume& pv, const std::array<int64_t, 3>& patch,
+                         const InferenceOptions& options);
 
 InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& volume,
                                  const InferenceOptions& options, const FeedbackStage& stage);

@@ -143,42 +143,49 @@ void measureRedraw(MainWindow& window, const QList<SliceView*>& views, const std
               frame.mean);
 }
 
-// Time to the first preview of the slice on screen (FP32, then quantized), for an axial
-// and a coronal view. Each starts without cached results (the CT is reopened); the run is
-// cancelled once the quantized preview is shown.
+// From Run to the quantized preview of the slice on screen and to the quantized whole
+// volume, with the FP32 result already computed (what a user changing the configuration
+// waits for), for an axial and a coronal view; then a second configuration of the same
+// calibrator, which reuses the calibration. Each orientation starts without cached
+// results (the CT is reopened) and computes FP32 first.
 int measurePreviews(MainWindow& window, const QuantSettings& settings) {
   SessionController* c = window.controller();
   ViewerPanel* viewer = window.viewer();
   const QString volume = c->volumePath();
+  QuantSettings fp32 = settings;
+  fp32.floatingPoint = true;
+  QuantSettings second = settings;
+  second.granularity = settings.granularity == "adaptive" ? "per-tensor" : "adaptive";
   for (auto orientation : {SliceView::Orientation::Axial, SliceView::Orientation::Coronal}) {
     c->openVolume(volume);
     if (!c->waitUntilIdle(300000) || !c->volume()) return 1;
     for (auto* v : viewer->views()) v->setOrientation(orientation);
     QApplication::processEvents();
     const auto onScreen = viewer->sliceOnScreen();
-    double fp32Preview = -1, quantPreview = -1;
     QElapsedTimer t;
-    const auto connection = QObject::connect(c, &SessionController::resultsChanged, [&] {
-      if (c->fp32IsPreview() && fp32Preview < 0) fp32Preview = t.nsecsElapsed() / 1e9;
-      if (c->quantizedIsPreview() && quantPreview < 0) {
-        quantPreview = t.nsecsElapsed() / 1e9;
-        c->cancelRuns();  // the whole volume is measured by the stall part
-      }
-    });
     t.start();
-    c->run(settings, onScreen.slice, onScreen.axis);
-    c->waitUntilIdle(3600000);
-    const double total = t.nsecsElapsed() / 1e9;
-    QObject::disconnect(connection);
-    if (quantPreview < 0)
-      std::printf("preview (%s slice %d): none (the windows through it cover most of the volume); whole run %.1f s\n",
-                  qPrintable(SliceView::orientationName(orientation)), onScreen.slice, total);
-    else
-      std::printf("preview (%s slice %d): FP32 preview after %.1f s, %s preview after %.1f s (from Run, incl. "
-                  "calibration)\n",
-                  qPrintable(SliceView::orientationName(orientation)), onScreen.slice, fp32Preview,
-                  settings.precisionId().c_str(), quantPreview);
-    std::fflush(stdout);
+    c->run(fp32, onScreen.slice, onScreen.axis);
+    if (!c->waitUntilIdle(3600000) || !c->fp32()) return 1;
+    const double fp32Seconds = t.nsecsElapsed() / 1e9;
+    for (int k = 0; k < 2; ++k) {
+      const QuantSettings& s = k == 0 ? settings : second;
+      double preview = -1, whole = -1;
+      const auto connection = QObject::connect(c, &SessionController::resultsChanged, [&] {
+        if (c->quantizedIsPreview() && preview < 0) preview = t.nsecsElapsed() / 1e9;
+        if (c->quantized() && !c->quantizedIsPreview() && whole < 0) whole = t.nsecsElapsed() / 1e9;
+      });
+      t.restart();
+      c->run(s, onScreen.slice, onScreen.axis);
+      c->waitUntilIdle(3600000);
+      QObject::disconnect(connection);
+      std::printf("%s slice %d, %s %s (FP32 computed before, %.1f s): quantized preview after %.1f s, whole "
+                  "volume after %.1f s (from Run%s)\n",
+                  qPrintable(SliceView::orientationName(orientation)), onScreen.slice, s.precisionId().c_str(),
+                  s.granularity.c_str(), fp32Seconds, preview, whole,
+                  k == 0 ? ", calibration included" : ", calibration reused");
+      std::fflush(stdout);
+      if (whole < 0) return 1;
+    }
   }
   for (auto* v : viewer->views()) v->setOrientation(SliceView::Orientation::Axial);
   c->openVolume(volume);  // the stall part starts without cached results too

@@ -44,13 +44,14 @@ SessionController::SessionController(QObject* parent) : QObject(parent) {
       worker_,
       [this] {
 #ifdef __linux__
-        // Engine work runs niced, so the GUI thread wins the CPU when both want it; torch's
-        // OpenMP pool is created from this thread and inherits the nice value.
-        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
+        // Engine work runs niced, so the GUI thread wins a core whenever it wants one
+        // (CFS gives nice 0 about ten times the share of nice 10); torch's OpenMP pool is
+        // created from this thread and inherits the nice value.
+        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
 #endif
-        // LibTorch's OpenMP settings are per thread and start at 1 here: use all cores but
-        // one (the GUI thread renders), until setEngineThreads says otherwise.
-        AnalysisSession::setEngineThreads(std::max(1, QThread::idealThreadCount() - 1));
+        // LibTorch's OpenMP settings are per thread and start at 1 here: every core
+        // computes, until setEngineThreads says otherwise.
+        AnalysisSession::setEngineThreads(std::max(1, QThread::idealThreadCount()));
         engineThreads_ = AnalysisSession::engineThreads();
       },
       Qt::QueuedConnection);

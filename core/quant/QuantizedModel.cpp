@@ -6,6 +6,7 @@
 #include <string>
 
 #include "Error.h"
+#include "FastConvolutions.h"
 #include "quant/FakeQuant.h"
 
 namespace mqb::quant {
@@ -187,6 +188,8 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
     y->replaceAllUsesWith(out->output());
     out->replaceInput(0, y);
   }
+  // After the hooks: they stay on dense tensors around each oneDNN convolution.
+  useFastConvolutions(copy.graph);
   function_ = std::make_unique<torch::jit::GraphFunction>("mqb_quantized_forward", copy.graph, nullptr);
 }
 

@@ -157,7 +157,13 @@ TEST_F(SessionTest, RunsFp32AndW4A4AndCachesWhatTheChangeAllows) {
 
 TEST_F(SessionTest, PreviewOfTheOnScreenSliceComesFirst) {
   const int slice = 20;
-  auto updates = run(w4a4(), slice);
+  std::vector<double> progress;
+  Feedback fb([&](double f, const std::string&) { progress.push_back(f); });
+  auto updates = run(w4a4(), slice, &fb);
+  // One bar over previews, calibration and the whole volume: it never steps back.
+  ASSERT_FALSE(progress.empty());
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  EXPECT_NEAR(progress.back(), 1.0, 1e-9);
   ASSERT_GE(updates.size(), 5u);
   // Both previews come before the whole-volume runs.
   EXPECT_EQ(updates[0].kind, RunUpdate::Kind::Fp32Preview);

@@ -25,6 +25,10 @@
 #include "quant/LayerAnalysis.h"
 
 namespace mqb::gui {
+
+// In-plane window overlap of the preview schedule: 12 windows instead of 20 for the
+// example CT's axial slice, while tile borders still blend.
+constexpr double kPreviewOverlap = 0.25;
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -194,6 +198,7 @@ struct AnalysisSession::Impl {
   struct PreviewRange {
     int modelAxis = 0;
     std::array<int64_t, 2> range{0, 0};
+    double share = 0;  // preview windows / (preview + whole-volume windows): its progress share
   };
   std::optional<PreviewRange> previewRange(const PreparedVolume& pv, int axis, int slice) const {
     if (slice < 0 || axis < 0 || axis > 2) return std::nullopt;
@@ -208,12 +213,25 @@ struct AnalysisSession::Impl {
     PreviewRange p;
     p.modelAxis = 2 - oriented;  // model D, H, W = oriented z, y, x
     p.range = pv.modelRangeForOrientedSlices(p.modelAxis, index, index);
-    const int64_t patch = model->metadata().patchSize[static_cast<size_t>(p.modelAxis)];
-    const int64_t size = pv.resampledSize[static_cast<size_t>(p.modelAxis)];
-    // Windows intersecting the range span at most (range + 2 patches); skip when that is
-    // most of the volume anyway.
-    if ((p.range[1] - p.range[0]) + 2 * patch >= size * 3 / 4 + patch) return std::nullopt;
+    // Skip the preview when it would cost most of the whole volume anyway.
+    const std::array<int64_t, 3> size{pv.input.size(2), pv.input.size(3), pv.input.size(4)};
+    const auto& patch = model->metadata().patchSize;
+    const size_t whole = planWindows(size, patch, InferenceOptions{}.overlap).starts.size();
+    const size_t previewWindows = planPreviewWindows(pv, p).size();
+    if (previewWindows * 4 >= whole * 3) return std::nullopt;
+    p.share = double(previewWindows) / double(previewWindows + whole);
     return p;
+  }
+  static InferenceOptions previewOptions(const PreviewRange& p) {
+    InferenceOptions o;
+    o.depthRange = p.range;
+    o.rangeAxis = p.modelAxis;
+    o.previewSchedule = true;
+    o.overlap = kPreviewOverlap;
+    return o;
+  }
+  std::vector<std::array<int64_t, 3>> planPreviewWindows(const PreparedVolume& pv, const PreviewRange& p) const {
+    return planInference(pv, model->metadata().patchSize, previewOptions(p)).starts;
   }
 
   std::vector<torch::Tensor> calibrationPatches(int count, uint32_t seed) {
@@ -490,16 +508,27 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   const bool needQuant = !cachedQ && !s.floatingPoint;
   if (request.onlyIfCached && (needPrepare || needFp32 || needQuant)) return;
   const bool needCal = needQuant && needsCalibration(s) && !calibrationCached(s);
+  // Progress spans in the order the steps run (previews before the whole volume), so the
+  // bar never steps back; weights roughly proportional to the time. The preview's share
+  // of an inference is its share of the windows, known once the volume is prepared.
+  constexpr double kPrepare = 0.1, kFp32 = 1.0, kCalibrate = 0.3, kQuant = 1.5, kScores = 0.3;
+  const double total = (needPrepare ? kPrepare : 0) + (needFp32 ? kFp32 : 0) + (needCal ? kCalibrate : 0) +
+                       (needQuant ? kQuant : 0) + (request.computeScores ? kScores : 0);
+  const double prepareEnd = needPrepare ? kPrepare / total : 0.0;
+
+  // 1. model-space volume
+  const PreparedVolume& pv = d->ensurePrepared(FeedbackStage(feedback, 0.0, prepareEnd, "preparing volume"));
+  const auto preview = d->previewRange(pv, request.previewAxis, request.previewSlice);
+  const double share = preview ? preview->share : 0.0;
   std::vector<std::pair<std::string, double>> parts;
-  if (needPrepare) parts.push_back({"prepare", 0.1});
-  if (needFp32) parts.push_back({"fp32", 1.0});
-  if (needCal) parts.push_back({"calibrate", 0.3});
-  if (needQuant) parts.push_back({"quant", 1.5});
-  if (request.computeScores) parts.push_back({"scores", 0.3});
-  double total = 0;
-  for (const auto& p : parts) total += p.second;
+  if (needFp32 && preview) parts.push_back({"fp32-preview", kFp32 * share});
+  if (needCal) parts.push_back({"calibrate", kCalibrate});
+  if (needQuant && preview) parts.push_back({"quant-preview", kQuant * share});
+  if (needFp32) parts.push_back({"fp32", kFp32 * (1 - share)});
+  if (needQuant) parts.push_back({"quant", kQuant * (1 - share)});
+  if (request.computeScores) parts.push_back({"scores", kScores});
   std::map<std::string, std::pair<double, double>> span;
-  double acc = 0;
+  double acc = prepareEnd * total;
   for (const auto& p : parts) {
     span[p.first] = {acc / total, (acc + p.second) / total};
     acc += p.second;
@@ -509,11 +538,6 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
     if (it == span.end()) return FeedbackStage(feedback, 1, 1, label);
     return FeedbackStage(feedback, it->second.first, it->second.second, label);
   };
-  constexpr double kPreviewShare = 0.15;
-
-  // 1. model-space volume
-  const PreparedVolume& pv = d->ensurePrepared(stageFor("prepare", "preparing volume"));
-  const auto preview = d->previewRange(pv, request.previewAxis, request.previewSlice);
 
   // 2. previews first: the windows covering the slice on screen, FP32 then quantized, so
   //    the user sees the effect of a change at once; then the whole volume.
@@ -522,10 +546,7 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   std::shared_ptr<const quant::CalibrationData> cal;
   if (preview && needFp32) {
     const auto t0 = Clock::now();
-    InferenceOptions opt;
-    opt.depthRange = preview->range;
-    opt.rangeAxis = preview->modelAxis;
-    InferenceResult r = runSlidingWindow(*d->model, pv, opt, stageFor("fp32", "").sub(0, kPreviewShare, "FP32 preview"));
+    InferenceResult r = runSlidingWindow(*d->model, pv, Impl::previewOptions(*preview), stageFor("fp32-preview", "FP32 preview"));
     fp32Preview = std::make_shared<LabelVolume>(std::move(r.labels));
     RunUpdate u;
     u.kind = RunUpdate::Kind::Fp32Preview;
@@ -548,11 +569,8 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   if (needQuant) qm = std::make_unique<quant::QuantizedModel>(d->graph, d->model->metadata(), config, cal.get());
   if (preview && needQuant) {
     const auto t0 = Clock::now();
-    InferenceOptions opt;
-    opt.depthRange = preview->range;
-    opt.rangeAxis = preview->modelAxis;
-    InferenceResult r = runSlidingWindow(*qm, pv, opt,
-                                         stageFor("quant", "").sub(0, kPreviewShare, s.precisionId() + " preview"));
+    InferenceResult r = runSlidingWindow(*qm, pv, Impl::previewOptions(*preview),
+                                         stageFor("quant-preview", s.precisionId() + " preview"));
     RunUpdate u;
     u.kind = RunUpdate::Kind::QuantPreview;
     u.preview = true;
@@ -575,7 +593,7 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   if (needFp32) {
     const auto t0 = Clock::now();
     InferenceResult r = runSlidingWindow(*d->model, pv, InferenceOptions{},
-                                         stageFor("fp32", "").sub(preview ? kPreviewShare : 0, 1, "FP32 inference"));
+                                         stageFor("fp32", "FP32 inference"));
     auto labels = std::make_shared<const LabelVolume>(std::move(r.labels));
     {
       std::lock_guard<std::mutex> lock(d->mutex);
@@ -614,8 +632,7 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   } else {
     const auto t0 = Clock::now();
     InferenceResult r = runSlidingWindow(*qm, pv, InferenceOptions{},
-                                         stageFor("quant", "").sub(preview ? kPreviewShare : 0, 1,
-                                                                   s.precisionId() + " inference"));
+                                         stageFor("quant", s.precisionId() + " inference"));
     q = std::make_shared<const LabelVolume>(std::move(r.labels));
     d->storeQuantized(quantKey, q);
     {
