@@ -5,7 +5,7 @@
 //
 //   mqb_bench_volume [--model models/zoo/MQB-nnUNet-S.pt] [--volume CT] [--rounds 3]
 //                    [--batches 1,2] [--bits W8A8] [--calibration-patches 8]
-//                    [--dump-input DIR] [--json out.json]
+//                    [--variants native,batch,quant] [--dump-input DIR] [--json out.json]
 //
 // Variants: "native" = LibTorch's own kernel choice (FastConvolutions off: slow_conv3d for
 // most batch-1 3D convolutions; what the pipeline did before), "fast" = convolutions in
@@ -138,6 +138,10 @@ int main(int argc, char** argv) try {
   }
   const int rounds = std::stoi(get(kv, "rounds", "3"));
   const std::vector<int> batches = intList(get(kv, "batches", "1,2"));
+  // Which candidates run against the fast batch-1 reference ("" = the reference alone,
+  // e.g. for the C++/Python comparison in alternating processes).
+  const std::string wanted = "," + get(kv, "variants", "native,batch,quant") + ",";
+  auto want = [&](const std::string& v) { return wanted.find("," + v + ",") != std::string::npos; };
 
   setFastConvolutions(false);
   SegmentationModel native = SegmentationModel::load(modelPath);
@@ -196,14 +200,17 @@ int main(int argc, char** argv) try {
 
   std::vector<Variant> variants;
   variants.push_back({"fast-batch1", &fast, 1});  // the reference
-  variants.push_back({"native-batch1", &native, 1});
-  for (int b : batches)
-    if (b != 1) {
-      variants.push_back({"fast-batch" + std::to_string(b), &fast, b});
-      variants.push_back({"native-batch" + std::to_string(b), &native, b});
-    }
-  variants.push_back({bits.id() + "-per-tensor", quantized[0].get(), 1});
-  variants.push_back({bits.id() + "-adaptive", quantized[1].get(), 1});
+  if (want("native")) variants.push_back({"native-batch1", &native, 1});
+  if (want("batch"))
+    for (int b : batches)
+      if (b != 1) {
+        variants.push_back({"fast-batch" + std::to_string(b), &fast, b});
+        if (want("native")) variants.push_back({"native-batch" + std::to_string(b), &native, b});
+      }
+  if (want("quant")) {
+    variants.push_back({bits.id() + "-per-tensor", quantized[0].get(), 1});
+    variants.push_back({bits.id() + "-adaptive", quantized[1].get(), 1});
+  }
 
   auto run = [&](Variant& v) {
     InferenceOptions o;
@@ -220,6 +227,8 @@ int main(int argc, char** argv) try {
     Timing before = run(variants[0]);
     variants[0].wall.push_back(before.wall);
     variants[0].cpu.push_back(before.cpu);
+    log("round " + std::to_string(r + 1) + " fast-batch1: " + std::to_string(before.wall) + " s wall, " +
+        std::to_string(before.cpu) + " s CPU");
     for (size_t i = 1; i < variants.size(); ++i) {
       Variant& v = variants[i];
       const Timing t = run(v);

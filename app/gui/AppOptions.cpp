@@ -33,7 +33,7 @@ bool parseAppOptions(const QStringList& arguments, AppOptions& o, QString& messa
                                           "Comma-separated parts of --benchmark: redraw, stall, preview.",
                                           "LIST", "redraw,stall,preview");
   const QCommandLineOption noAutosave("no-autosave", "Do not write the autosave session.");
-  const QCommandLineOption threads("threads", "LibTorch threads for inference (default: all cores but one).", "N");
+  const QCommandLineOption threads("threads", "LibTorch threads for inference (default: all cores, at lower priority).", "N");
   p.addOptions({help, version, model, volume, labels, labelMap, precision, granularity, calibrator, asymmetric,
                 session, demo, exportFigure, exportScale, transparent, screenshot, benchmark, benchmarkSlices,
                 benchmarkParts, noAutosave, threads});
