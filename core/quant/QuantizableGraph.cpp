@@ -317,13 +317,6 @@ void forEachNode(torch::jit::Block* block, const std::function<void(Node*)>& f) 
   }
 }
 
-// Inlines every module method call of `m`'s forward graph in place, before freezing, and
-// records the full module path of each inlined node in its call stack (one frame named by
-// the path). TorchScript's own inliner names a called module only by its last attribute,
-// so modules reached through a container (ModuleList / Sequential / ModuleDict entries, the
-// unrolled `for blk in self.blocks:` of scripted and traced models) lose the container:
-// every stage's first block would be ".0". Here the path is read from the GetAttr chain of
-// the call's module, which after inlining its callers always starts at the top `self`.
 // The first path of every module object in registration order (what named_modules() in
 // PyTorch reports): a module reachable by several paths - nnU-Net's ConvDropoutNormReLU
 // runs its `conv` as `all_modules.0`, its decoder reaches the encoder as `decoder.encoder`
@@ -354,6 +347,13 @@ std::string canonicalPath(const torch::jit::Module& root, const std::string& pat
   return it == canonical.end() ? path : it->second;
 }
 
+// Inlines every module method call of `m`'s forward graph in place, before freezing, and
+// records the full module path of each inlined node in its call stack (one frame named by
+// the path). TorchScript's own inliner names a called module only by its last attribute,
+// so modules reached through a container (ModuleList / Sequential / ModuleDict entries, the
+// unrolled `for blk in self.blocks:` of scripted and traced models) lose the container:
+// every stage's first block would be ".0". Here the path is read from the GetAttr chain of
+// the call's module, which after inlining its callers always starts at the top `self`.
 void inlineWithModulePaths(torch::jit::Module& m) {
   torch::jit::Method forward = m.get_method("forward");
   std::shared_ptr<torch::jit::Graph> graph = forward.graph();
@@ -366,6 +366,7 @@ void inlineWithModulePaths(torch::jit::Module& m) {
     if (!path) path = known != pathOf.end() ? known->second.first : std::string();
     if (known != pathOf.end()) pathOf.erase(known);  // the call node is destroyed below
     auto& callee = torch::jit::toGraphFunction(type->getMethod(call->s(c10::attr::name)));
+    callee.ensure_defined();
     Node* before = call->prev();
     Node* after = call->next();
     torch::jit::inlineCallTo(call, &callee, callee.graph().get());
