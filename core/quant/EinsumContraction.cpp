@@ -164,7 +164,7 @@ c10::Symbol twoOperandEinsumSymbol() {
 
 namespace {
 
-torch::Tensor twoOperandEinsum(const std::string& equation, const torch::Tensor& a, const torch::Tensor& b) {
+torch::Tensor twoOperandEinsum(c10::string_view equation, const torch::Tensor& a, const torch::Tensor& b) {
   torch::Tensor y = at::einsum(equation, {a, b});
   // The schema promises a fresh tensor (alias analysis relies on it).
   if (y.is_alias_of(a) || y.is_alias_of(b)) y = y.clone();
