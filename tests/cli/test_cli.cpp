@@ -279,7 +279,8 @@ TEST(CliQuantization, CoverageIsReportedByInspectQuantizeAndSweep) {
   EXPECT_EQ(cov["fp32"][0]["reason"], "excluded (--exclude or keep-k most sensitive)");
   // 16^3 voxels: 2 x 1 MACs per voxel in the first conv, 3 x 2 in the second.
   EXPECT_EQ(cov["macs_per_patch"], 16 * 16 * 16 * (2 + 6));
-  CliRun s = cli("sweep --models " + c.model + " --volume " + c.ct + " --precisions FP32,W8A8 --granularities per-tensor"
+  CliRun s = cli("sweep --models " + c.model + " --volume " + c.ct + " --labels " + c.truth +
+                 " --precisions FP32,W8A8 --granularities per-tensor"
                  " --calibration-patches 2 --quiet --out " + c.dir + "/cov-table");
   ASSERT_EQ(s.code, 0) << s.out;
   EXPECT_NE(readText(c.dir + "/cov-table.md").find("2/2 contractions quantized (100.0 % of the MACs per patch)"),
