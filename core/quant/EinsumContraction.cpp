@@ -185,6 +185,7 @@ void rewriteBlock(torch::jit::Block* block) {
     torch::jit::Node* e = n->owningGraph()->create(twoOperandEinsumSymbol(), {n->input(0), list->input(0), list->input(1)});
     e->insertBefore(n);
     e->copyMetadata(n);
+    e->copyAttributes(*n);  // the module path the engine recorded
     e->output()->setType(n->output()->type());
     n->output()->replaceAllUsesWith(e->output());
     n->destroy();

@@ -48,13 +48,23 @@ bool constantBool(Value* v, bool fallback) {
 
 enum class Verdict { NotContraction, Quantizable, Unsupported };
 
+// The full module path of a contraction node, set by inlineWithModulePaths. A node
+// attribute, because it must survive freezing (which clones the graph, attributes
+// included) and the call stack's module entries cannot be made outside LibTorch.
+c10::Symbol modulePathAttribute() {
+  static const c10::Symbol s = c10::Symbol::attr("mqb_module_path");
+  return s;
+}
+
 // The short kind of a contraction node, for names of ops and of unsupported contractions.
+// "" for any other node.
 std::string contractionLabel(const std::string& kind) {
-  if (kind.find("conv_transpose") != std::string::npos) return "conv_transpose";
-  if (kind.find("conv") != std::string::npos) return "conv";
+  if (kind.rfind("aten::conv_transpose", 0) == 0) return "conv_transpose";
+  if (kind.rfind("aten::conv", 0) == 0 || kind == "aten::_convolution") return "conv";
   if (kind == "aten::linear" || kind == "aten::addmm") return "linear";
   if (kind == "aten::einsum" || kind == "mqb::einsum") return "einsum";
-  return "matmul";
+  if (kind == "aten::matmul" || kind == "aten::mm" || kind == "aten::bmm" || kind == "aten::baddbmm") return "matmul";
+  return "";
 }
 
 // A product of two operands at node inputs `left` and `right` ([.., M, K] x [.., K, N]): a
@@ -258,6 +268,7 @@ std::vector<std::pair<std::string, std::string>> framesOf(Node* n) {
 // have the frames' names and types (containers may be skipped), ending at the innermost
 // frame. Without a unique match the frame names are used as they are.
 std::string modulePathOf(Node* n, const std::vector<ModulePath>& modules) {
+  if (n->hasAttribute(modulePathAttribute())) return n->s(modulePathAttribute());
   const auto frames = framesOf(n);
   std::string plain;
   for (const auto& f : frames) plain += (plain.empty() ? "" : ".") + f.first;
@@ -317,20 +328,30 @@ void forEachNode(torch::jit::Block* block, const std::function<void(Node*)>& f) 
   }
 }
 
-// The first path of every module object in registration order (what named_modules() in
-// PyTorch reports): a module reachable by several paths - nnU-Net's ConvDropoutNormReLU
-// runs its `conv` as `all_modules.0`, its decoder reaches the encoder as `decoder.encoder`
-// - is named by its first one.
-void canonicalPaths(const torch::jit::Module& m, const std::string& prefix,
-                    std::unordered_map<const c10::ivalue::Object*, std::string>& out) {
+// Modules reachable by several paths: nnU-Net's ConvDropoutNormReLU runs its `conv` as
+// `all_modules.0`, its decoder reaches the encoder as `decoder.encoder`. Scripting and
+// tracing turn such a shared module into separate objects that share their parameter
+// tensors, so "the same module" is: same type, same parameter tensors (and at least one).
+// It is named by its first path in registration order, as named_modules() lists it.
+std::string sharedModuleKey(const torch::jit::Module& m) {
+  std::string key;
+  for (const auto& p : m.parameters(/*recurse=*/true))
+    key += std::to_string(reinterpret_cast<uintptr_t>(p.unsafeGetTensorImpl())) + ",";
+  if (key.empty()) return key;
+  return demangled(m.type()->name() ? m.type()->name()->qualifiedName() : "") + ":" + key;
+}
+
+void firstPaths(const torch::jit::Module& m, const std::string& prefix, std::unordered_map<std::string, std::string>& out) {
   for (const auto& child : m.named_children()) {
     const std::string path = prefix.empty() ? child.name : prefix + "." + child.name;
-    if (out.emplace(child.value._ivalue().get(), path).second) canonicalPaths(child.value, path, out);
+    const std::string key = sharedModuleKey(child.value);
+    if (!key.empty()) out.emplace(key, path);
+    firstPaths(child.value, path, out);
   }
 }
 
 std::string canonicalPath(const torch::jit::Module& root, const std::string& path,
-                          const std::unordered_map<const c10::ivalue::Object*, std::string>& canonical) {
+                          const std::unordered_map<std::string, std::string>& first) {
   torch::jit::Module m = root;
   size_t start = 0;
   while (start < path.size()) {
@@ -343,18 +364,18 @@ std::string canonicalPath(const torch::jit::Module& root, const std::string& pat
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
-  auto it = canonical.find(m._ivalue().get());
-  return it == canonical.end() ? path : it->second;
+  auto it = first.find(sharedModuleKey(m));
+  return it == first.end() ? path : it->second;
 }
 
 // Inlines every module method call of `m`'s forward graph in place, before freezing, and
-// records the full module path of each inlined node in its call stack (one frame named by
-// the path). TorchScript's own inliner names a called module only by its last attribute,
+// records the full module path of each inlined contraction (modulePathAttribute). TorchScript's own inliner names a called module only by its last attribute,
 // so modules reached through a container (ModuleList / Sequential / ModuleDict entries, the
 // unrolled `for blk in self.blocks:` of scripted and traced models) lose the container:
 // every stage's first block would be ".0". Here the path is read from the GetAttr chain of
 // the call's module, which after inlining its callers always starts at the top `self`.
-void inlineWithModulePaths(torch::jit::Module& m) {
+// `original` is the module as loaded (first paths are read from its parameters).
+void inlineWithModulePaths(torch::jit::Module& m, const torch::jit::Module& original) {
   torch::jit::Method forward = m.get_method("forward");
   std::shared_ptr<torch::jit::Graph> graph = forward.graph();
   Value* self = graph->inputs().at(0);
@@ -376,18 +397,16 @@ void inlineWithModulePaths(torch::jit::Module& m) {
     }
   }
   torch::jit::Inline(*graph);  // free functions
-  std::unordered_map<const c10::ivalue::Object*, std::string> canonical;
-  canonicalPaths(m, "", canonical);
+  std::unordered_map<std::string, std::string> canonical;
+  firstPaths(original, "", canonical);
   std::map<std::string, std::string> canonicalOf;
-  torch::jit::Function* fn = &forward.function();
   forEachNode(graph->block(), [&](Node* n) {
     auto it = pathOf.find(n);
-    if (it == pathOf.end() || it->second.first.empty()) return;
+    if (it == pathOf.end() || it->second.first.empty() || contractionLabel(n->kind().toQualString()).empty()) return;
     auto c = canonicalOf.find(it->second.first);
     if (c == canonicalOf.end())
-      c = canonicalOf.emplace(it->second.first, canonicalPath(m, it->second.first, canonical)).first;
-    n->setCallStack(c10::make_intrusive<torch::jit::InlinedCallStack>(
-        fn, n->sourceRange(), torch::jit::ModuleInstanceInfo(it->second.second, c->second)));
+      c = canonicalOf.emplace(it->second.first, canonicalPath(original, it->second.first, canonical)).first;
+    n->s_(modulePathAttribute(), c->second);
   });
 }
 
@@ -469,7 +488,7 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
     torch::jit::Module copy = module.clone();
     copy.eval();
     try {
-      inlineWithModulePaths(copy);
+      inlineWithModulePaths(copy, module);
     } catch (const std::exception&) {
       // Unusual call structure: freezing inlines it, op names then use the attribute names
       // of the call stack (modulePathOf below).
