@@ -58,6 +58,19 @@ std::string latexEscape(const std::string& s) {
   return out;
 }
 
+// One line per model and distinct coverage of its quantized rows, so a number for a model
+// whose attention stayed FP32 is never read as a fully quantized one.
+std::vector<std::string> coverageNotes(const std::vector<BenchmarkRow>& rows) {
+  std::vector<std::string> notes;
+  std::set<std::string> seen;
+  for (const auto& r : rows) {
+    if (r.isReference() || r.coverage.empty()) continue;
+    const std::string note = r.architecture + " (" + r.model + "): " + r.coverage;
+    if (seen.insert(note).second) notes.push_back(note);
+  }
+  return notes;
+}
+
 }  // namespace
 
 std::string formatParameters(int64_t p) {
@@ -91,6 +104,12 @@ std::string BenchmarkTable::toMarkdown() const {
   s << "\nNSD tolerance " << tol << " mm; DSC/NSD are means over organs";
   if (volumes.size() > 1) s << " and over " << volumes.size() << " volumes";
   s << "; Δ% is the relative drop against the same model's FP32 row.\n";
+  const auto notes = coverageNotes(rows);
+  if (!notes.empty()) {
+    s << "\nQuantization coverage (contractions quantized / all in the frozen graph; share of the "
+         "multiply-accumulates per patch; FP32 leftovers by reason):\n";
+    for (const auto& n : notes) s << "- " << n << "\n";
+  }
   return s.str();
 }
 
@@ -126,6 +145,7 @@ std::string BenchmarkTable::toLatex() const {
     for (size_t i = 0; i < c.size(); ++i) s << latexEscape(c[i]) << (i + 1 < c.size() ? " & " : " \\\\\n");
   }
   s << "\\hline\n\\end{tabular}\n";
+  for (const auto& n : coverageNotes(rows)) s << "\\par{\\footnotesize Quantization coverage: " << latexEscape(n) << "}\n";
   return s.str();
 }
 
@@ -146,6 +166,7 @@ nlohmann::json BenchmarkTable::toJson() const {
                   {"fp32_nsd", r.fp32Nsd},
                   {"agreement_dsc", r.agreementDsc},
                   {"seconds", r.seconds},
+                  {"coverage", r.coverage},
                   {"cells", cellsOf(r)}});
   return {{"format", "medquanbench-table"}, {"tolerance_mm", toleranceMm}, {"volumes", volumes},
           {"expected_rows", expectedRows}, {"shard", shard}, {"header", kHeader}, {"rows", jr}};
@@ -175,6 +196,7 @@ BenchmarkTable BenchmarkTable::fromJson(const nlohmann::json& j, const std::stri
       row.fp32Nsd = r.at("fp32_nsd").get<double>();
       row.agreementDsc = r.value("agreement_dsc", 0.0);
       row.seconds = r.value("seconds", 0.0);
+      row.coverage = r.value("coverage", "");
       t.rows.push_back(row);
     }
   } catch (const nlohmann::json::exception& e) {

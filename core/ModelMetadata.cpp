@@ -103,6 +103,10 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
   m.targetSpacing = readArray<double, 3>(j, "target_spacing", source);
   for (auto s : m.targetSpacing)
     if (!(s > 0) || !std::isfinite(s)) throw Error(source + ": \"target_spacing\" must be positive");
+  m.axisOrder = j.value("axis_order", "zyx");
+  if (m.axisOrder != "zyx" && m.axisOrder != "xyz")
+    throw Error(source + ": \"axis_order\" '" + m.axisOrder +
+                "' must be \"zyx\" (tensor axes z, y, x: nnU-Net, SimpleITK) or \"xyz\" (MONAI, nibabel)");
   m.orientation = j.value("orientation", "LPS");
   if (!validOrientation(m.orientation))
     throw Error(source + ": \"orientation\" '" + m.orientation +

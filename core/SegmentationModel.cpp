@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include "Error.h"
 #include "FastConvolutions.h"
@@ -84,7 +85,11 @@ SegmentationModel SegmentationModel::load(const std::string& path, const std::st
 
   module.eval();
   SegmentationModel model(module, md, path, device);
-  for (const auto& p : module.parameters()) model.parameterCount_ += p.numel();
+  // Each parameter tensor once: a module reachable by two paths (a decoder keeping a
+  // reference to its encoder) or a tied weight is listed under every path.
+  std::unordered_set<const void*> counted;
+  for (const auto& p : module.parameters())
+    if (counted.insert(p.unsafeGetTensorImpl()).second) model.parameterCount_ += p.numel();
 
   try {
     model.frozen_ = torch::jit::freeze(module);

@@ -57,20 +57,26 @@ PreparedVolume prepareVolume(const ImageVolume& volume, const ModelMetadata& md,
   stage.throwIfCanceled();
 
   const auto& g = oriented.geometry;
-  // D,H,W = z,y,x
+  // Model axes: z,y,x or x,y,z (the voxel buffer is x-fastest, i.e. a [z, y, x] array).
+  pv.xyzAxes = md.xyzAxes();
   std::array<int64_t, 3> src{g.size[2], g.size[1], g.size[0]};
   std::array<double, 3> srcSpacing{g.spacing[2], g.spacing[1], g.spacing[0]};
+  if (pv.xyzAxes) {
+    src = g.size;
+    srcSpacing = g.spacing;
+  }
   std::array<int64_t, 3> dst{};
   for (int a = 0; a < 3; ++a)
     dst[a] = std::max<int64_t>(1, std::llround(src[a] * srcSpacing[a] / md.targetSpacing[a]));
-  ImageGeometry resampledGeometry;
+  ImageGeometry resampledGeometry;  // only its voxel count matters here
   resampledGeometry.size = {dst[2], dst[1], dst[0]};
   resampledGeometry.spacing = {md.targetSpacing[2], md.targetSpacing[1], md.targetSpacing[0]};
   // working tensors: resampled image + padded copy
   checkAllocatable(resampledGeometry, 12.0, "resampled volume for model '" + md.name + "'");
 
-  torch::Tensor image = torch::from_blob(oriented.voxels.data(), {1, 1, src[0], src[1], src[2]},
+  torch::Tensor image = torch::from_blob(oriented.voxels.data(), {1, 1, g.size[2], g.size[1], g.size[0]},
                                          torch::kFloat32);
+  if (pv.xyzAxes) image = image.permute({0, 1, 4, 3, 2}).contiguous();
   stage.report(0.3, "resampling to " + std::to_string(md.targetSpacing[2]) + " mm");
   if (dst != src) {
     namespace F = torch::nn::functional;
@@ -107,19 +113,23 @@ PreparedVolume prepareVolume(const ImageVolume& volume, const ModelMetadata& md,
 }
 
 LabelVolume PreparedVolume::toOriginalGrid(const torch::Tensor& labelsDHW) const {
-  torch::Tensor lab = labelsDHW.to(torch::kCPU).to(torch::kUInt8).contiguous();
+  torch::Tensor lab = labelsDHW.to(torch::kCPU).to(torch::kUInt8);
   if (lab.dim() != 3 || lab.size(0) != resampledSize[0] || lab.size(1) != resampledSize[1] ||
       lab.size(2) != resampledSize[2])
     throw Error("label tensor does not match the prepared volume");
+  // Back to a [z, y, x] array whatever the model's axes.
+  const std::array<int64_t, 3> zyxSize =
+      xyzAxes ? std::array<int64_t, 3>{resampledSize[2], resampledSize[1], resampledSize[0]} : resampledSize;
+  lab = (xyzAxes ? lab.permute({2, 1, 0}) : lab).contiguous();
   const auto& og = orientedGeometry;
-  const auto iz = nearestIndices(resampledSize[0], og.size[2]);
-  const auto iy = nearestIndices(resampledSize[1], og.size[1]);
-  const auto ix = nearestIndices(resampledSize[2], og.size[0]);
+  const auto iz = nearestIndices(zyxSize[0], og.size[2]);
+  const auto iy = nearestIndices(zyxSize[1], og.size[1]);
+  const auto ix = nearestIndices(zyxSize[2], og.size[0]);
   LabelVolume oriented;
   oriented.geometry = og;
   oriented.voxels.resize(static_cast<size_t>(og.voxelCount()));
   const uint8_t* src = lab.data_ptr<uint8_t>();
-  const int64_t H = resampledSize[1], W = resampledSize[2];
+  const int64_t H = zyxSize[1], W = zyxSize[2];
   size_t o = 0;
   for (int64_t z = 0; z < og.size[2]; ++z)
     for (int64_t y = 0; y < og.size[1]; ++y) {
@@ -134,24 +144,25 @@ torch::Tensor PreparedVolume::toModelSpace(const LabelVolume& labels) const {
     throw Error("label map is not on the grid of the prepared volume");
   LabelVolume oriented = reorient(labels, reorientation);
   const auto& og = oriented.geometry;
-  const auto iz = nearestIndices(og.size[2], resampledSize[0]);
-  const auto iy = nearestIndices(og.size[1], resampledSize[1]);
-  const auto ix = nearestIndices(og.size[0], resampledSize[2]);
-  torch::Tensor out = torch::empty({resampledSize[0], resampledSize[1], resampledSize[2]}, torch::kUInt8);
+  const std::array<int64_t, 3> zyxSize =
+      xyzAxes ? std::array<int64_t, 3>{resampledSize[2], resampledSize[1], resampledSize[0]} : resampledSize;
+  const auto iz = nearestIndices(og.size[2], zyxSize[0]);
+  const auto iy = nearestIndices(og.size[1], zyxSize[1]);
+  const auto ix = nearestIndices(og.size[0], zyxSize[2]);
+  torch::Tensor out = torch::empty({zyxSize[0], zyxSize[1], zyxSize[2]}, torch::kUInt8);
   uint8_t* dst = out.data_ptr<uint8_t>();
-  for (int64_t z = 0; z < resampledSize[0]; ++z)
-    for (int64_t y = 0; y < resampledSize[1]; ++y) {
+  for (int64_t z = 0; z < zyxSize[0]; ++z)
+    for (int64_t y = 0; y < zyxSize[1]; ++y) {
       const uint8_t* row = oriented.voxels.data() + (iz[z] * og.size[1] + iy[y]) * og.size[0];
-      for (int64_t x = 0; x < resampledSize[2]; ++x) *dst++ = row[ix[x]];
+      for (int64_t x = 0; x < zyxSize[2]; ++x) *dst++ = row[ix[x]];
     }
-  return out;
+  return xyzAxes ? out.permute({2, 1, 0}).contiguous() : out;
 }
 
 std::array<int64_t, 2> PreparedVolume::modelRangeForOrientedSlices(int modelAxis, int64_t first, int64_t last) const {
   if (modelAxis < 0 || modelAxis > 2) throw Error("model axis must be 0 (D), 1 (H) or 2 (W)");
-  // Model axes D, H, W are the oriented z, y, x.
   const int64_t model = resampledSize[static_cast<size_t>(modelAxis)];
-  const double scale = double(model) / double(orientedGeometry.size[static_cast<size_t>(2 - modelAxis)]);
+  const double scale = double(model) / double(orientedGeometry.size[static_cast<size_t>(orientedAxisOf(modelAxis))]);
   int64_t a = static_cast<int64_t>(std::floor(first * scale));
   int64_t b = static_cast<int64_t>(std::ceil((last + 1) * scale));
   return {std::clamp<int64_t>(a, 0, model - 1), std::clamp<int64_t>(b, 1, model)};

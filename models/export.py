@@ -31,6 +31,18 @@ class ExportError(RuntimeError):
     pass
 
 
+AXIS_ORDERS = ("zyx", "xyz")
+# The tensor axis order each framework's data pipeline feeds its networks: SimpleITK arrays
+# ([z, y, x]: nnU-Net, STU-Net, CBIM's MedFormer) or nibabel / MONAI LoadImage ([x, y, z]).
+FRAMEWORK_AXIS_ORDER = {"nnunet": "zyx", "nnu-net": "zyx", "stu-net": "zyx", "stunet": "zyx",
+                        "cbim": "zyx", "medformer": "zyx", "monai": "xyz", "nibabel": "xyz", "brainchop": "xyz"}
+
+
+def default_axis_order(framework):
+    """axis_order for a framework name ("MONAI" -> "xyz", "nnUNet" -> "zyx"); "zyx" if unknown."""
+    return FRAMEWORK_AXIS_ORDER.get(str(framework or "").strip().lower(), "zyx")
+
+
 def validate_metadata(meta, patch_size=None):
     """Check the medquanbench.json fields the C++ side relies on; fill format_version and
     orientation defaults. Returns the (copied) metadata dict."""
@@ -40,6 +52,9 @@ def validate_metadata(meta, patch_size=None):
         raise ExportError(f"metadata is missing {missing}")
     meta.setdefault("format_version", 1)
     meta.setdefault("orientation", "LPS")
+    meta.setdefault("axis_order", default_axis_order(meta.get("framework")))
+    if meta["axis_order"] not in AXIS_ORDERS:
+        raise ExportError(f"axis_order must be one of {AXIS_ORDERS}, got {meta['axis_order']!r}")
     if meta["category"] not in CATEGORIES:
         raise ExportError(f"category must be one of {CATEGORIES}, got {meta['category']!r}")
     classes = meta["classes"]
@@ -58,12 +73,12 @@ def validate_metadata(meta, patch_size=None):
         raise ExportError("output must be {'type': 'logits', 'channels': len(classes)}")
     ps = meta["patch_size"]
     if not (isinstance(ps, list) and len(ps) == 3 and all(isinstance(v, int) and v > 0 for v in ps)):
-        raise ExportError("patch_size must be [D,H,W] positive integers")
+        raise ExportError("patch_size must be 3 positive integers (in axis_order)")
     if patch_size is not None and list(patch_size) != ps:
         raise ExportError(f"patch_size {ps} in metadata differs from the export patch {list(patch_size)}")
     ts = meta["target_spacing"]
     if not (isinstance(ts, list) and len(ts) == 3 and all(isinstance(v, (int, float)) and v > 0 for v in ts)):
-        raise ExportError("target_spacing must be [sz,sy,sx] positive numbers (mm)")
+        raise ExportError("target_spacing must be 3 positive numbers (mm, in axis_order)")
     if not (isinstance(meta["input_channels"], int) and meta["input_channels"] >= 1):
         raise ExportError("input_channels must be a positive integer")
     pp = meta["preprocessing"]
@@ -75,7 +90,7 @@ def validate_metadata(meta, patch_size=None):
             raise ExportError("zscore preprocessing needs mean and std > 0")
         if "clip" in pp and len(pp["clip"]) != 2:
             raise ExportError("zscore 'clip' (optional, applied before normalisation) must be [lo, hi]")
-    else:
+    elif pp.get("type") != "none":
         raise ExportError(f"unknown preprocessing type {pp.get('type')!r}")
     return meta
 
@@ -120,6 +135,69 @@ PRESETS = {
     # RAS-stored NIfTI read by SimpleITK): nnU-Net's array is [z, y(A), x(R)] -> flip y and x
     "nnunet-ras-nifti": dict(permute=(0, 1, 2, 3, 4), flip=(3, 4)),
 }
+
+
+def _class_table(names):
+    """[{"id", "name", "color"}] for names in id order, with distinct colours."""
+    palette = [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [255, 0, 255], [0, 255, 255],
+               [255, 128, 0], [128, 0, 255], [0, 128, 255], [128, 255, 0], [255, 0, 128], [0, 255, 128],
+               [128, 128, 255], [255, 128, 128], [128, 255, 128]]
+    return [{"id": i, "name": n, "color": palette[i % len(palette)]} for i, n in enumerate(names)]
+
+
+def nnunet_v2_metadata(trained_folder, configuration="3d_fullres", name=None, architecture="nnU-Net",
+                       framework="nnUNet"):
+    """medquanbench.json for an nnU-Net v2 trained model folder (the one holding plans.json,
+    dataset.json and fold_*/checkpoint_final.pth), read from nnU-Net's own files:
+    patch_size and spacing of `configuration` (nnU-Net orders them like its arrays,
+    [z, y, x] after transpose_forward), classes from dataset.json "labels", and the CT
+    normalisation (clip to the foreground 0.5/99.5 percentiles, then z-score with the
+    foreground mean/std) from foreground_intensity_properties_per_channel (other schemes:
+    write "preprocessing" by hand).
+
+    Returns (metadata, permute): permute is None when transpose_forward is the identity,
+    else the AxisAdapter permutation that turns MedQuanBench's [z, y, x] into nnU-Net's
+    transposed array (patch_size / target_spacing are then given in [z, y, x])."""
+    with open(os.path.join(trained_folder, "plans.json")) as f:
+        plans = json.load(f)
+    with open(os.path.join(trained_folder, "dataset.json")) as f:
+        dataset = json.load(f)
+    if configuration not in plans.get("configurations", {}):
+        raise ExportError(f"{trained_folder}/plans.json has no configuration {configuration!r} "
+                          f"(has {sorted(plans.get('configurations', {}))})")
+    conf = plans["configurations"][configuration]
+    labels = dataset.get("labels", {})
+    if any(isinstance(v, (list, tuple)) for v in labels.values()):
+        raise ExportError(f"{trained_folder}/dataset.json uses region-based labels; export per-class logits instead")
+    ids = sorted((int(v), k) for k, v in labels.items())
+    if [i for i, _ in ids] != list(range(len(ids))):
+        raise ExportError(f"{trained_folder}/dataset.json labels must be 0..C-1, got {[i for i, _ in ids]}")
+    channels = dataset.get("channel_names", dataset.get("modality", {"0": "CT"}))
+    transpose = list(plans.get("transpose_forward", [0, 1, 2]))
+    patch, spacing = list(conf["patch_size"]), list(conf["spacing"])
+    if len(patch) != 3:
+        raise ExportError(f"configuration {configuration!r} is not 3D (patch {patch})")
+    zyx_patch, zyx_spacing = [0] * 3, [0.0] * 3
+    for i, t in enumerate(transpose):  # nnU-Net array axis i is original axis transpose[i]
+        zyx_patch[t], zyx_spacing[t] = int(patch[i]), float(spacing[i])
+    scheme = conf.get("normalization_schemes", ["ZScoreNormalization"])[0]
+    props = plans.get("foreground_intensity_properties_per_channel", {}).get("0")
+    if scheme == "CTNormalization" and props:
+        pre = {"type": "zscore", "mean": props["mean"], "std": props["std"],
+               "clip": [props["percentile_00_5"], props["percentile_99_5"]]}
+    elif scheme == "NoNormalization":
+        pre = {"type": "none"}
+    else:
+        raise ExportError(f"{trained_folder}: normalization {scheme!r} (per-image statistics) has no fixed "
+                          "medquanbench.json form; write 'preprocessing' by hand")
+    n = len(ids)
+    meta = {"name": name or plans.get("dataset_name", "nnU-Net model"), "framework": framework,
+            "architecture": architecture, "category": "CNN", "description": f"nnU-Net v2 {configuration}",
+            "classes": _class_table([k for _, k in ids]), "input_channels": len(channels),
+            "patch_size": zyx_patch, "target_spacing": zyx_spacing, "orientation": "LPS", "axis_order": "zyx",
+            "preprocessing": pre, "output": {"type": "logits", "channels": n}}
+    permute = None if transpose == [0, 1, 2] else [0, 1] + [2 + t for t in transpose]
+    return meta, permute
 
 
 def read_metadata(path):

@@ -10,6 +10,7 @@
 #include "QuantOptions.h"
 #include "SegmentationReport.h"
 #include "VolumeIO.h"
+#include "quant/QuantCoverage.h"
 
 namespace mqb::cli {
 namespace {
@@ -76,6 +77,9 @@ int runQuantize(int argc, char** argv) {
                            {"tolerance_mm", study.toleranceMm()},
                            {"seconds", run.inference.seconds},
                            {"fp32_seconds", study.fp32().seconds}};
+  const quant::Coverage coverage = quant::coverageOf(study.graph(), &config, study.model().metadata());
+  report["coverage"] = coverage.toJson();
+  std::cout << "coverage: " << coverage.summary() << "\n";
   if (run.scores) {
     report.update(scoresToJson(*run.scores));
     report["labels"] = cl.get("labels");

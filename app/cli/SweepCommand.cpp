@@ -9,6 +9,7 @@
 #include "ConsoleProgress.h"
 #include "Error.h"
 #include "QuantOptions.h"
+#include "quant/QuantCoverage.h"
 
 namespace mqb::cli {
 namespace {
@@ -85,6 +86,7 @@ int runSweep(int argc, char** argv) {
   ConsoleProgress progress(feedback, cl.has("quiet"));
   std::vector<std::unique_ptr<quant::QuantizationStudy>> studies;  // per volume, current model
   size_t currentModel = SIZE_MAX;
+  std::vector<quant::ContractionCoverage> modelMacs;  // the current model's contractions with their MACs
   int done = 0, mine = 0;
   for (const auto& c : configs) mine += c.order % shards == shard;
   for (const auto& c : configs) {
@@ -95,6 +97,7 @@ int runSweep(int argc, char** argv) {
         studies.push_back(std::make_unique<quant::QuantizationStudy>(
             studyInputsFrom(cl, models[c.model], volumes[v], labels[v]), &feedback));
       currentModel = c.model;
+      modelMacs.clear();
       if (cl.has("exclude")) checkOpNames(quantConfigFrom(cl, "W8A8", "per-tensor"), studies[0]->graph());
     }
     const auto& md = studies[0]->model().metadata();
@@ -119,7 +122,14 @@ int runSweep(int argc, char** argv) {
         agree.push_back(1.0);
         seconds += study->fp32().seconds;
       } else {
-        quant::QuantizedRun run = study->runQuantized(quantConfigFrom(cl, c.precision, c.granularity), &feedback);
+        const quant::QuantConfig config = quantConfigFrom(cl, c.precision, c.granularity);
+        if (row.coverage.empty()) {
+          if (modelMacs.empty()) modelMacs = quant::coverageOf(study->graph(), nullptr, md).contractions;
+          std::vector<int64_t> macs;
+          for (const auto& e : modelMacs) macs.push_back(e.macs);
+          row.coverage = quant::coverageOf(study->graph(), &config, macs).summary();
+        }
+        quant::QuantizedRun run = study->runQuantized(config, &feedback);
         dsc.push_back(run.scores->meanDsc);
         nsd.push_back(run.scores->meanNsd);
         agree.push_back(run.agreement.meanDsc);

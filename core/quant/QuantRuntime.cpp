@@ -44,6 +44,27 @@ torch::Tensor outHook(const torch::Tensor& y, int64_t ctx, int64_t op) {
   return runtimeFor(ctx).onOutput(y, op);
 }
 
+// fakeQuantDynamic over several dims at once: they are moved last and merged into one, so
+// every combination of the other dims is one token of the kernel.
+torch::Tensor fakeQuantDynamicOver(const torch::Tensor& x, const std::vector<int64_t>& dims, int bits, bool symmetric) {
+  const int64_t rank = x.dim();
+  std::vector<bool> reduced(static_cast<size_t>(rank), false);
+  for (int64_t d : dims) reduced.at(static_cast<size_t>(d < 0 ? d + rank : d)) = true;
+  std::vector<int64_t> perm;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!reduced[static_cast<size_t>(d)]) perm.push_back(d);
+  const int64_t kept = static_cast<int64_t>(perm.size());
+  for (int64_t d = 0; d < rank; ++d)
+    if (reduced[static_cast<size_t>(d)]) perm.push_back(d);
+  const torch::Tensor moved = x.permute(perm);
+  std::vector<int64_t> tokens(moved.sizes().begin(), moved.sizes().begin() + kept);
+  tokens.push_back(-1);
+  const torch::Tensor q = fakeQuantDynamic(moved.reshape(tokens), -1, bits, symmetric).reshape(moved.sizes());
+  std::vector<int64_t> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
+  return q.permute(inverse);
+}
+
 }  // namespace
 
 // CONSERVATIVE alias analysis: the graph optimiser must treat the hooks as having side
@@ -65,13 +86,15 @@ torch::Tensor ActivationPlan::apply(const torch::Tensor& x) const {
   switch (mode) {
     case Mode::PassThrough: return x;
     case Mode::Static: return fakeQuant(x, grid);
-    case Mode::Dynamic: return fakeQuantDynamic(x, dynamicDim, bits, symmetric);
+    case Mode::Dynamic:
+      return dynamicDims.empty() ? fakeQuantDynamic(x, dynamicDim, bits, symmetric)
+                                 : fakeQuantDynamicOver(x, dynamicDims, bits, symmetric);
   }
   return x;
 }
 
 torch::Tensor ActivationPlan::applyOverwriting(const torch::Tensor& x) const {
-  if (!overwriteInput || mode == Mode::PassThrough || !x.is_contiguous() || x.scalar_type() != torch::kFloat ||
+  if (!overwriteInput || mode == Mode::PassThrough || !dynamicDims.empty() || !x.is_contiguous() || x.scalar_type() != torch::kFloat ||
       !x.device().is_cpu() || x.requires_grad())
     return apply(x);
   if (mode == Mode::Static) fakeQuantInto(x, grid, x);

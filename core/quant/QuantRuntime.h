@@ -20,6 +20,9 @@ struct ActivationPlan {
   Mode mode = Mode::PassThrough;
   QuantGrid grid;              // Static
   int64_t dynamicDim = 1;      // Dynamic: the reduced (channel/hidden) dimension
+  // Dynamic, when set: several dims reduced together instead of dynamicDim (an einsum
+  // operand contracting over several indices gets one scale per combination of the rest).
+  std::vector<int64_t> dynamicDims;
   int bits = 8;
   bool symmetric = true;
   // The op is the last reader of this input (QuantOp::inputOverwritable): quantize in place.

@@ -1,14 +1,19 @@
 #include "quant/QuantizableGraph.h"
 
+#include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/alias_analysis.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/inliner.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
+#include <unordered_map>
 
 #include "Error.h"
+#include "quant/EinsumContraction.h"
 
 namespace mqb::quant {
 
@@ -25,6 +30,8 @@ std::string opKindName(OpKind k) {
   return "?";
 }
 
+std::string opLabel(const QuantOp& op) { return op.einsumEquation.empty() ? opKindName(op.kind) : "einsum"; }
+
 namespace {
 
 bool isConstantTensor(Value* v) {
@@ -39,12 +46,115 @@ bool constantBool(Value* v, bool fallback) {
   return iv && iv->isBool() ? iv->toBool() : fallback;
 }
 
-// Classifies a node; false when it is not a quantizable op.
-bool classify(Node* n, QuantOp& op) {
+enum class Verdict { NotContraction, Quantizable, Unsupported };
+
+// The full module path of a contraction node, set by inlineWithModulePaths. A node
+// attribute, because it must survive freezing (which clones the graph, attributes
+// included) and the call stack's module entries cannot be made outside LibTorch.
+c10::Symbol modulePathAttribute() {
+  static const c10::Symbol s = c10::Symbol::attr("mqb_module_path");
+  return s;
+}
+
+// The short kind of a contraction node, for names of ops and of unsupported contractions.
+// "" for any other node.
+std::string contractionLabel(const std::string& kind) {
+  if (kind.rfind("aten::conv_transpose", 0) == 0) return "conv_transpose";
+  if (kind.rfind("aten::conv", 0) == 0 || kind == "aten::_convolution") return "conv";
+  if (kind == "aten::linear" || kind == "aten::addmm") return "linear";
+  if (kind == "aten::einsum" || kind == "mqb::einsum") return "einsum";
+  if (kind == "aten::matmul" || kind == "aten::mm" || kind == "aten::bmm" || kind == "aten::baddbmm") return "matmul";
+  return "";
+}
+
+// A product of two operands at node inputs `left` and `right` ([.., M, K] x [.., K, N]): a
+// constant operand is a weight (x @ W: output channels on W's last dim; W @ x: on W's
+// second-to-last dim), two activations are quantized per token (left, max over K = dim -1)
+// and per column (right, max over K = dim -2).
+Verdict classifyProduct(Node* n, QuantOp& op, size_t left, size_t right, std::string& why) {
+  const bool constLeft = isConstantTensor(n->input(left)), constRight = isConstantTensor(n->input(right));
+  if (constLeft && constRight) {
+    why = "both operands are constants";
+    return Verdict::Unsupported;
+  }
+  if (!constLeft && !constRight) {
+    op.kind = OpKind::ActivationMatmul;
+    op.activationSlots = 2;
+    op.slotInputIndex = {static_cast<int>(left), static_cast<int>(right)};
+    op.slotReduceDims = {std::vector<int64_t>{-1}, std::vector<int64_t>{-2}};
+    return Verdict::Quantizable;
+  }
+  const size_t w = constRight ? right : left;
+  op.kind = OpKind::Linear;
+  op.activationSlots = 1;
+  op.slotInputIndex = {static_cast<int>(constRight ? left : right)};
+  op.slotReduceDims[0] = {constRight ? -1 : -2};
+  op.weightInputIndex = static_cast<int>(w);
+  const torch::Tensor t = constantTensor(n->input(w));
+  op.weightShape = t.sizes().vec();
+  op.parameters = t.numel();
+  const int64_t rank = t.dim();
+  op.weightChannelAxis = std::max<int64_t>(0, constRight ? rank - 1 : rank - 2);
+  return Verdict::Quantizable;
+}
+
+Verdict classifyEinsum(Node* n, QuantOp& op, std::string& why) {
+  const auto eq = torch::jit::toIValue(n->input(0));
+  if (!eq || !eq->isString()) {
+    why = "the equation is not a constant";
+    return Verdict::Unsupported;
+  }
+  const std::string text = eq->toStringRef();
+  if (EinsumEquation::isPlainProduct(text)) return Verdict::NotContraction;
+  const auto e = EinsumEquation::parse(text, why);
+  if (!e) return Verdict::Unsupported;
+  op.einsumEquation = text;
+  const bool c0 = isConstantTensor(n->input(1)), c1 = isConstantTensor(n->input(2));
+  if (c0 && c1) {
+    why = "both operands are constants";
+    return Verdict::Unsupported;
+  }
+  if (!c0 && !c1) {
+    op.kind = OpKind::ActivationMatmul;
+    op.activationSlots = 2;
+    op.slotInputIndex = {1, 2};
+    op.slotReduceDims = {e->contractedDims(0), e->contractedDims(1)};
+    return Verdict::Quantizable;
+  }
+  const int w = c0 ? 0 : 1;
+  op.kind = OpKind::Linear;
+  op.activationSlots = 1;
+  op.slotInputIndex = {2 - w};
+  op.slotReduceDims[0] = e->contractedDims(1 - w);
+  op.weightInputIndex = 1 + w;
+  const torch::Tensor t = constantTensor(n->input(static_cast<size_t>(1 + w)));
+  op.weightShape = t.sizes().vec();
+  op.parameters = t.numel();
+  // The weight's shape is known: its free dims as non-negative axes.
+  for (int64_t d : e->freeDims(w)) op.weightFreeDims.push_back(d < 0 ? d + t.dim() : d);
+  if (e->hasEllipsis(w)) {
+    // Ellipsis dims of a weight are free too (they appear in the output).
+    std::vector<bool> named(static_cast<size_t>(t.dim()), false);
+    for (int64_t d : e->freeDims(w)) named[static_cast<size_t>(d < 0 ? d + t.dim() : d)] = true;
+    for (int64_t d : e->contractedDims(w)) named[static_cast<size_t>(d < 0 ? d + t.dim() : d)] = true;
+    for (int64_t d = 0; d < t.dim(); ++d)
+      if (!named[static_cast<size_t>(d)]) op.weightFreeDims.push_back(d);
+    std::sort(op.weightFreeDims.begin(), op.weightFreeDims.end());
+  }
+  op.weightChannelAxis = op.weightFreeDims.empty() ? 0 : op.weightFreeDims.front();
+  return Verdict::Quantizable;
+}
+
+// Classifies a node: a quantizable op (filled into `op`), a contraction the engine cannot
+// quantize (`why` says what is missing), or no contraction at all.
+Verdict classify(Node* n, QuantOp& op, std::string& why) {
   const std::string kind = n->kind().toQualString();
   op.atenName = kind;
   auto weightOp = [&](OpKind k, int activationIndex, int weightIndex) {
-    if (!isConstantTensor(n->input(weightIndex))) return false;
+    if (!isConstantTensor(n->input(weightIndex))) {
+      why = "the weight is computed at run time (not a constant of the frozen graph)";
+      return Verdict::Unsupported;
+    }
     op.kind = k;
     op.slotInputIndex = {activationIndex};
     op.activationSlots = 1;
@@ -52,51 +162,55 @@ bool classify(Node* n, QuantOp& op) {
     torch::Tensor w = constantTensor(n->input(weightIndex));
     op.weightShape = w.sizes().vec();
     op.parameters = w.numel();
-    return true;
+    return Verdict::Quantizable;
   };
   if (kind == "aten::conv1d" || kind == "aten::conv2d" || kind == "aten::conv3d" ||
       kind == "aten::conv_transpose1d" || kind == "aten::conv_transpose2d" ||
       kind == "aten::conv_transpose3d" || kind == "aten::_convolution") {
     bool transposed = kind.find("transpose") != std::string::npos;
     if (kind == "aten::_convolution") transposed = constantBool(n->input(6), false);
-    if (!weightOp(transposed ? OpKind::ConvTranspose : OpKind::Conv, 0, 1)) return false;
+    const Verdict v = weightOp(transposed ? OpKind::ConvTranspose : OpKind::Conv, 0, 1);
+    if (v != Verdict::Quantizable) return v;
     op.spatialDims = static_cast<int>(op.weightShape.size()) - 2;
     op.weightChannelAxis = transposed ? 1 : 0;  // ConvTranspose weights are [Ci, Co/g, k...]
     bool ones = true;
     for (size_t i = 2; i < op.weightShape.size(); ++i) ones = ones && op.weightShape[i] == 1;
     op.pointwise = ones && !transposed;
-    return true;
+    return v;
   }
   if (kind == "aten::linear") {
-    if (!weightOp(OpKind::Linear, 0, 1)) return false;
+    const Verdict v = weightOp(OpKind::Linear, 0, 1);
     op.weightChannelAxis = 0;  // [Co, Ci]
-    return true;
+    op.slotReduceDims[0] = {-1};
+    return v;
   }
-  if (kind == "aten::addmm") {  // bias + x @ W^T as traced linear layers appear
-    if (!weightOp(OpKind::Linear, 1, 2)) return false;
-    op.weightChannelAxis = 1;  // the constant is W^T: [Ci, Co]
-    return true;
+  if (kind == "aten::addmm" || kind == "aten::baddbmm") return classifyProduct(n, op, 1, 2, why);  // bias + a @ b
+  if (kind == "aten::matmul" || kind == "aten::bmm" || kind == "aten::mm") return classifyProduct(n, op, 0, 1, why);
+  if (n->kind() == twoOperandEinsumSymbol()) return classifyEinsum(n, op, why);
+  if (kind == "aten::einsum") {
+    // Not rewritten to mqb::einsum: more than two operands, or operands not in a plain list.
+    const auto eq = torch::jit::toIValue(n->input(0));
+    Node* list = n->input(1)->node();
+    if (eq && eq->isString() && EinsumEquation::isPlainProduct(eq->toStringRef())) return Verdict::NotContraction;
+    why = list->kind() == c10::prim::ListConstruct
+              ? "einsum with " + std::to_string(list->inputs().size()) + " operands (only two are mapped)"
+              : "einsum operands not given as a literal list";
+    return Verdict::Unsupported;
   }
-  if (kind == "aten::matmul" || kind == "aten::bmm") {
-    if (isConstantTensor(n->input(1))) {
-      if (!weightOp(OpKind::Linear, 0, 1)) return false;
-      op.weightChannelAxis = static_cast<int64_t>(op.weightShape.size()) - 1;  // x @ W, W [.., Ci, Co]
-      return true;
-    }
-    if (isConstantTensor(n->input(0))) return false;
-    op.kind = OpKind::ActivationMatmul;
-    op.activationSlots = 2;
-    op.slotInputIndex = {0, 1};
-    return true;
-  }
-  return false;
+  return Verdict::NotContraction;
 }
 
-void collect(torch::jit::Block* block, std::vector<Node*>& out) {
+Verdict classify(Node* n) {
+  QuantOp probe;
+  std::string why;
+  return classify(n, probe, why);
+}
+
+void collect(torch::jit::Block* block, std::vector<Node*>& out, bool quantizableOnly) {
   for (Node* n : block->nodes()) {
-    QuantOp probe;
-    if (classify(n, probe)) out.push_back(n);
-    for (torch::jit::Block* b : n->blocks()) collect(b, out);
+    const Verdict v = classify(n);
+    if (v == Verdict::Quantizable || (v == Verdict::Unsupported && !quantizableOnly)) out.push_back(n);
+    for (torch::jit::Block* b : n->blocks()) collect(b, out, quantizableOnly);
   }
 }
 
@@ -154,6 +268,7 @@ std::vector<std::pair<std::string, std::string>> framesOf(Node* n) {
 // have the frames' names and types (containers may be skipped), ending at the innermost
 // frame. Without a unique match the frame names are used as they are.
 std::string modulePathOf(Node* n, const std::vector<ModulePath>& modules) {
+  if (n->hasAttribute(modulePathAttribute())) return n->s(modulePathAttribute());
   const auto frames = framesOf(n);
   std::string plain;
   for (const auto& f : frames) plain += (plain.empty() ? "" : ".") + f.first;
@@ -180,6 +295,119 @@ std::string modulePathOf(Node* n, const std::vector<ModulePath>& modules) {
   std::string path;
   for (const auto& part : found->names) path += (path.empty() ? "" : ".") + part;
   return path;
+}
+
+// The attribute path of a module value: the chain of prim::GetAttr from the graph's `self`
+// ("swinViT.layers2.0"), or nullopt when the module comes from elsewhere.
+std::optional<std::string> attributePath(Value* v, Value* self) {
+  std::vector<std::string> parts;
+  while (v != self) {
+    Node* n = v->node();
+    if (n->kind() != c10::prim::GetAttr) return std::nullopt;
+    parts.push_back(n->s(c10::attr::name));
+    v = n->input(0);
+  }
+  std::string path;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) path += (path.empty() ? "" : ".") + *it;
+  return path;
+}
+
+Node* firstModuleCall(torch::jit::Block* block) {
+  for (Node* n : block->nodes()) {
+    if (n->kind() == c10::prim::CallMethod && n->input(0)->type()->cast<c10::ClassType>()) return n;
+    for (torch::jit::Block* b : n->blocks())
+      if (Node* c = firstModuleCall(b)) return c;
+  }
+  return nullptr;
+}
+
+void forEachNode(torch::jit::Block* block, const std::function<void(Node*)>& f) {
+  for (Node* n : block->nodes()) {
+    f(n);
+    for (torch::jit::Block* b : n->blocks()) forEachNode(b, f);
+  }
+}
+
+// Modules reachable by several paths: nnU-Net's ConvDropoutNormReLU runs its `conv` as
+// `all_modules.0`, its decoder reaches the encoder as `decoder.encoder`. Scripting and
+// tracing turn such a shared module into separate objects that share their parameter
+// tensors, so "the same module" is: same type, same parameter tensors (and at least one).
+// It is named by its first path in registration order, as named_modules() lists it.
+std::string sharedModuleKey(const torch::jit::Module& m) {
+  std::string key;
+  for (const auto& p : m.parameters(/*recurse=*/true))
+    key += std::to_string(reinterpret_cast<uintptr_t>(p.unsafeGetTensorImpl())) + ",";
+  if (key.empty()) return key;
+  return demangled(m.type()->name() ? m.type()->name()->qualifiedName() : "") + ":" + key;
+}
+
+void firstPaths(const torch::jit::Module& m, const std::string& prefix, std::unordered_map<std::string, std::string>& out) {
+  for (const auto& child : m.named_children()) {
+    const std::string path = prefix.empty() ? child.name : prefix + "." + child.name;
+    const std::string key = sharedModuleKey(child.value);
+    if (!key.empty()) out.emplace(key, path);
+    firstPaths(child.value, path, out);
+  }
+}
+
+std::string canonicalPath(const torch::jit::Module& root, const std::string& path,
+                          const std::unordered_map<std::string, std::string>& first) {
+  torch::jit::Module m = root;
+  size_t start = 0;
+  while (start < path.size()) {
+    const size_t dot = path.find('.', start);
+    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!m.hasattr(part)) return path;
+    const c10::IValue v = m.attr(part);
+    if (!v.isObject() || !v.toObject()->type()->is_module()) return path;
+    m = torch::jit::Module(v.toObject());
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  auto it = first.find(sharedModuleKey(m));
+  return it == first.end() ? path : it->second;
+}
+
+// Inlines every module method call of `m`'s forward graph in place, before freezing, and
+// records the full module path of each inlined contraction (modulePathAttribute). TorchScript's own inliner names a called module only by its last attribute,
+// so modules reached through a container (ModuleList / Sequential / ModuleDict entries, the
+// unrolled `for blk in self.blocks:` of scripted and traced models) lose the container:
+// every stage's first block would be ".0". Here the path is read from the GetAttr chain of
+// the call's module, which after inlining its callers always starts at the top `self`.
+// `original` is the module as loaded (first paths are read from its parameters).
+void inlineWithModulePaths(torch::jit::Module& m, const torch::jit::Module& original) {
+  torch::jit::Method forward = m.get_method("forward");
+  std::shared_ptr<torch::jit::Graph> graph = forward.graph();
+  Value* self = graph->inputs().at(0);
+  std::unordered_map<Node*, std::pair<std::string, c10::ClassTypePtr>> pathOf;
+  while (Node* call = firstModuleCall(graph->block())) {
+    auto type = call->input(0)->type()->expect<c10::ClassType>();
+    auto path = attributePath(call->input(0), self);
+    auto known = pathOf.find(call);
+    if (!path) path = known != pathOf.end() ? known->second.first : std::string();
+    if (known != pathOf.end()) pathOf.erase(known);  // the call node is destroyed below
+    auto& callee = torch::jit::toGraphFunction(type->getMethod(call->s(c10::attr::name)));
+    callee.ensure_defined();
+    Node* before = call->prev();
+    Node* after = call->next();
+    torch::jit::inlineCallTo(call, &callee, callee.graph().get());
+    for (Node* k = before->next(); k != after; k = k->next()) {
+      pathOf[k] = {*path, type};
+      for (torch::jit::Block* b : k->blocks()) forEachNode(b, [&](Node* x) { pathOf[x] = {*path, type}; });
+    }
+  }
+  torch::jit::Inline(*graph);  // free functions
+  std::unordered_map<std::string, std::string> canonical;
+  firstPaths(original, "", canonical);
+  std::map<std::string, std::string> canonicalOf;
+  forEachNode(graph->block(), [&](Node* n) {
+    auto it = pathOf.find(n);
+    if (it == pathOf.end() || it->second.first.empty() || contractionLabel(n->kind().toQualString()).empty()) return;
+    auto c = canonicalOf.find(it->second.first);
+    if (c == canonicalOf.end())
+      c = canonicalOf.emplace(it->second.first, canonicalPath(original, it->second.first, canonical)).first;
+    n->s_(modulePathAttribute(), c->second);
+  });
 }
 
 // Every node after `n` in execution order (n must be in the graph's top-level block), with
@@ -244,7 +472,13 @@ bool unwrittenAfter(torch::jit::AliasDb& db, Node* n, Value* v) {
 
 std::vector<Node*> quantizableNodes(torch::jit::Graph& graph) {
   std::vector<Node*> nodes;
-  collect(graph.block(), nodes);
+  collect(graph.block(), nodes, true);
+  return nodes;
+}
+
+std::vector<Node*> contractionNodes(torch::jit::Graph& graph) {
+  std::vector<Node*> nodes;
+  collect(graph.block(), nodes, false);
   return nodes;
 }
 
@@ -253,9 +487,18 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
   try {
     torch::jit::Module copy = module.clone();
     copy.eval();
+    try {
+      inlineWithModulePaths(copy, module);
+    } catch (const std::exception&) {
+      // Unusual call structure: freezing inlines it, op names then use the attribute names
+      // of the call stack (modulePathOf below).
+      copy = module.clone();
+      copy.eval();
+    }
     frozen_ = torch::jit::freeze(copy);
     graph_ = frozen_.get_method("forward").graph();
     torch::jit::Inline(*graph_);
+    rewriteTwoOperandEinsums(*graph_);
   } catch (const std::exception& e) {
     std::string what = e.what();
     throw Error(source + ": cannot freeze the model's graph for quantization (" +
@@ -263,16 +506,28 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
   }
   std::vector<Node*> nodes = quantizableNodes(*graph_);
   if (nodes.empty())
-    throw Error(source + ": the model has no quantizable operation (conv, linear or matmul)");
+    throw Error(source + ": the model has no quantizable operation (conv, linear, matmul or einsum)");
 
   std::vector<ModulePath> modules;
   listModules(module, {}, modules);
-  for (Node* n : nodes) {
+  const std::vector<Node*> contractions = contractionNodes(*graph_);
+  for (size_t position = 0; position < contractions.size(); ++position) {
+    Node* n = contractions[position];
     QuantOp op;
-    classify(n, op);
-    op.index = static_cast<int>(ops_.size());
-    op.modulePath = modulePathOf(n, modules);
-    ops_.push_back(op);
+    std::string why;
+    if (classify(n, op, why) == Verdict::Quantizable) {
+      op.index = static_cast<int>(ops_.size());
+      op.position = static_cast<int>(position);
+      op.modulePath = modulePathOf(n, modules);
+      ops_.push_back(op);
+    } else {
+      UnsupportedContraction u;
+      u.position = static_cast<int>(position);
+      u.modulePath = modulePathOf(n, modules);
+      u.atenName = n->kind().toQualString();
+      u.reason = why;
+      unsupported_.push_back(u);
+    }
   }
 
   try {
@@ -304,10 +559,20 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
     if (!op.modulePath.empty() && perModule[op.modulePath] == 1) {
       op.name = op.modulePath;
     } else {
-      const std::string base = (op.modulePath.empty() ? "" : op.modulePath + ".") + opKindName(op.kind);
+      const std::string base = (op.modulePath.empty() ? "" : op.modulePath + ".") + opLabel(op);
       const int k = seen[base]++;
       op.name = k == 0 ? base : base + "_" + std::to_string(k);
     }
+  }
+  // Unsupported contractions: named like ops with several per module, and never like an op.
+  for (UnsupportedContraction& u : unsupported_) {
+    const std::string base = (u.modulePath.empty() ? "" : u.modulePath + ".") + contractionLabel(u.atenName);
+    std::string name;
+    do {
+      const int k = seen[base]++;
+      name = k == 0 ? base : base + "_" + std::to_string(k);
+    } while (hasOp(name));
+    u.name = name;
   }
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 // The quantizable operations of ANY TorchScript model (SPEC section 4), found in its
-// frozen, inlined forward graph: conv (incl. transposed), linear / addmm, and matmul /
-// bmm between two activations. Each gets a stable readable name from the module path in
-// the node's inlined call stack (e.g. "encoder.2.conv1"). No model-specific code.
+// frozen, inlined forward graph: conv (incl. transposed), linear / addmm, matmul / mm /
+// bmm / baddbmm with a constant operand (a weight) or between two activations, and einsum
+// with two operands. Each gets a stable readable name from its module path through every
+// container (e.g. "encoder.stages.2.0.convs.1.conv"). Contractions the engine cannot map
+// are kept too (unsupported(), with the reason), so coverage is never silent. No
+// model-specific code.
 #include <torch/script.h>
 
 #include <array>
@@ -29,6 +32,16 @@ struct QuantOp {
   std::vector<int> slotInputIndex;   // node input index of each slot
   int weightInputIndex = -1;
   int64_t parameters = 0;            // weight elements
+  // Dims each activation slot's dynamic (per-token / per-column) scale reduces over: the
+  // contracted dims of that operand (-1 for a linear input, -2 for the right operand of a
+  // matmul; an einsum operand's contracted indices, possibly several). Negative dims count
+  // from the end. Unused for convolutions (they reduce over channels, dim 1).
+  std::array<std::vector<int64_t>, 2> slotReduceDims;
+  // einsum only: the equation, and the weight's free dims (one scale per combination of
+  // them; empty for a weight summed over entirely, which gets one scale).
+  std::string einsumEquation;
+  std::vector<int64_t> weightFreeDims;
+  int position = 0;  // among all contractions of the graph (supported or not), graph order
   // Decided once with the JIT alias analysis of the clean graph (see QuantizableGraph.cpp):
   // the op is the last reader of this slot's input, so quantization may overwrite it.
   std::array<bool, 2> inputOverwritable{false, false};
@@ -40,6 +53,18 @@ struct QuantOp {
   std::array<bool, 2> inputStable{false, false};
 };
 
+// "einsum" for einsum ops, else opKindName(kind): the word op names and listings use.
+std::string opLabel(const QuantOp& op);
+
+// A contraction of the graph the engine cannot quantize: it runs in FP32 under any config.
+struct UnsupportedContraction {
+  int position = 0;        // among all contractions, graph order
+  std::string name;        // module path and kind, like op names
+  std::string modulePath;
+  std::string atenName;
+  std::string reason;      // "einsum with 3 operands", ...
+};
+
 class QuantizableGraph {
  public:
   // `module` in eval mode. Throws mqb::Error (naming `source`) when the model has no
@@ -47,6 +72,9 @@ class QuantizableGraph {
   QuantizableGraph(const torch::jit::Module& module, const std::string& source);
 
   const std::vector<QuantOp>& ops() const { return ops_; }
+  const std::vector<UnsupportedContraction>& unsupported() const { return unsupported_; }
+  // Supported and unsupported contractions together.
+  int contractionCount() const { return static_cast<int>(ops_.size() + unsupported_.size()); }
   const QuantOp& op(const std::string& name) const;  // mqb::Error listing close names
   bool hasOp(const std::string& name) const;
   const std::string& source() const { return source_; }
@@ -64,10 +92,13 @@ class QuantizableGraph {
   torch::jit::Module frozen_;
   std::shared_ptr<torch::jit::Graph> graph_;
   std::vector<QuantOp> ops_;
+  std::vector<UnsupportedContraction> unsupported_;
   std::string source_;
 };
 
 // The op's nodes of a graph in graph order (same traversal as discovery).
 std::vector<torch::jit::Node*> quantizableNodes(torch::jit::Graph& graph);
+// Every contraction node (quantizable or not) in graph order: index = `position`.
+std::vector<torch::jit::Node*> contractionNodes(torch::jit::Graph& graph);
 
 }  // namespace mqb::quant

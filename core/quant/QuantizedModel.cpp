@@ -2,6 +2,7 @@
 
 #include <torch/csrc/jit/ir/ir.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -76,6 +77,23 @@ Node* foldableLeaky(Node* op, Value* in, bool overwritable, double& slope, bool&
   return act;
 }
 
+// An einsum weight: one min-max scale per combination of its free (output) dims, found by
+// moving them first and merging them into one channel axis; one scale when there is none.
+torch::Tensor fakeQuantEinsumWeight(const torch::Tensor& w, const std::vector<int64_t>& freeDims, int bits) {
+  if (freeDims.empty()) return fakeQuantWeight(w, kPerTensor, bits, true);
+  if (freeDims.size() == 1) return fakeQuantWeight(w, freeDims[0], bits, true);
+  std::vector<int64_t> perm = freeDims;
+  for (int64_t d = 0; d < w.dim(); ++d)
+    if (std::find(freeDims.begin(), freeDims.end(), d) == freeDims.end()) perm.push_back(d);
+  const torch::Tensor moved = w.permute(perm).contiguous();
+  int64_t channels = 1;
+  for (size_t i = 0; i < freeDims.size(); ++i) channels *= moved.size(static_cast<int64_t>(i));
+  const torch::Tensor q = fakeQuantWeight(moved.reshape({channels, -1}), 0, bits, true).reshape(moved.sizes());
+  std::vector<int64_t> inverse(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
+  return q.permute(inverse).contiguous();
+}
+
 bool envDisablesFolding() {
   const char* v = std::getenv("MQB_FOLD_ACTIVATIONS");
   return v && std::string(v) == "0";
@@ -104,9 +122,16 @@ ActivationPlan planFor(const QuantOp& op, int slot, const QuantConfig& config, c
     case Scheme::DynamicToken:
       plan.mode = ActivationPlan::Mode::Dynamic;
       // Conv inputs [N,C,D,H,W] reduce over channels (per voxel); linear inputs [..,T,C]
-      // over the last dim (per token); the right matmul operand [..,C,T] over dim -2.
-      if (op.kind == OpKind::Conv || op.kind == OpKind::ConvTranspose) plan.dynamicDim = 1;
-      else plan.dynamicDim = (op.kind == OpKind::ActivationMatmul && slot == 1) ? -2 : -1;
+      // over the last dim (per token); matmul and einsum operands over their contracted
+      // dims (the right matmul operand [..,C,T] over dim -2).
+      if (op.kind == OpKind::Conv || op.kind == OpKind::ConvTranspose) {
+        plan.dynamicDim = 1;
+      } else {
+        const std::vector<int64_t>& dims = op.slotReduceDims[static_cast<size_t>(slot)];
+        if (dims.size() == 1) plan.dynamicDim = dims[0];
+        else if (!dims.empty()) plan.dynamicDims = dims;
+        else plan.dynamicDim = (op.kind == OpKind::ActivationMatmul && slot == 1) ? -2 : -1;
+      }
       return plan;
     case Scheme::StaticTensor:
     case Scheme::StaticChannel: {
@@ -176,9 +201,11 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
     }
     if (!p.floatingPoint && op.weightInputIndex >= 0) {
       torch::Tensor w = torch::jit::toIValue(n->input(static_cast<size_t>(op.weightInputIndex)))->toTensor();
-      const int64_t axis = config_.granularity == Granularity::PerTensor ? kPerTensor : op.weightChannelAxis;
+      const bool perTensor = config_.granularity == Granularity::PerTensor;
       // Weights stay symmetric (min-max) whatever the activation symmetry, as in SPEC 3.
-      weights_[op.index] = fakeQuantWeight(w, axis, p.weightBits, /*symmetric=*/true);
+      weights_[op.index] = op.einsumEquation.empty() || perTensor
+                               ? fakeQuantWeight(w, perTensor ? kPerTensor : op.weightChannelAxis, p.weightBits, true)
+                               : fakeQuantEinsumWeight(w, op.weightFreeDims, p.weightBits);
       n->replaceInput(static_cast<size_t>(op.weightInputIndex), g.insertConstant(weights_[op.index]));
     }
     Value* y = n->output(0);

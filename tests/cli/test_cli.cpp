@@ -259,3 +259,32 @@ TEST(Cli, InspectListsMetadataAndQuantizableOps) {
   EXPECT_EQ(parsed["quantizable_ops"].size(), 10u);
   EXPECT_EQ(parsed["quantizable_ops"][8]["kind"], "conv_transpose");
 }
+
+TEST(CliQuantization, CoverageIsReportedByInspectQuantizeAndSweep) {
+  BandCase c = makeBandCase();
+  CliRun i = cli("inspect --model " + c.model);
+  ASSERT_EQ(i.code, 0) << i.out;
+  EXPECT_NE(i.out.find("coverage:       2/2 contractions quantizable (100.0 % of the MACs per patch)"), std::string::npos)
+      << i.out;
+  EXPECT_NE(i.out.find("axis order:     zyx"), std::string::npos) << i.out;
+  const std::string json = c.dir + "/cov.json";
+  CliRun q = cli("quantize --model " + c.model + " --volume " + c.ct + " --precision W8A8 --granularity per-tensor"
+                 " --exclude conv_1 --calibration-patches 2 --json " + json + " --quiet");
+  ASSERT_EQ(q.code, 0) << q.out;
+  const nlohmann::json cov = readJson(json)["coverage"];
+  EXPECT_EQ(cov["contractions"], 2);
+  EXPECT_EQ(cov["quantized"], 1);
+  ASSERT_EQ(cov["fp32"].size(), 1u);
+  EXPECT_EQ(cov["fp32"][0]["name"], "conv_1");
+  EXPECT_EQ(cov["fp32"][0]["reason"], "excluded (--exclude or keep-k most sensitive)");
+  // 16^3 voxels: 2 x 1 MACs per voxel in the first conv, 3 x 2 in the second.
+  EXPECT_EQ(cov["macs_per_patch"], 16 * 16 * 16 * (2 + 6));
+  CliRun s = cli("sweep --models " + c.model + " --volume " + c.ct + " --labels " + c.truth +
+                 " --precisions FP32,W8A8 --granularities per-tensor"
+                 " --calibration-patches 2 --quiet --out " + c.dir + "/cov-table");
+  ASSERT_EQ(s.code, 0) << s.out;
+  EXPECT_NE(readText(c.dir + "/cov-table.md").find("2/2 contractions quantized (100.0 % of the MACs per patch)"),
+            std::string::npos);
+  EXPECT_EQ(readJson(c.dir + "/cov-table.json")["rows"][1]["coverage"],
+            "2/2 contractions quantized (100.0 % of the MACs per patch)");
+}
