@@ -11,6 +11,7 @@
 #include "CachingCpuAllocator.h"
 #include "Commands.h"
 #include "Error.h"
+#include "Interrupts.h"
 #include "Resources.h"
 
 namespace {
@@ -35,6 +36,7 @@ void printUsage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mqb::cli::installInterruptWatcher();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
     printUsage();
@@ -71,8 +73,7 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::exception& e) {
     // Anything not translated by the engine (e.g. a torch error deep in a forward).
-    std::string what = e.what();
-    std::cerr << "\nerror: " << what.substr(0, what.find('\n')) << "\n";
+    std::cerr << "\nerror: " << mqb::errorReason(e.what()) << "\n";
     return 1;
   }
 }
