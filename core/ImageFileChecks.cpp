@@ -188,7 +188,7 @@ void checkNifti(const std::string& path) {
     throw Error(path + ": NIfTI vox_offset is " + number(voxOffset));
   const long double needed = std::max<long double>(voxOffset, headerBytes) + voxels * (bits / 8);
   if (voxOffset > static_cast<double>(length))
-    throw Error(path + ": NIfTI vox_offset " + number(voxOffset) + " lies past the end of the file (" +
+    throw Error(path + ": truncated or damaged: NIfTI vox_offset " + number(voxOffset) + " lies past the end of the file (" +
                 std::to_string(length) + " bytes" + (endsWith(path, ".gz") ? " uncompressed" : "") + ")");
   if (static_cast<long double>(length) < needed)
     throw Error(path + ": truncated: the file holds " + std::to_string(length) + " bytes" +
