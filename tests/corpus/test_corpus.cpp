@@ -38,17 +38,17 @@ struct Case {
   std::vector<std::string> outputs;  // for handled cases: files expected in %O
 };
 
-struct Run {
+struct CliRun {
   int code = -1;
   bool hang = false, crash = false;
   std::string out;
 };
 
-Run runCli(const std::string& args) {
+CliRun runCli(const std::string& args) {
   const std::string cmd = "timeout -k 5 " + std::to_string(kHangSeconds) + " " + std::string(MQB_CLI) + " " + args +
                           " 2>&1 </dev/null";
   FILE* p = popen(cmd.c_str(), "r");
-  Run r;
+  CliRun r;
   std::array<char, 4096> buf{};
   size_t n;
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
@@ -576,7 +576,7 @@ class Corpus {
     const std::string good = in_ + "cal-good.json";
     const std::string cmd = "quantize --model " + model_ + " --volume " + in_ + "ct.nii.gz --calibration-patches 2 --save-calibration " +
                             good + " --quiet";
-    const Run r = runCli(cmd);
+    const CliRun r = runCli(cmd);
     if (r.code != 0) throw std::runtime_error("cannot create the calibration file: " + r.out);
     const nlohmann::json base = nlohmann::json::parse(readBytes(good));
     auto calCase = [&](const std::string& name, const std::string& text, std::vector<std::string> needles) {
@@ -758,7 +758,7 @@ TEST(HostileInputCorpus, EveryCaseIsRefusedClearlyOrHandled) {
     const Case& c = cases[i];
     const std::string outDir = corpus.root() + "/out/" + std::to_string(i);
     fs::create_directories(outDir);
-    const Run r = runCli(replaceAll(c.args, "%O", outDir));
+    const CliRun r = runCli(replaceAll(c.args, "%O", outDir));
     const auto files = filesUnder(outDir);
     const auto lines = nonEmptyLines(r.out);
     SCOPED_TRACE("case " + std::to_string(i) + " \"" + c.name + "\"\n" + replaceAll(c.args, "%O", outDir) + "\n" + r.out);
