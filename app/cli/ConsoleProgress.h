@@ -1,10 +1,13 @@
 #pragma once
 // Progress of long runs on stderr: a live line on a terminal, a line per 10% otherwise
-// (logs of batch jobs stay readable). Ctrl-C cancels the run through the Feedback (Interrupts.h).
+// (logs of batch jobs stay readable). Ctrl-C cancels the run through the Feedback (Interrupts.h),
+// checked between windows by the engine and before every ATen operator on this thread
+// (OperatorCancellation.h), so a long forward stops too.
 #include <string>
 
 #include "Feedback.h"
 #include "Interrupts.h"
+#include "OperatorCancellation.h"
 
 namespace mqb::cli {
 
@@ -17,6 +20,7 @@ class ConsoleProgress {
  private:
   Feedback& feedback_;
   InterruptTarget interrupt_;
+  OperatorCancellation cancelInForwards_;
   bool tty_;
   int lastDecile_ = -1;
   bool open_ = false;

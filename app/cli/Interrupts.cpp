@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <mutex>
 #include <thread>
@@ -13,6 +14,7 @@
 namespace mqb::cli {
 namespace {
 
+std::atomic<bool> g_interrupted{false};
 std::mutex g_targetMutex;
 Feedback* g_target = nullptr;
 
@@ -35,6 +37,7 @@ void watch() {
   const sigset_t set = interruptSignals();
   int signal = 0;
   if (sigwait(&set, &signal) != 0) return;
+  g_interrupted = true;
   {
     std::lock_guard<std::mutex> lock(g_targetMutex);
     if (!g_target) endNow();  // nothing to cancel cooperatively (e.g. a blocked read)
@@ -50,6 +53,8 @@ void watch() {
 }
 
 }  // namespace
+
+bool interruptRequested() { return g_interrupted; }
 
 void installInterruptWatcher() {
   const sigset_t set = interruptSignals();

@@ -18,6 +18,11 @@ constexpr std::chrono::milliseconds kGracePeriod{1500};
 // Call first in main, before any thread (LibTorch's pools) exists: threads inherit the mask.
 void installInterruptWatcher();
 
+// True once SIGINT/SIGTERM arrived: an error raised while the job unwinds (e.g. a cancel
+// inside a TorchScript forward, which reaches us as the interpreter's runtime error) is
+// then reported as the cancel it is.
+bool interruptRequested();
+
 // The Feedback an interrupt cancels while this object lives (one at a time).
 class InterruptTarget {
  public:

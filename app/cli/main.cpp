@@ -65,13 +65,15 @@ int main(int argc, char** argv) {
     if (command == "demo") return mqb::cli::runDemo(argc - 2, argv + 2);
     std::cerr << "medquanbench-cli: unknown command '" << command << "' (see --help)\n";
     return 2;
-  } catch (const mqb::Canceled&) {
-    std::cerr << "\nmedquanbench-cli: cancelled; nothing was written\n";
-    return 130;
-  } catch (const mqb::Error& e) {
-    std::cerr << "\nerror: " << e.what() << "\n";
-    return 1;
   } catch (const std::exception& e) {
+    if (dynamic_cast<const mqb::Canceled*>(&e) || mqb::cli::interruptRequested()) {
+      std::cerr << "\nmedquanbench-cli: cancelled; nothing was written\n";
+      return 130;
+    }
+    if (dynamic_cast<const mqb::Error*>(&e)) {
+      std::cerr << "\nerror: " << e.what() << "\n";
+      return 1;
+    }
     // Anything not translated by the engine (e.g. a torch error deep in a forward).
     std::cerr << "\nerror: " << mqb::errorReason(e.what()) << "\n";
     return 1;
