@@ -70,6 +70,8 @@ void writeTextFileAtomically(const std::string& path, const std::string& text) {
 }
 
 OutputTransaction::OutputTransaction() {
+  static std::atomic<int> next{0};
+  id_ = next++;
   std::lock_guard<std::mutex> lock(registryMutex());
   registry().push_back(this);
 }
@@ -88,11 +90,17 @@ std::string OutputTransaction::stage(const std::string& target) {
     fs::create_directories(t.parent_path(), ec);
     if (ec) throw Error(target + ": cannot write: cannot create folder " + t.parent_path().string() + ": " + ec.message());
   }
-  const std::string temporary = temporaryBeside(t).string();
+  // A private folder beside the target: writers that add companion files (MetaImage .mhd +
+  // .zraw) name them after the file they write, so they stay consistent and move with it.
+  const fs::path folder =
+      t.parent_path() / (".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(id_) + "-output");
+  const std::string temporary = (folder / t.filename()).string();
   std::lock_guard<std::mutex> lock(registryMutex());
   if (g_processEnding) throw Error(target + ": not written (the program is ending)");
   for (const auto& s : staged_)
     if (s.target == target) return s.temporary;
+  fs::create_directories(folder, ec);
+  if (ec) throw Error(target + ": cannot write: " + ec.message());
   staged_.push_back({target, temporary});
   return temporary;
 }
@@ -120,26 +128,46 @@ void OutputTransaction::writeText(const std::string& target, const std::string& 
 void OutputTransaction::commit() {
   std::lock_guard<std::mutex> lock(registryMutex());
   if (g_processEnding) throw Canceled();
-  for (size_t i = 0; i < staged_.size(); ++i) {
+  for (const auto& s : staged_) {
     std::error_code ec;
-    fs::rename(staged_[i].temporary, staged_[i].target, ec);
-    if (ec) {
-      // Renames within one folder only fail for reasons checked before the work started
-      // (permissions, a folder in the way); what is not yet renamed is removed.
-      const std::string message = staged_[i].target + ": cannot write: " + ec.message();
-      staged_.erase(staged_.begin(), staged_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (!fs::is_regular_file(s.temporary, ec)) {
+      const std::string message = s.target + ": cannot write: the output was not produced";
       discard();
       committed_ = true;
       throw Error(message);
     }
   }
+  // Every file in the staging folders (outputs and their companions) moves beside its target.
+  std::vector<fs::path> folders;
+  for (const auto& s : staged_) {
+    const fs::path folder = fs::path(s.temporary).parent_path();
+    if (std::find(folders.begin(), folders.end(), folder) == folders.end()) folders.push_back(folder);
+  }
+  for (const auto& folder : folders) {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) files.push_back(it->path());
+    for (const auto& f : files) {
+      fs::rename(f, folder.parent_path() / f.filename(), ec);
+      if (ec) {
+        // Renames within one folder only fail for reasons checked before the work started
+        // (permissions, a folder in the way); what is not yet renamed is removed.
+        const std::string message = (folder.parent_path() / f.filename()).string() + ": cannot write: " + ec.message();
+        discard();
+        committed_ = true;
+        throw Error(message);
+      }
+    }
+    fs::remove(folder, ec);
+  }
+  staged_.clear();
   committed_ = true;
 }
 
 void OutputTransaction::discard() {
   for (const auto& s : staged_) {
     std::error_code ec;
-    fs::remove(s.temporary, ec);
+    fs::remove_all(fs::path(s.temporary).parent_path(), ec);
   }
   staged_.clear();
 }

@@ -19,8 +19,9 @@ class OutputTransaction {
   OutputTransaction(const OutputTransaction&) = delete;
   OutputTransaction& operator=(const OutputTransaction&) = delete;
 
-  // The temporary path to write `target`'s content to; it keeps the full file name (and so
-  // the extension, e.g. ".nii.gz") after a hidden prefix, so writers pick the same format.
+  // The temporary path to write `target`'s content to: the same file name (so writers pick the
+  // same format) in a hidden staging folder beside the target, ".tmp-<pid>-<id>-output/". Files a
+  // writer adds beside it (a MetaImage's .zraw) are committed with it.
   std::string stage(const std::string& target);
   // Runs write(temporary); an mqb::Error it throws is reported with the target's name.
   void write(const std::string& target, const std::function<void(const std::string& temporary)>& write);
@@ -38,6 +39,7 @@ class OutputTransaction {
   };
   void discard();
   std::vector<Staged> staged_;
+  int id_ = 0;  // staging folders are per transaction: ".tmp-<pid>-<id>-output"
   bool committed_ = false;
 };
 
