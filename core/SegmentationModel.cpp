@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "Error.h"
+#include "ErrorReason.h"
 
 namespace fs = std::filesystem;
 

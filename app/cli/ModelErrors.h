@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "Error.h"
+#include "ErrorReason.h"
 
 namespace mqb::cli {
 

@@ -11,6 +11,7 @@
 #include "CachingCpuAllocator.h"
 #include "Commands.h"
 #include "Error.h"
+#include "ErrorReason.h"
 #include "Interrupts.h"
 #include "Resources.h"
 

@@ -19,6 +19,7 @@
 #include "SessionController.h"
 #include "TimedApplication.h"
 #include "Error.h"
+#include "ErrorReason.h"
 #include "FileChecks.h"
 #include "LabelRemap.h"
 #include "Reorientation.h"

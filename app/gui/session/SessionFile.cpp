@@ -152,9 +152,10 @@ SessionState SessionState::fromJson(const nlohmann::json& j, const std::string& 
   return s;
 }
 
-std::string SessionState::previousCopyPath(const std::string& path) { return path + ".previous"; }
-
 namespace {
+// Where save() keeps the good session it replaces.
+std::string previousCopyPath(const std::string& path) { return path + ".previous"; }
+
 bool isGoodSession(const std::string& path) {
   try {
     SessionState::fromJson(nlohmann::json::parse(std::ifstream(path)), path);
@@ -165,9 +166,9 @@ bool isGoodSession(const std::string& path) {
 }
 }  // namespace
 
+// The copy being replaced is kept as "<path>.previous" when it is a good session, so a later
+// damaged write (a full disk, a crash of the file system) never costs the last good state.
 void SessionState::save(const std::string& path) const {
-  // The copy being replaced is kept when it is a good session, so a later damaged write
-  // (a full disk, a crash of the file system) never costs the last good state.
   std::error_code ec;
   if (fs::is_regular_file(path, ec) && isGoodSession(path)) {
     const std::string previous = previousCopyPath(path);

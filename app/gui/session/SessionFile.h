@@ -46,12 +46,8 @@ struct SessionState {
   // path that no longer exists falls back to the relative one.
   static SessionState fromJson(const nlohmann::json& j, const std::string& source);
 
-  // Atomic; a good session already at `path` is kept as previousCopyPath(path) first.
-  void save(const std::string& path) const;
-  // Throws mqb::Error naming the file for a missing, unreadable or corrupt session; the
-  // message points to the previous good copy when there is one.
+  void save(const std::string& path) const;  // atomic
   static SessionState load(const std::string& path);
-  static std::string previousCopyPath(const std::string& path);
 };
 
 // "a/b/c.json" -> "a/b"; path of `target` relative to folder `base` ("" when impossible).
