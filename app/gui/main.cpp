@@ -24,7 +24,6 @@
 #include "LabelRemap.h"
 #include "Reorientation.h"
 #include "Resources.h"
-#include "SegmentationModel.h"
 #include "VolumeIO.h"
 #include "VtkOpenGLView.h"
 #include "session/SessionFile.h"
@@ -58,7 +57,8 @@ void checkBatchInputs(const mqb::gui::AppOptions& o) {
       throw mqb::Error(out.toStdString() + ": unknown image format '" + format.toStdString() + "' (use .png or .jpg)");
   }
   if (!o.session.isEmpty()) mqb::gui::SessionState::load(o.session.toStdString());
-  if (!o.model.isEmpty()) mqb::SegmentationModel::load(o.model.toStdString());
+  // The model is loaded by the window (torch stays out of Qt translation units); a model
+  // error there ends the batch run with exit 1 and no image (BatchOutputs, the watchdog).
   if (!o.volume.isEmpty()) {
     const mqb::ImageVolume ct = mqb::readImage(o.volume.toStdString());
     if (!o.labels.isEmpty()) {
