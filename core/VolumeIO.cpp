@@ -174,7 +174,7 @@ std::vector<std::string> dicomSeriesFiles(const std::string& dir, const std::str
     bySeries[uid].push_back(f);
     descriptions[uid] = trimmed(scanner.GetValue(f.c_str(), descriptionTag));
   }
-  if (bySeries.empty()) throw Error(dir + ": folder holds no DICOM files");
+  if (bySeries.empty()) throw Error(dir + ": folder holds no DICOM series (no readable DICOM files)");
   std::vector<std::string> files;
   if (!seriesUid.empty()) {
     auto it = bySeries.find(seriesUid);

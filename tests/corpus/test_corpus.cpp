@@ -480,10 +480,10 @@ class Corpus {
     makeFifo(pipe + "/zz-pipe.dcm");
     volumeCase("dicom folder with a named pipe", pipe, {"zz-pipe.dcm", "named pipe"});
     fs::create_directories(in_ + "dicom-empty");
-    volumeCase("dicom empty folder", in_ + "dicom-empty", {"no DICOM files"});
+    volumeCase("dicom empty folder", in_ + "dicom-empty", {"no DICOM series"});
     fs::create_directories(in_ + "dicom-text");
     writeBytes(in_ + "dicom-text/readme.txt", "not dicom");
-    volumeCase("folder without dicom", in_ + "dicom-text", {"no DICOM files"});
+    volumeCase("folder without dicom", in_ + "dicom-text", {"no DICOM series"});
     dicomSeries(in_ + "dicom-one", 1);
     volumeCase("dicom single slice", in_ + "dicom-one", {"single slice"});
     {
