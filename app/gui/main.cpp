@@ -172,7 +172,8 @@ int main(int argc, char** argv) {
         QApplication::exit(1);
         return;
       }
-      idleTicks = window.controller()->isBusy() ? 0 : idleTicks + 1;
+      // --benchmark drives the views itself while the engine idles: only image runs.
+      idleTicks = window.controller()->isBusy() || !options.batch() ? 0 : idleTicks + 1;
       if (idleTicks >= 60) {
         std::fprintf(stderr, "medquanbench: error: the batch run stopped without a result\n");
         watchdogCode = 1;
