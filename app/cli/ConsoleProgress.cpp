@@ -7,7 +7,7 @@
 namespace mqb::cli {
 
 ConsoleProgress::ConsoleProgress(Feedback& feedback, bool quiet)
-    : feedback_(feedback), interrupt_(feedback), cancelInForwards_(&feedback), tty_(::isatty(STDERR_FILENO) != 0) {
+    : feedback_(feedback), interrupt_(feedback), tty_(::isatty(STDERR_FILENO) != 0) {
   if (quiet) return;
   feedback.setProgressCallback([this](double f, const std::string& stage) {
     const int pct = static_cast<int>(f * 100.0 + 0.5);

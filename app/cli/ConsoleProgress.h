@@ -1,13 +1,10 @@
 #pragma once
 // Progress of long runs on stderr: a live line on a terminal, a line per 10% otherwise
-// (logs of batch jobs stay readable). Ctrl-C cancels the run through the Feedback (Interrupts.h),
-// checked between windows by the engine and before every ATen operator on this thread
-// (OperatorCancellation.h), so a long forward stops too.
+// (logs of batch jobs stay readable). Ctrl-C cancels the run through the Feedback (Interrupts.h).
 #include <string>
 
 #include "Feedback.h"
 #include "Interrupts.h"
-#include "OperatorCancellation.h"
 
 namespace mqb::cli {
 
@@ -20,7 +17,6 @@ class ConsoleProgress {
  private:
   Feedback& feedback_;
   InterruptTarget interrupt_;
-  OperatorCancellation cancelInForwards_;
   bool tty_;
   int lastDecile_ = -1;
   bool open_ = false;
