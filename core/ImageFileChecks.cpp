@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -92,6 +93,8 @@ std::string datatypeName(int datatype) {
     default: return "unknown datatype code " + std::to_string(datatype);
   }
 }
+
+void checkNiftiFloatsFinite(const std::string& path, uint64_t offset, int bits, bool swap);
 
 void checkNifti(const std::string& path) {
   std::vector<unsigned char> h(540);
@@ -194,6 +197,44 @@ void checkNifti(const std::string& path) {
     throw Error(path + ": truncated: the file holds " + std::to_string(length) + " bytes" +
                 (endsWith(path, ".gz") ? " uncompressed" : "") + " but its header describes " +
                 number(static_cast<double>(needed)));
+  if (datatype == 16 || datatype == 64)
+    checkNiftiFloatsFinite(path, static_cast<uint64_t>(std::max(voxOffset, headerBytes)), bits, swap);
+}
+
+// ITK's NIfTI reader turns NaN and infinite voxels into finite numbers (so they cannot be
+// refused after reading, as in the other formats): float data is checked on the file.
+void checkNiftiFloatsFinite(const std::string& path, uint64_t offset, int bits, bool swap) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw Error(path + ": cannot open: " + std::strerror(errno));
+  if (gzseek(f, static_cast<z_off_t>(offset), SEEK_SET) < 0) {
+    gzclose(f);
+    throw Error(path + ": truncated: cannot reach the voxel data");
+  }
+  const size_t size = static_cast<size_t>(bits / 8);
+  std::vector<unsigned char> buf(size * (1 << 18));
+  uint64_t index = 0;
+  int n = 0;
+  while ((n = gzread(f, buf.data(), static_cast<unsigned>(buf.size()))) > 0) {
+    const size_t count = static_cast<size_t>(n) / size;
+    for (size_t i = 0; i < count; ++i, ++index) {
+      unsigned char tmp[8];
+      std::memcpy(tmp, buf.data() + i * size, size);
+      if (swap) std::reverse(tmp, tmp + size);
+      double v;
+      if (size == 4) {
+        float x;
+        std::memcpy(&x, tmp, 4);
+        v = x;
+      } else {
+        std::memcpy(&v, tmp, 8);
+      }
+      if (!std::isfinite(v)) {
+        gzclose(f);
+        throw Error(path + ": the image contains NaN or infinite values (first at voxel index " + std::to_string(index) + ")");
+      }
+    }
+  }
+  gzclose(f);
 }
 
 // MetaImage: header lines "Key = Value" up to ElementDataFile; the voxels follow in the same

@@ -40,8 +40,14 @@ using Image3 = itk::Image<TPixel, 3>;
 std::string shortReason(const itk::ExceptionObject& e, LibraryMessageCapture* capture = nullptr) {
   std::istringstream lines(e.GetDescription());
   std::string line, reason;
-  while (std::getline(lines, line))
-    if (!(reason = cleanLibraryLine(line)).empty()) break;
+  while (std::getline(lines, line)) {
+    const std::string clean = cleanLibraryLine(line);
+    if (clean.empty()) continue;
+    reason += reason.empty() ? clean : " " + clean;
+    // "Error reading X:" announces the reason on the next line (NRRD's biff messages).
+    if (reason.back() != ':') break;
+  }
+  if (reason.size() > 300) reason = reason.substr(0, 300) + "...";
   const std::string printed = capture ? capture->summary() : std::string();
   if (!printed.empty() && reason.find(printed) == std::string::npos)
     reason = reason.empty() ? printed : reason + " (" + printed + ")";
@@ -157,11 +163,14 @@ std::string trimmed(const char* value) {
 std::vector<std::string> dicomSeriesFiles(const std::string& dir, const std::string& seriesUid) {
   checkFolderEntries(dir);
   const gdcm::Tag seriesTag(0x0020, 0x000e), orientationTag(0x0020, 0x0037), positionTag(0x0020, 0x0032),
-      rowsTag(0x0028, 0x0010), columnsTag(0x0028, 0x0011), descriptionTag(0x0008, 0x103e);
+      rowsTag(0x0028, 0x0010), columnsTag(0x0028, 0x0011), descriptionTag(0x0008, 0x103e),
+      syntaxTag(0x0002, 0x0010), bitsTag(0x0028, 0x0100), samplesTag(0x0028, 0x0002), framesTag(0x0028, 0x0008);
   gdcm::Directory directory;
   directory.Load(dir, false);
   gdcm::Scanner scanner;
-  for (const auto& t : {seriesTag, orientationTag, positionTag, rowsTag, columnsTag, descriptionTag}) scanner.AddTag(t);
+  for (const auto& t : {seriesTag, orientationTag, positionTag, rowsTag, columnsTag, descriptionTag, syntaxTag, bitsTag,
+                        samplesTag, framesTag})
+    scanner.AddTag(t);
   {
     LibraryMessageCapture capture;
     if (!scanner.Scan(directory.GetFilenames())) throw Error(dir + ": cannot scan the DICOM folder");
@@ -211,6 +220,22 @@ std::vector<std::string> dicomSeriesFiles(const std::string& dir, const std::str
     std::copy(p.begin(), p.end(), s.position.begin());
     s.rows = trimmed(scanner.GetValue(f.c_str(), rowsTag));
     s.columns = trimmed(scanner.GetValue(f.c_str(), columnsTag));
+    // GDCM reads an uncompressed slice whose pixel data ends early without complaint; its
+    // file must at least hold rows x columns x samples x bits of pixel data.
+    const std::string syntax = trimmed(scanner.GetValue(f.c_str(), syntaxTag));
+    if (syntax == "1.2.840.10008.1.2" || syntax == "1.2.840.10008.1.2.1" || syntax == "1.2.840.10008.1.2.2") {
+      const auto number = [&](const gdcm::Tag& t, double fallback) {
+        const auto v = dicomNumbers(scanner.GetValue(f.c_str(), t));
+        return v.empty() ? fallback : v[0];
+      };
+      const double pixelBytes = number(rowsTag, 0) * number(columnsTag, 0) * number(samplesTag, 1) *
+                                number(framesTag, 1) * number(bitsTag, 16) / 8.0;
+      std::error_code ec;
+      const double fileBytes = static_cast<double>(fs::file_size(f, ec));
+      if (!ec && fileBytes < pixelBytes)
+        throw Error(f + ": truncated DICOM slice (" + std::to_string(static_cast<long long>(fileBytes)) +
+                    " bytes for " + std::to_string(static_cast<long long>(pixelBytes)) + " bytes of pixel data)");
+    }
     slices.push_back(s);
   }
   if (slices.size() < 2) throw Error(dir + ": the DICOM series has a single slice; a 3D volume is expected");

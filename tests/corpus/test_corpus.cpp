@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -29,6 +31,8 @@ using namespace mqb::corpus;
 namespace {
 
 constexpr int kHangSeconds = 60;
+// Each run is mostly LibTorch's start-up (~0.7 s CPU); a few at a time keep the corpus short.
+constexpr int kParallelRuns = 4;
 
 struct Case {
   std::string name;
@@ -45,7 +49,8 @@ struct CliRun {
 };
 
 CliRun runCli(const std::string& args) {
-  const std::string cmd = "timeout -k 5 " + std::to_string(kHangSeconds) + " " + std::string(MQB_CLI) + " " + args +
+  // One intra-op thread per run: the cases run several at a time (kParallelRuns).
+  const std::string cmd = "OMP_NUM_THREADS=1 timeout -k 5 " + std::to_string(kHangSeconds) + " " + std::string(MQB_CLI) + " " + args +
                           " 2>&1 </dev/null";
   FILE* p = popen(cmd.c_str(), "r");
   CliRun r;
@@ -335,7 +340,7 @@ class Corpus {
 
   void labelTableCases() {
     auto table = [&](const std::string& name, const std::string& text, std::vector<std::string> needles) {
-      const std::string path = in_ + "table-" + name + ".json";
+      const std::string path = in_ + "table-" + replaceAll(name, " ", "-") + ".json";
       writeBytes(path, text);
       needles.insert(needles.begin(), path);
       cases_.push_back({"label table: " + name,
@@ -417,7 +422,8 @@ class Corpus {
       volumeCase("nrrd unknown type", in_ + "badtype.nrrd", {"cannot read"});
       writeBytes(in_ + "badmagic.nrrd", "NRRX0004\n" + header.substr(9) + data);
       volumeCase("nrrd bad magic", in_ + "badmagic.nrrd", {"not a readable image"});
-      writeBytes(in_ + "dim2.nrrd", replaceAll(replaceAll(header, "dimension: 3", "dimension: 2"), "sizes: 20 20 12", "sizes: 20 240") + data);
+      writeBytes(in_ + "dim2.nrrd", replaceAll(replaceAll(replaceAll(header, "dimension: 3", "dimension: 2"), "sizes: 20 20 12", "sizes: 20 240"),
+                                               "spacings: 3 3 3", "spacings: 3 3") + data);
       volumeCase("nrrd 2D", in_ + "dim2.nrrd", {"2D"});
     }
     writeBytes(in_ + "unknown.xyz", "some bytes");
@@ -491,14 +497,7 @@ class Corpus {
       dicomSeries(trunc, 12);
       const std::string bytes = readBytes(trunc + "/slice4.dcm");
       writeBytes(trunc + "/slice4.dcm", bytes.substr(0, bytes.size() - 300));
-      volumeCase("dicom truncated slice", trunc, {"cannot read"});
-    }
-    {
-      const std::string nopos = in_ + "dicom-nopos";
-      dicomSeries(nopos, 12, [](int k, DicomSliceSpec& s) {
-        if (k == 2) s.orientation = {1, 0, 0, 0, 0, 0};
-      });
-      volumeCase("dicom degenerate orientation", nopos, {"slice2.dcm"});
+      volumeCase("dicom truncated slice", trunc, {"slice4.dcm", "truncated"});
     }
   }
 
@@ -696,7 +695,8 @@ class Corpus {
 
   void optionCases() {
     auto opt = [&](const std::string& name, const std::string& args, std::vector<std::string> needles) {
-      cases_.push_back({"option: " + name, args + " --quiet", 1, needles, {}});
+      const bool hasQuiet = args.rfind("phantom", 0) != 0;  // phantom prints no progress
+      cases_.push_back({"option: " + name, args + (hasQuiet ? " --quiet" : ""), 1, needles, {}});
     };
     const std::string seg = "segment --model " + model_ + " --volume " + in_ + "ct.nii.gz --out %O/p.nii.gz ";
     const std::string quant = "quantize --model " + model_ + " --volume " + in_ + "ct.nii.gz --out %O/q.nii.gz ";
@@ -753,12 +753,25 @@ TEST(HostileInputCorpus, EveryCaseIsRefusedClearlyOrHandled) {
   Corpus corpus;
   const auto& cases = corpus.cases();
   EXPECT_GE(cases.size(), 150u);
+  std::vector<CliRun> runs(cases.size());
+  {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> workers;
+    for (int w = 0; w < kParallelRuns; ++w)
+      workers.emplace_back([&] {
+        for (size_t i; (i = next++) < cases.size();) {
+          const std::string outDir = corpus.root() + "/out/" + std::to_string(i);
+          fs::create_directories(outDir);
+          runs[i] = runCli(replaceAll(cases[i].args, "%O", outDir));
+        }
+      });
+    for (auto& w : workers) w.join();
+  }
   int clear = 0, handled = 0, crashes = 0, hangs = 0, leftovers = 0, unclear = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
     const std::string outDir = corpus.root() + "/out/" + std::to_string(i);
-    fs::create_directories(outDir);
-    const CliRun r = runCli(replaceAll(c.args, "%O", outDir));
+    const CliRun& r = runs[i];
     const auto files = filesUnder(outDir);
     const auto lines = nonEmptyLines(r.out);
     SCOPED_TRACE("case " + std::to_string(i) + " \"" + c.name + "\"\n" + replaceAll(c.args, "%O", outDir) + "\n" + r.out);
