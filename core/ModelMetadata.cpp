@@ -4,8 +4,10 @@
 #include <cmath>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "Error.h"
+#include "JsonField.h"
 
 namespace mqb {
 namespace {
@@ -18,8 +20,10 @@ std::array<T, N> readArray(const nlohmann::json& j, const char* key, const std::
   std::array<T, N> out{};
   for (size_t i = 0; i < N; ++i) {
     if (!j[key][i].is_number())
-      throw Error(source + ": metadata field \"" + key + "\" must hold numbers");
-    out[i] = j[key][i].get<T>();
+      throw Error(source + ": metadata field \"" + key + "[" + std::to_string(i) + "]\" must be a number, but is " +
+                  j[key][i].dump());
+    out[i] = jsonAs<std::conditional_t<std::is_integral_v<T>, int64_t, double>>(j[key][i], source,
+                                                                                std::string(key) + "[" + std::to_string(i) + "]");
   }
   return out;
 }
@@ -68,22 +72,23 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
   ModelMetadata m;
   m.raw = j;
   m.name = requireString(j, "name", source);
-  m.architecture = j.value("architecture", m.name);
-  m.framework = j.value("framework", m.architecture);
+  m.architecture = jsonValue<std::string>(j, "architecture", m.name, source);
+  m.framework = jsonValue<std::string>(j, "framework", m.architecture, source);
   m.category = requireString(j, "category", source);
   if (m.category != "CNN" && m.category != "Hybrid" && m.category != "Transformer")
     throw Error(source + ": metadata \"category\" is '" + m.category +
                 "'; expected CNN, Hybrid or Transformer");
-  m.description = j.value("description", "");
+  m.description = jsonValue<std::string>(j, "description", "", source);
 
   if (!j.contains("classes") || !j["classes"].is_array() || j["classes"].size() < 2)
     throw Error(source + ": metadata \"classes\" must list at least background and one class");
   for (const auto& c : j["classes"]) {
+    const std::string field = "classes[" + std::to_string(m.classes.size()) + "]";
     ClassInfo ci;
     if (!c.is_object() || !c.contains("id") || !c.contains("name"))
       throw Error(source + ": every entry of \"classes\" needs \"id\" and \"name\"");
-    ci.id = c["id"].get<int>();
-    ci.name = c["name"].get<std::string>();
+    ci.id = jsonAs<int>(c["id"], source, field + ".id");
+    ci.name = jsonAs<std::string>(c["name"], source, field + ".name");
     if (c.contains("color")) {
       auto rgb = readArray<int, 3>(c, "color", source);
       for (int k = 0; k < 3; ++k) ci.color[k] = static_cast<uint8_t>(std::clamp(rgb[k], 0, 255));
@@ -95,7 +100,7 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
   }
   if (m.classes.size() > 256) throw Error(source + ": more than 256 classes are not supported");
 
-  m.inputChannels = j.value("input_channels", 1);
+  m.inputChannels = jsonValue<int>(j, "input_channels", 1, source);
   if (m.inputChannels < 1) throw Error(source + ": \"input_channels\" must be >= 1");
   m.patchSize = readArray<int64_t, 3>(j, "patch_size", source);
   for (auto p : m.patchSize)
@@ -103,18 +108,19 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
   m.targetSpacing = readArray<double, 3>(j, "target_spacing", source);
   for (auto s : m.targetSpacing)
     if (!(s > 0) || !std::isfinite(s)) throw Error(source + ": \"target_spacing\" must be positive");
-  m.axisOrder = j.value("axis_order", "zyx");
+  m.axisOrder = jsonValue<std::string>(j, "axis_order", "zyx", source);
   if (m.axisOrder != "zyx" && m.axisOrder != "xyz")
     throw Error(source + ": \"axis_order\" '" + m.axisOrder +
                 "' must be \"zyx\" (tensor axes z, y, x: nnU-Net, SimpleITK) or \"xyz\" (MONAI, nibabel)");
-  m.orientation = j.value("orientation", "LPS");
+  m.orientation = jsonValue<std::string>(j, "orientation", "LPS", source);
   if (!validOrientation(m.orientation))
     throw Error(source + ": \"orientation\" '" + m.orientation +
                 "' is not a 3-letter code like LPS or RAS");
 
   if (j.contains("preprocessing")) {
     const auto& p = j["preprocessing"];
-    const std::string type = p.value("type", "clip_scale");
+    if (!p.is_object()) throw Error(source + ": metadata field \"preprocessing\" must be an object");
+    const std::string type = jsonValue<std::string>(p, "type", "clip_scale", source, "preprocessing");
     if (type == "clip_scale") {
       m.preprocessing.kind = IntensityPreprocessing::Kind::ClipScale;
       auto clip = readArray<double, 2>(p, "clip", source);
@@ -129,8 +135,8 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
         throw Error(source + ": preprocessing clip range is empty");
     } else if (type == "zscore") {
       m.preprocessing.kind = IntensityPreprocessing::Kind::ZScore;
-      m.preprocessing.mean = p.value("mean", 0.0);
-      m.preprocessing.std = p.value("std", 0.0);
+      m.preprocessing.mean = jsonValue<double>(p, "mean", 0.0, source, "preprocessing");
+      m.preprocessing.std = jsonValue<double>(p, "std", 0.0, source, "preprocessing");
       // nnU-Net's CT normalisation clips to foreground percentiles before the z-score.
       if (p.contains("clip")) {
         auto clip = readArray<double, 2>(p, "clip", source);
@@ -147,8 +153,8 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
     }
   }
   m.outputChannels = static_cast<int>(m.classes.size());
-  if (j.contains("output") && j["output"].contains("channels")) {
-    m.outputChannels = j["output"]["channels"].get<int>();
+  if (j.contains("output") && j["output"].is_object() && j["output"].contains("channels")) {
+    m.outputChannels = jsonAs<int>(j["output"]["channels"], source, "output.channels");
     if (m.outputChannels != static_cast<int>(m.classes.size()))
       throw Error(source + ": \"output.channels\" is " + std::to_string(m.outputChannels) +
                   " but the class list has " + std::to_string(m.classes.size()) + " entries");

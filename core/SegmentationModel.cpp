@@ -9,17 +9,16 @@
 
 #include "Error.h"
 #include "FastConvolutions.h"
+#include "ErrorReason.h"
 
 namespace fs = std::filesystem;
 
 namespace mqb {
 namespace {
 
-// Torch error texts carry C++ stack traces; the first line is what a user needs.
-std::string firstLine(const std::string& s) {
-  std::string line = s.substr(0, s.find('\n'));
-  return line.empty() ? s : line;
-}
+// Torch error texts carry C++ stack traces, and TorchScript's start with a line that only
+// says an operation failed; errorReason keeps the line with the reason.
+std::string firstLine(const std::string& s) { return errorReason(s); }
 
 std::string shapeString(const torch::Tensor& t) {
   std::ostringstream s;

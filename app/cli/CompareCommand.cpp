@@ -1,3 +1,4 @@
+#include <cmath>
 #include <iostream>
 
 #include "AtomicFile.h"
@@ -5,6 +6,7 @@
 #include "Error.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
+#include "Preflight.h"
 #include "Reorientation.h"
 #include "SegmentationReport.h"
 #include "VolumeIO.h"
@@ -40,18 +42,28 @@ int runCompare(int argc, char** argv) {
   cl.option("json", "report.json", "write the JSON report");
   if (!cl.parse(argc, argv)) return 0;
   const double tolerance = cl.getDouble("tolerance-mm");
-  if (!(tolerance >= 0)) throw Error("compare: --tolerance-mm must be >= 0");
+  if (!(tolerance >= 0) || !std::isfinite(tolerance)) throw Error("compare: --tolerance-mm must be a number >= 0");
+  Preflight()
+      .input(cl.get("a"), "label map")
+      .input(cl.get("b"), "label map")
+      .labelMapTable(cl.get("label-map"))
+      .output(cl.get("json"))
+      .check();
   const LabelRemap remap = cl.has("label-map") ? LabelRemap::load(cl.get("label-map")) : LabelRemap::identity();
   LabelVolume a = readLabelMap(cl.get("a"), remap);
   LabelVolume b = readLabelMap(cl.get("b"), remap);
   b = alignToGrid(b, a.geometry, cl.get("b"));
   Feedback feedback;
+  ConsoleProgress progress(feedback, true);
   SegmentationScores scores = scoreSegmentation(a, b, classesFor(a, b), tolerance, &feedback);
   std::cout << formatScoresTable(scores, cl.get("a") + " vs " + cl.get("b"));
   if (cl.has("json")) {
     nlohmann::json report = {{"a", cl.get("a")}, {"b", cl.get("b")}};
     report.update(scoresToJson(scores));
-    writeTextFileAtomically(cl.get("json"), report.dump(2) + "\n");
+    OutputTransaction output;
+    output.writeText(cl.get("json"), report.dump(2) + "\n");
+    feedback.throwIfCanceled();
+    output.commit();
   }
   return 0;
 }

@@ -2,22 +2,12 @@
 
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 
 namespace mqb::cli {
-namespace {
-Feedback* g_interruptTarget = nullptr;
-extern "C" void onInterrupt(int) {
-  if (g_interruptTarget) g_interruptTarget->cancel();  // lock-free atomic store
-}
-}  // namespace
 
 ConsoleProgress::ConsoleProgress(Feedback& feedback, bool quiet)
-    : feedback_(feedback), tty_(::isatty(STDERR_FILENO) != 0) {
-  g_interruptTarget = &feedback;
-  std::signal(SIGINT, onInterrupt);
-  std::signal(SIGTERM, onInterrupt);
+    : feedback_(feedback), interrupt_(feedback), tty_(::isatty(STDERR_FILENO) != 0) {
   if (quiet) return;
   feedback.setProgressCallback([this](double f, const std::string& stage) {
     const int pct = static_cast<int>(f * 100.0 + 0.5);
@@ -40,9 +30,6 @@ void ConsoleProgress::finish() {
 ConsoleProgress::~ConsoleProgress() {
   finish();
   feedback_.setProgressCallback(nullptr);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  g_interruptTarget = nullptr;
 }
 
 }  // namespace mqb::cli

@@ -1,9 +1,10 @@
 #pragma once
 // Progress of long runs on stderr: a live line on a terminal, a line per 10% otherwise
-// (logs of batch jobs stay readable). Ctrl-C cancels the run cleanly through the Feedback.
+// (logs of batch jobs stay readable). Ctrl-C cancels the run through the Feedback (Interrupts.h).
 #include <string>
 
 #include "Feedback.h"
+#include "Interrupts.h"
 
 namespace mqb::cli {
 
@@ -15,6 +16,7 @@ class ConsoleProgress {
 
  private:
   Feedback& feedback_;
+  InterruptTarget interrupt_;
   bool tty_;
   int lastDecile_ = -1;
   bool open_ = false;

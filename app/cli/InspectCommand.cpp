@@ -3,6 +3,7 @@
 
 #include "CommandLine.h"
 #include "Commands.h"
+#include "Preflight.h"
 #include "SegmentationModel.h"
 #include "quant/QuantCoverage.h"
 #include "quant/QuantizableGraph.h"
@@ -17,6 +18,7 @@ int runInspect(int argc, char** argv) {
   cl.option("model", "M.pt", "TorchScript model with MedQuanBench metadata", true);
   cl.flag("json", "print the metadata as JSON");
   if (!cl.parse(argc, argv)) return 0;
+  Preflight().input(cl.get("model"), "model").check();
   SegmentationModel model = SegmentationModel::load(cl.get("model"));
   const ModelMetadata& md = model.metadata();
   const quant::QuantizableGraph graph(model.module(), cl.get("model"));

@@ -1,9 +1,13 @@
+#include <cmath>
 #include <iostream>
+#include <stdexcept>
 
 #include "CommandLine.h"
 #include "Error.h"
 #include "Commands.h"
+#include "AtomicFile.h"
 #include "Phantom.h"
+#include "Preflight.h"
 #include "VolumeIO.h"
 
 namespace mqb::cli {
@@ -19,23 +23,33 @@ int runPhantom(int argc, char** argv) {
   cl.option("spacing", "MM", "isotropic voxel spacing in mm", false, "3");
   cl.option("noise", "HU", "noise standard deviation in HU", false, "12");
   if (!cl.parse(argc, argv)) return 0;
+  Preflight().output(cl.get("out"), true).output(cl.get("labels"), true).check();
   PhantomOptions o;
   o.seed = static_cast<uint32_t>(cl.getInt("seed"));
   auto size = cl.getList("size");
   if (size.size() != 3) throw Error("phantom: --size expects X,Y,Z");
   for (int i = 0; i < 3; ++i) {
     try {
-      o.size[i] = std::stoll(size[i]);
+      size_t used = 0;
+      o.size[i] = std::stoll(size[i], &used);
+      if (used != size[i].size()) throw std::invalid_argument(size[i]);
     } catch (...) {
       throw Error("phantom: --size expects three integers, got '" + cl.get("size") + "'");
     }
+    if (o.size[i] < 8 || o.size[i] > 1024)
+      throw Error("phantom: --size entries must be in 8..1024, got '" + cl.get("size") + "'");
   }
+  if (cl.getInt("seed") < 0) throw Error("phantom: --seed must be >= 0, got " + cl.get("seed"));
   const double spacing = cl.getDouble("spacing");
+  if (!(spacing > 0) || !std::isfinite(spacing)) throw Error("phantom: --spacing must be a positive number");
   o.spacing = {spacing, spacing, spacing};
   o.noiseSigmaHu = cl.getDouble("noise");
+  if (!(o.noiseSigmaHu >= 0) || !std::isfinite(o.noiseSigmaHu)) throw Error("phantom: --noise must be a number >= 0");
   Phantom p = generateAbdominalPhantom(o);
-  writeImage(p.ct, cl.get("out"));
-  writeLabelMap(p.labels, cl.get("labels"));
+  OutputTransaction output;
+  writeImage(p.ct, cl.get("out"), output);
+  writeLabelMap(p.labels, cl.get("labels"), output);
+  output.commit();
   std::cout << "wrote " << cl.get("out") << " and " << cl.get("labels") << " (" << p.ct.geometry.describe()
             << ", seed " << o.seed << ")\n";
   return 0;

@@ -1,5 +1,7 @@
 #include "QuantOptions.h"
 
+#include <cmath>
+
 #include "Error.h"
 
 namespace mqb::cli {
@@ -45,8 +47,9 @@ quant::StudyInputs studyInputsFrom(const CommandLine& cl, const std::string& mod
   in.labelMap = cl.get("label-map");
   in.device = cl.get("device");
   in.toleranceMm = cl.getDouble("tolerance-mm");
-  if (!(in.toleranceMm >= 0)) throw Error("--tolerance-mm must be >= 0");
+  if (!(in.toleranceMm >= 0) || !std::isfinite(in.toleranceMm)) throw Error("--tolerance-mm must be a number >= 0");
   in.inference.windowBatch = cl.getInt("window-batch");
+  if (in.inference.windowBatch < 1) throw Error("--window-batch must be >= 1, got " + cl.get("window-batch"));
   return in;
 }
 
@@ -58,6 +61,7 @@ quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& pre
   c.symmetric = !cl.has("asymmetric");
   c.calibrationPatches = cl.getInt("calibration-patches");
   if (c.calibrationPatches < 1) throw Error("--calibration-patches must be >= 1");
+  if (cl.getInt("seed") < 0) throw Error("--seed must be >= 0, got " + cl.get("seed"));
   c.calibrationSeed = static_cast<uint32_t>(cl.getInt("seed"));
   c.quantizeActivationMatmul = !cl.has("no-attention-quant");
   for (const auto& op : cl.getList("exclude")) c.excludedOps.insert(op);

@@ -1,12 +1,14 @@
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "AtomicFile.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
 #include "Error.h"
+#include "JsonField.h"
 #include "LabelCoverage.h"
+#include "ModelErrors.h"
+#include "Preflight.h"
 #include "QuantOptions.h"
 #include "SegmentationReport.h"
 #include "VolumeIO.h"
@@ -16,34 +18,42 @@ namespace mqb::cli {
 namespace {
 
 void loadOrSaveCalibration(const CommandLine& cl, quant::QuantizationStudy& study, const quant::QuantConfig& c,
-                           Feedback& feedback) {
+                           Feedback& feedback, OutputTransaction& output) {
   if (cl.has("calibration")) {
-    std::ifstream in(cl.get("calibration"));
-    if (!in) throw Error(cl.get("calibration") + ": cannot open calibration file");
-    nlohmann::json j;
-    try {
-      in >> j;
-    } catch (const std::exception& e) {
-      throw Error(cl.get("calibration") + ": invalid JSON (" + std::string(e.what()) + ")");
-    }
+    const nlohmann::json j = readJsonFile(cl.get("calibration"), "calibration file");
     study.setCalibration(c.calibrationPatches, c.calibrationSeed,
                          quant::CalibrationData::fromJson(j, study.graph(), cl.get("calibration")));
   }
   if (cl.has("save-calibration"))
-    writeTextFileAtomically(cl.get("save-calibration"),
-                            study.calibration(c.calibrationPatches, c.calibrationSeed, &feedback).toJson().dump() + "\n");
+    output.writeText(cl.get("save-calibration"),
+                     study.calibration(c.calibrationPatches, c.calibrationSeed, &feedback).toJson().dump() + "\n");
+}
+
+// Every input and output of quantize / analyze, checked before the model is loaded.
+void preflight(const CommandLine& cl, const std::vector<std::string>& imageOutputs,
+               const std::vector<std::string>& otherOutputs) {
+  Preflight p;
+  p.input(cl.get("model"), "model")
+      .input(cl.get("volume"), "volume", true)
+      .input(cl.get("labels"), "label map")
+      .input(cl.get("calibration"), "calibration file")
+      .labelMapTable(cl.get("label-map"));
+  for (const auto& o : imageOutputs) p.output(cl.get(o), true);
+  for (const auto& o : otherOutputs) p.output(cl.get(o));
+  p.check();
 }
 
 // The study both commands run on, with the op names checked and the calibration loaded
 // or saved as the options ask.
-quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConfig& config, Feedback& feedback) {
+quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConfig& config, Feedback& feedback,
+                                   OutputTransaction& output) {
   quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels")), &feedback);
   if (const LabelVolume* truth = study.groundTruth()) {
     const std::string warning = describeIdsWithoutClass(*truth, study.model().metadata().classes, cl.get("labels"));
     if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
   }
   checkOpNames(config, study.graph());
-  loadOrSaveCalibration(cl, study, config, feedback);
+  withModelContext(cl.get("model"), [&] { loadOrSaveCalibration(cl, study, config, feedback, output); });
   return study;
 }
 
@@ -60,14 +70,17 @@ int runQuantize(int argc, char** argv) {
   cl.option("json", "report.json", "write the JSON report");
   if (!cl.parse(argc, argv)) return 0;
   const quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
+  preflight(cl, {"out", "fp32-out"}, {"json", "save-calibration"});
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
-  quant::QuantizationStudy study = openStudy(cl, config, feedback);
-  const auto& fp32Scores = study.fp32Scores(&feedback);
-  quant::QuantizedRun run = study.runQuantized(config, &feedback);
+  OutputTransaction output;
+  quant::QuantizationStudy study = openStudy(cl, config, feedback, output);
+  const std::string modelPath = cl.get("model");
+  const auto& fp32Scores = withModelContext(modelPath, [&]() -> decltype(auto) { return study.fp32Scores(&feedback); });
+  quant::QuantizedRun run = withModelContext(modelPath, [&] { return study.runQuantized(config, &feedback); });
   progress.finish();
-  if (cl.has("out")) writeLabelMap(run.inference.labels, cl.get("out"));
-  if (cl.has("fp32-out")) writeLabelMap(study.fp32().labels, cl.get("fp32-out"));
+  if (cl.has("out")) writeLabelMap(run.inference.labels, cl.get("out"), output);
+  if (cl.has("fp32-out")) writeLabelMap(study.fp32().labels, cl.get("fp32-out"), output);
 
   const std::string name = study.model().metadata().name;
   nlohmann::json report = {{"model", cl.get("model")},
@@ -94,7 +107,9 @@ int runQuantize(int argc, char** argv) {
                          {"mean_dsc", agreement["mean_dsc"]},
                          {"mean_nsd", agreement["mean_nsd"]}};
   std::cout << formatScoresTable(run.agreement, name + " " + config.precision.id() + " vs FP32 prediction (agreement)");
-  if (cl.has("json")) writeTextFileAtomically(cl.get("json"), report.dump(2) + "\n");
+  if (cl.has("json")) output.writeText(cl.get("json"), report.dump(2) + "\n");
+  feedback.throwIfCanceled();
+  output.commit();
   return 0;
 }
 
@@ -110,10 +125,16 @@ int runAnalyze(int argc, char** argv) {
   cl.option("json", "layers.json", "write the analysis", true);
   if (!cl.parse(argc, argv)) return 0;
   const quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
+  const int analysisPatches = cl.getInt("analysis-patches");
+  if (analysisPatches < 1) throw Error("analyze: --analysis-patches must be >= 1, got " + cl.get("analysis-patches"));
+  if (cl.getInt("keep-fp32") < 0) throw Error("analyze: --keep-fp32 must be >= 0, got " + cl.get("keep-fp32"));
+  preflight(cl, {}, {"json", "save-calibration"});
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
-  quant::QuantizationStudy study = openStudy(cl, config, feedback);
-  quant::LayerAnalysis a = study.analyze(config, cl.getInt("analysis-patches"), &feedback);
+  OutputTransaction output;
+  quant::QuantizationStudy study = openStudy(cl, config, feedback, output);
+  quant::LayerAnalysis a =
+      withModelContext(cl.get("model"), [&] { return study.analyze(config, analysisPatches, &feedback); });
   progress.finish();
   nlohmann::json j = a.toJson();
   std::printf("%-32s %-14s %12s %12s %10s\n", "op", "kind", "isolated dB", "cumul. dB", "clipped");
@@ -130,7 +151,9 @@ int runAnalyze(int argc, char** argv) {
     std::cout << "\n";
   }
   std::cout << "analysis: " << a.seconds << " s\n";
-  writeTextFileAtomically(cl.get("json"), j.dump(1) + "\n");
+  output.writeText(cl.get("json"), j.dump(1) + "\n");
+  feedback.throwIfCanceled();
+  output.commit();
   return 0;
 }
 

@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -8,6 +9,8 @@
 #include "Commands.h"
 #include "ConsoleProgress.h"
 #include "LabelCoverage.h"
+#include "ModelErrors.h"
+#include "Preflight.h"
 #include "Reorientation.h"
 #include "SegmentationModel.h"
 #include "SegmentationReport.h"
@@ -22,6 +25,7 @@ int runSegment(int argc, char** argv) {
                  "against a ground-truth label map when one is given.");
   cl.option("model", "M.pt", "TorchScript model with MedQuanBench metadata", true);
   cl.option("volume", "V", "CT volume: NIfTI, NRRD, MHA/MHD file or DICOM series folder", true);
+  cl.option("series", "UID", "the DICOM series to read when the --volume folder holds several");
   cl.option("labels", "GT", "ground-truth label map on the CT grid");
   cl.option("label-map", "NAME", "remap ground-truth ids on load (e.g. totalsegmentator-to-btcv)");
   cl.option("tolerance-mm", "MM", "NSD tolerance in mm", false, "2.0");
@@ -33,13 +37,27 @@ int runSegment(int argc, char** argv) {
   cl.flag("quiet", "no progress on stderr");
   if (!cl.parse(argc, argv)) return 0;
   const double tolerance = cl.getDouble("tolerance-mm");
-  if (!(tolerance >= 0)) throw Error("segment: --tolerance-mm must be >= 0");
+  if (!(tolerance >= 0) || !std::isfinite(tolerance)) throw Error("segment: --tolerance-mm must be a number >= 0");
+  InferenceOptions options;
+  options.windowBatch = cl.getInt("window-batch");
+  if (options.windowBatch < 1) throw Error("segment: --window-batch must be >= 1, got " + cl.get("window-batch"));
+  options.overlap = cl.getDouble("overlap");
+  if (!(options.overlap >= 0 && options.overlap < 1))
+    throw Error("segment: --overlap must be in [0, 1), got " + cl.get("overlap"));
+  Preflight()
+      .input(cl.get("model"), "model")
+      .input(cl.get("volume"), "volume", true)
+      .input(cl.get("labels"), "label map")
+      .labelMapTable(cl.get("label-map"))
+      .output(cl.get("out"), true)
+      .output(cl.get("json"))
+      .check();
 
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
   const auto start = std::chrono::steady_clock::now();
   SegmentationModel model = SegmentationModel::load(cl.get("model"), cl.get("device"));
-  ImageVolume ct = readImage(cl.get("volume"), &feedback);
+  ImageVolume ct = readImage(cl.get("volume"), &feedback, cl.get("series"));
   LabelVolume truth;
   const bool haveTruth = cl.has("labels");
   if (haveTruth) {
@@ -49,13 +67,12 @@ int runSegment(int argc, char** argv) {
     const std::string warning = describeIdsWithoutClass(truth, model.metadata().classes, cl.get("labels"));
     if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
   }
-  InferenceOptions options;
-  options.windowBatch = cl.getInt("window-batch");
-  options.overlap = cl.getDouble("overlap");
-  InferenceResult result = segmentVolume(model, ct, options, &feedback);
+  InferenceResult result =
+      withModelContext(cl.get("model"), [&] { return segmentVolume(model, ct, options, &feedback); });
   progress.finish();
 
-  if (cl.has("out")) writeLabelMap(result.labels, cl.get("out"));
+  OutputTransaction output;
+  if (cl.has("out")) writeLabelMap(result.labels, cl.get("out"), output);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -79,7 +96,9 @@ int runSegment(int argc, char** argv) {
   }
   std::cout << "time: " << seconds << " s (" << result.windows << " windows, forward "
             << result.forwardSeconds << " s)\n";
-  if (cl.has("json")) writeTextFileAtomically(cl.get("json"), report.dump(2) + "\n");
+  if (cl.has("json")) output.writeText(cl.get("json"), report.dump(2) + "\n");
+  feedback.throwIfCanceled();
+  output.commit();
   return 0;
 }
 

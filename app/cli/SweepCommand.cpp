@@ -1,5 +1,4 @@
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -8,6 +7,9 @@
 #include "Commands.h"
 #include "ConsoleProgress.h"
 #include "Error.h"
+#include "JsonField.h"
+#include "ModelErrors.h"
+#include "Preflight.h"
 #include "QuantOptions.h"
 #include "quant/QuantCoverage.h"
 
@@ -30,6 +32,14 @@ std::pair<int, int> parseShard(const std::string& s) {
   } catch (...) {
   }
   throw Error("--shard expects i/N with 0 <= i < N, got '" + s + "'");
+}
+
+// The four table files of one prefix, as part of the command's outputs.
+void writeTable(const BenchmarkTable& table, const std::string& prefix, OutputTransaction& output) {
+  output.writeText(prefix + ".md", table.toMarkdown());
+  output.writeText(prefix + ".csv", table.toCsv());
+  output.writeText(prefix + ".json", table.toJson().dump(2) + "\n");
+  output.writeText(prefix + ".tex", table.toLatex());
 }
 
 double mean(const std::vector<double>& v) {
@@ -75,6 +85,17 @@ int runSweep(int argc, char** argv) {
   }
   int shard = 0, shards = 1;
   if (cl.has("shard")) std::tie(shard, shards) = parseShard(cl.get("shard"));
+  const std::vector<std::string> extensions =
+      cl.has("shard") ? std::vector<std::string>{".json"} : std::vector<std::string>{".md", ".csv", ".json", ".tex"};
+  {
+    Preflight p;
+    for (const auto& m : models) p.input(m, "model");
+    for (const auto& v : volumes) p.input(v, "volume", true);
+    for (const auto& l : labels) p.input(l, "label map");
+    p.labelMapTable(cl.get("label-map"));
+    for (const auto& ext : extensions) p.output(cl.get("out") + ext);
+    p.check();
+  }
 
   BenchmarkTable table;
   table.toleranceMm = cl.getDouble("tolerance-mm");
@@ -94,8 +115,10 @@ int runSweep(int argc, char** argv) {
     if (c.model != currentModel) {
       studies.clear();
       for (size_t v = 0; v < volumes.size(); ++v)
-        studies.push_back(std::make_unique<quant::QuantizationStudy>(
-            studyInputsFrom(cl, models[c.model], volumes[v], labels[v]), &feedback));
+        studies.push_back(withModelContext(models[c.model], [&] {
+          return std::make_unique<quant::QuantizationStudy>(
+              studyInputsFrom(cl, models[c.model], volumes[v], labels[v]), &feedback);
+        }));
       currentModel = c.model;
       modelMacs.clear();
       if (cl.has("exclude")) checkOpNames(quantConfigFrom(cl, "W8A8", "per-tensor"), studies[0]->graph());
@@ -113,7 +136,8 @@ int runSweep(int argc, char** argv) {
     std::vector<double> dsc, nsd, fdsc, fnsd, agree;
     double seconds = 0;
     for (auto& study : studies) {
-      const auto& fp = *study->fp32Scores(&feedback);
+      const auto& fp =
+          *withModelContext(row.model, [&]() -> decltype(auto) { return study->fp32Scores(&feedback); });
       fdsc.push_back(fp.meanDsc);
       fnsd.push_back(fp.meanNsd);
       if (c.precision == "FP32") {
@@ -129,7 +153,7 @@ int runSweep(int argc, char** argv) {
           for (const auto& e : modelMacs) macs.push_back(e.macs);
           row.coverage = quant::coverageOf(study->graph(), &config, macs).summary();
         }
-        quant::QuantizedRun run = study->runQuantized(config, &feedback);
+        quant::QuantizedRun run = withModelContext(row.model, [&] { return study->runQuantized(config, &feedback); });
         dsc.push_back(run.scores->meanDsc);
         nsd.push_back(run.scores->meanNsd);
         agree.push_back(run.agreement.meanDsc);
@@ -148,12 +172,17 @@ int runSweep(int argc, char** argv) {
     std::cerr << "[" << done << "/" << mine << "] " << md.name << " " << c.precision << " "
               << (c.granularity.empty() ? "--" : c.granularity) << ": DSC " << row.dsc << " NSD " << row.nsd << "\n";
   }
+  OutputTransaction output;
   if (cl.has("shard")) {
-    writeTextFileAtomically(cl.get("out") + ".json", table.toJson().dump(2) + "\n");
+    output.writeText(cl.get("out") + ".json", table.toJson().dump(2) + "\n");
+    feedback.throwIfCanceled();
+    output.commit();
     std::cout << "partial result " << shard << "/" << shards << " (" << table.rows.size() << " of " << configs.size()
               << " configurations) written to " << cl.get("out") << ".json\n";
   } else {
-    table.write(cl.get("out"));
+    writeTable(table, cl.get("out"), output);
+    feedback.throwIfCanceled();
+    output.commit();
     std::cout << table.toMarkdown();
   }
   return 0;
@@ -164,20 +193,25 @@ int runMerge(int argc, char** argv) {
   cl.option("parts", "a.json,b.json,...", "partial results written by sweep --shard", true);
   cl.option("out", "table", "output prefix (.md, .csv, .json, .tex)", true);
   if (!cl.parse(argc, argv)) return 0;
+  Preflight preflight;
+  for (const auto& p : cl.getList("parts")) preflight.input(p, "partial result");
+  for (const char* ext : {".md", ".csv", ".json", ".tex"}) preflight.output(cl.get("out") + ext);
+  preflight.check();
   std::vector<BenchmarkTable> parts;
   for (const auto& p : cl.getList("parts")) {
-    std::ifstream in(p);
-    if (!in) throw Error(p + ": cannot open partial result");
-    nlohmann::json j;
+    const nlohmann::json j = readJsonFile(p, "partial result");
     try {
-      in >> j;
+      parts.push_back(BenchmarkTable::fromJson(j, p));
+    } catch (const Error&) {
+      throw;
     } catch (const std::exception& e) {
-      throw Error(p + ": invalid JSON (" + std::string(e.what()) + ")");
+      throw Error(p + ": not a sweep partial result: " + jsonReason(e));
     }
-    parts.push_back(BenchmarkTable::fromJson(j, p));
   }
   BenchmarkTable t = BenchmarkTable::merge(parts);
-  t.write(cl.get("out"));
+  OutputTransaction output;
+  writeTable(t, cl.get("out"), output);
+  output.commit();
   std::cout << t.toMarkdown();
   return 0;
 }

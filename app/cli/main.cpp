@@ -11,6 +11,8 @@
 #include "CachingCpuAllocator.h"
 #include "Commands.h"
 #include "Error.h"
+#include "ErrorReason.h"
+#include "Interrupts.h"
 #include "Resources.h"
 
 namespace {
@@ -35,6 +37,7 @@ void printUsage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mqb::cli::installInterruptWatcher();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
     printUsage();
@@ -63,16 +66,17 @@ int main(int argc, char** argv) {
     if (command == "demo") return mqb::cli::runDemo(argc - 2, argv + 2);
     std::cerr << "medquanbench-cli: unknown command '" << command << "' (see --help)\n";
     return 2;
-  } catch (const mqb::Canceled&) {
-    std::cerr << "\nmedquanbench-cli: cancelled; nothing was written\n";
-    return 130;
-  } catch (const mqb::Error& e) {
-    std::cerr << "\nerror: " << e.what() << "\n";
-    return 1;
   } catch (const std::exception& e) {
+    if (dynamic_cast<const mqb::Canceled*>(&e) || mqb::cli::interruptRequested()) {
+      std::cerr << "\nmedquanbench-cli: cancelled; nothing was written\n";
+      return 130;
+    }
+    if (dynamic_cast<const mqb::Error*>(&e)) {
+      std::cerr << "\nerror: " << e.what() << "\n";
+      return 1;
+    }
     // Anything not translated by the engine (e.g. a torch error deep in a forward).
-    std::string what = e.what();
-    std::cerr << "\nerror: " << what.substr(0, what.find('\n')) << "\n";
+    std::cerr << "\nerror: " << mqb::errorReason(e.what()) << "\n";
     return 1;
   }
 }

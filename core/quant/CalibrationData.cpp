@@ -3,6 +3,7 @@
 #include <random>
 
 #include "Error.h"
+#include "JsonField.h"
 #include "quant/QuantizedModel.h"
 
 namespace mqb::quant {
@@ -123,30 +124,58 @@ nlohmann::json CalibrationData::toJson() const {
   return {{"format", "medquanbench-calibration"}, {"version", 1}, {"patches", patches}, {"seed", seed}, {"ops", ops}};
 }
 
+namespace {
+// Calibrator/Histogram errors say "calibration JSON: [json.exception...] ..."; the user needs the
+// file and the field instead.
+std::string nestedReason(const std::string& what) {
+  std::string r = what;
+  for (const char* prefix : {"calibration JSON: ", "histogram JSON: "})
+    if (r.rfind(prefix, 0) == 0) r = r.substr(std::string(prefix).size());
+  if (r.rfind("[json.exception.", 0) == 0 && r.find("] ") != std::string::npos) r = r.substr(r.find("] ") + 2);
+  return r;
+}
+}  // namespace
+
 CalibrationData CalibrationData::fromJson(const nlohmann::json& j, const QuantizableGraph& graph,
                                           const std::string& source) {
-  if (j.value("format", "") != "medquanbench-calibration")
-    throw Error(source + ": not a MedQuanBench calibration file");
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() ||
+      j["format"].get<std::string>() != "medquanbench-calibration")
+    throw Error(source + ": not a MedQuanBench calibration file (field \"format\" is not \"medquanbench-calibration\")");
   CalibrationData d;
-  d.patches = j.value("patches", 0);
-  d.seed = j.value("seed", 0u);
-  const auto& ops = j.at("ops");
+  d.patches = jsonValue<int>(j, "patches", 0, source);
+  d.seed = jsonValue<unsigned>(j, "seed", 0u, source);
+  if (!j.contains("ops") || !j["ops"].is_array()) throw Error(source + ": field \"ops\" must be an array");
+  const auto& ops = j["ops"];
   if (ops.size() != graph.ops().size())
     throw Error(source + ": calibration is for a model with " + std::to_string(ops.size()) +
                 " quantizable ops; this model has " + std::to_string(graph.ops().size()));
   d.slots.resize(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
-    const std::string name = ops[i].at("name").get<std::string>();
+    const std::string opField = "ops[" + std::to_string(i) + "]";
+    const std::string name = jsonRequire<std::string>(ops[i], "name", source, opField);
     if (name != graph.ops()[i].name)
       throw Error(source + ": op " + std::to_string(i) + " is '" + name + "' in the calibration file but '" +
                   graph.ops()[i].name + "' in the model");
     d.opNames.push_back(name);
-    for (const auto& in : ops[i].at("inputs")) {
-      const int s = in.at("slot").get<int>();
-      if (s < 0 || s > 1) throw Error(source + ": invalid input slot");
-      d.slots[i][s].perTensor = std::make_unique<Calibrator>(Calibrator::fromJson(in.at("per_tensor")));
-      if (in.contains("per_channel"))
-        d.slots[i][s].perChannel = std::make_unique<Calibrator>(Calibrator::fromJson(in.at("per_channel")));
+    if (!ops[i].contains("inputs") || !ops[i]["inputs"].is_array())
+      throw Error(source + ": field \"" + opField + ".inputs\" must be an array");
+    int k = 0;
+    for (const auto& in : ops[i]["inputs"]) {
+      const std::string inField = opField + ".inputs[" + std::to_string(k++) + "]";
+      const int s = jsonRequire<int>(in, "slot", source, inField);
+      if (s < 0 || s > 1) throw Error(source + ": field \"" + inField + ".slot\" is " + std::to_string(s) + "; must be 0 or 1");
+      for (const char* key : {"per_tensor", "per_channel"}) {
+        if (!in.contains(key)) {
+          if (std::string(key) == "per_tensor") throw Error(source + ": field \"" + inField + ".per_tensor\" is missing");
+          continue;
+        }
+        try {
+          auto c = std::make_unique<Calibrator>(Calibrator::fromJson(in[key]));
+          (std::string(key) == "per_tensor" ? d.slots[i][s].perTensor : d.slots[i][s].perChannel) = std::move(c);
+        } catch (const Error& e) {
+          throw Error(source + ": field \"" + inField + "." + key + "\": " + nestedReason(e.what()));
+        }
+      }
     }
   }
   return d;

@@ -5,7 +5,12 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
 
 #include "Phantom.h"
 #include "TestModels.h"
@@ -287,4 +292,107 @@ TEST(CliQuantization, CoverageIsReportedByInspectQuantizeAndSweep) {
             std::string::npos);
   EXPECT_EQ(readJson(c.dir + "/cov-table.json")["rows"][1]["coverage"],
             "2/2 contractions quantized (100.0 % of the MACs per patch)");
+}
+
+namespace {
+
+// Starts the CLI in the background (output to `log`) and returns its pid.
+pid_t startCli(const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = std::fopen(log.c_str(), "w");
+    dup2(fileno(f), STDOUT_FILENO);
+    dup2(fileno(f), STDERR_FILENO);
+    std::vector<char*> argv{const_cast<char*>(MQB_CLI)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(MQB_CLI, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Exit code after waiting at most `seconds` (-1 when still running: then it is killed).
+int waitFor(pid_t pid, double seconds, double* waited) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      *waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > seconds) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      *waited = seconds;
+      return -1;
+    }
+    usleep(10000);
+  }
+}
+
+// A segmentation that runs for many seconds: the mixed-ops model over a 128^3 grid at its spacing.
+struct LongRun {
+  std::string dir, model, ct, out;
+};
+LongRun makeLongRun() {
+  LongRun r;
+  r.dir = test::tempDir();
+  r.model = r.dir + "/mixed.pt";
+  test::writeMixedOpsModel(r.model);
+  ImageVolume v;
+  v.geometry.size = {128, 128, 128};
+  v.geometry.spacing = {2, 2, 2};
+  v.voxels.assign(static_cast<size_t>(v.geometry.voxelCount()), 40.0f);
+  for (size_t i = 0; i < v.voxels.size(); i += 7) v.voxels[i] = 200.0f;
+  r.ct = r.dir + "/big.nii";
+  writeImage(v, r.ct);
+  r.out = r.dir + "/out";
+  fs::create_directories(r.out);
+  return r;
+}
+
+void expectEndsWithinTwoSecondsLeavingNothing(const LongRun& r, const std::vector<std::string>& args, int signal) {
+  const std::string log = r.dir + "/log.txt";
+  const pid_t pid = startCli(args, log);
+  // Let it load and start working; the run takes far longer (exit 130, not 0, shows the
+  // signal landed mid-work).
+  usleep(2000000);
+  kill(pid, signal);
+  double waited = 0;
+  const int code = waitFor(pid, 10.0, &waited);
+  EXPECT_EQ(code, 130) << readText(log);
+  EXPECT_LT(waited, 2.0) << "seconds from the signal to the exit";
+  std::printf("exit %d %.3f s after signal %d\n", code, waited, signal);
+  EXPECT_TRUE(fs::is_empty(r.out)) << "outputs or temporaries left in " << r.out;
+  EXPECT_NE(readText(log).find("cancelled; nothing was written"), std::string::npos) << readText(log);
+}
+
+}  // namespace
+
+TEST(CliSignals, SigtermEndsSegmentWithinTwoSecondsAndWritesNothing) {
+  LongRun r = makeLongRun();
+  expectEndsWithinTwoSecondsLeavingNothing(
+      r, {"segment", "--model", r.model, "--volume", r.ct, "--out", r.out + "/p.nii.gz", "--json", r.out + "/r.json", "--quiet"},
+      SIGTERM);
+}
+
+TEST(CliSignals, SigintEndsQuantizeWithinTwoSecondsAndWritesNothing) {
+  LongRun r = makeLongRun();
+  expectEndsWithinTwoSecondsLeavingNothing(
+      r, {"quantize", "--model", r.model, "--volume", r.ct, "--calibration-patches", "4", "--out", r.out + "/q.nii.gz",
+          "--fp32-out", r.out + "/f.nii.gz", "--json", r.out + "/q.json", "--save-calibration", r.out + "/cal.json", "--quiet"},
+      SIGINT);
+}
+
+TEST(CliSignals, NamedPipeVolumeIsRefusedWithoutReading) {
+  const std::string dir = test::tempDir();
+  test::writeBandModel(dir + "/band.pt", test::bandModelMetadata(16, 3.0));
+  ASSERT_EQ(mkfifo((dir + "/ct.nii.gz").c_str(), 0644), 0);
+  const auto start = std::chrono::steady_clock::now();
+  CliRun r = cli("segment --model " + dir + "/band.pt --volume " + dir + "/ct.nii.gz --quiet");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("ct.nii.gz: is a named pipe"), std::string::npos) << r.out;
+  EXPECT_LT(seconds, 10.0);
 }

@@ -1,0 +1,75 @@
+#include "Interrupts.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <mutex>
+#include <thread>
+
+#include "AtomicFile.h"
+#include "Feedback.h"
+
+namespace mqb::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+std::mutex g_targetMutex;
+Feedback* g_target = nullptr;
+
+sigset_t interruptSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+[[noreturn]] void endNow() {
+  OutputTransaction::discardAllPending();
+  static const char message[] = "\nmedquanbench-cli: cancelled; nothing was written\n";
+  [[maybe_unused]] auto n = ::write(STDERR_FILENO, message, sizeof(message) - 1);
+  ::_exit(130);
+}
+
+void watch() {
+  const sigset_t set = interruptSignals();
+  int signal = 0;
+  if (sigwait(&set, &signal) != 0) return;
+  g_interrupted = true;
+  {
+    std::lock_guard<std::mutex> lock(g_targetMutex);
+    if (!g_target) endNow();  // nothing to cancel cooperatively (e.g. a blocked read)
+    g_target->cancel();
+  }
+  // The job unwinds and main returns 130; a second signal or the grace period ends it here.
+  struct timespec wait {};
+  wait.tv_sec = static_cast<time_t>(kGracePeriod.count() / 1000);
+  wait.tv_nsec = static_cast<long>((kGracePeriod.count() % 1000) * 1000000);
+  siginfo_t info;
+  sigtimedwait(&set, &info, &wait);
+  endNow();
+}
+
+}  // namespace
+
+bool interruptRequested() { return g_interrupted; }
+
+void installInterruptWatcher() {
+  const sigset_t set = interruptSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread(watch).detach();
+}
+
+InterruptTarget::InterruptTarget(Feedback& feedback) {
+  std::lock_guard<std::mutex> lock(g_targetMutex);
+  g_target = &feedback;
+}
+
+InterruptTarget::~InterruptTarget() {
+  std::lock_guard<std::mutex> lock(g_targetMutex);
+  g_target = nullptr;
+}
+
+}  // namespace mqb::cli
