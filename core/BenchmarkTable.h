@@ -19,7 +19,13 @@ struct BenchmarkRow {
   double fp32Dsc = 0, fp32Nsd = 0;    // the same model's FP32 values
   double agreementDsc = 0;            // vs the FP32 prediction
   double seconds = 0;
+  // Real integer execution (SPEC section 9): "" for simulated rows, "real-int8" otherwise,
+  // with the measured speed-up over the FP32 run and the model file size over the FP32 file.
+  std::string execution;
+  double speedup = 0;
+  double sizeRatio = 0;
   bool isReference() const { return precision == "FP32"; }
+  bool isRealInt8() const { return execution == "real-int8"; }
 };
 
 struct BenchmarkTable {
@@ -28,6 +34,10 @@ struct BenchmarkTable {
   std::vector<std::string> volumes;
   int expectedRows = 0;        // of the full sweep; a shard holds fewer
   std::string shard;           // "i/N" for a partial result, "" for a full table
+
+  // Whether the table carries the optional Speed-up and Size columns (some real-INT8 row).
+  bool hasExecutionColumns() const;
+  std::vector<std::string> header() const;
 
   std::string toMarkdown() const;
   std::string toCsv() const;

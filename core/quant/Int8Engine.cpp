@@ -14,6 +14,7 @@ std::string engineName(at::QEngine e) {
     case at::QEngine::ONEDNN: return "onednn";
     case at::QEngine::QNNPACK: return "qnnpack";
     case at::QEngine::FBGEMM: return "fbgemm";
+    case at::QEngine::X86: return "x86";
     case at::QEngine::NoQEngine: return "none";
   }
   return "none";
@@ -43,7 +44,7 @@ std::string chooseInt8Engine() {
     return env;
   }
   const auto names = availableInt8Engines();
-  for (const char* preferred : {"onednn", "fbgemm", "qnnpack"})
+  for (const char* preferred : {"onednn", "x86", "fbgemm", "qnnpack"})
     for (const auto& n : names)
       if (n == preferred) return n;
   throw Error("this LibTorch has no quantized engine: real INT8 execution is not possible here");

@@ -239,6 +239,8 @@ Int8Model::Int8Model(const QuantizableGraph& graph, ModelMetadata metadata, cons
     throw Error(graph.source() + ": the frozen graph still reads module attributes; cannot build the INT8 model");
   auto unit = std::make_shared<torch::jit::CompilationUnit>();
   module_ = torch::jit::Module("__torch__.mqb.Int8Model", unit, /*shouldMangle=*/true);
+  // Every front end calls eval() on what it loads, which needs the attribute nn.Module has.
+  module_.register_attribute("training", c10::BoolType::get(), false);
 
   std::vector<PendingRewrite> pending;
   for (const QuantOp& op : graph.ops()) {
@@ -308,7 +310,6 @@ Int8Model::Int8Model(const QuantizableGraph& graph, ModelMetadata metadata, cons
   torch::jit::EliminateDeadCode(copy.graph);  // drops the FP32 weights of the replaced ops
   auto forward = unit->create_function(c10::QualifiedName(*module_.type()->name(), "forward"), copy.graph);
   module_.type()->addMethod(forward);
-  module_.eval();
 }
 
 torch::Tensor Int8Model::predict(const torch::Tensor& batch) {
