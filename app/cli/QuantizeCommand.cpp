@@ -101,6 +101,7 @@ int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
                            {"fp32_seconds", fp32.seconds},
                            {"execution", quant::executionId(quant::Execution::RealInt8)},
                            {"engine", int8->engine()},
+                           {"accumulator_may_saturate", int8->accumulatorMaySaturate()},
                            {"int8_graph", int8->graphOptions().id()},
                            {"seconds_per_window", perWindow},
                            {"fp32_seconds_per_window", fp32PerWindow},
@@ -129,6 +130,9 @@ int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
               int8->graphOptions().id().c_str(), cov.integerOps(), cov.ops.size());
   for (const auto& op : cov.ops)
     if (!op.integer) std::printf("  FP32 %-32s %s\n", op.name.c_str(), op.reason.c_str());
+  if (int8->accumulatorMaySaturate())
+    std::printf("note: %s on this CPU (no VNNI) sums u8 x s8 pairs in saturating int16; rare outputs can differ "
+                "from simulation by more than one step\n", int8->engine().c_str());
   std::printf("%.3f s/window vs FP32 %.3f s/window (speed-up %.2fx; one cold run each, see bench/ for paired runs)\n",
               perWindow, fp32PerWindow, fp32PerWindow / perWindow);
   std::printf("model file %.2f MB vs FP32 %.2f MB (%.2fx); agreement with simulated %s: mean DSC %.4f\n",

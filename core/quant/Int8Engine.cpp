@@ -3,6 +3,8 @@
 #include <ATen/Context.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "Error.h"
 
@@ -48,6 +50,20 @@ std::string chooseInt8Engine() {
     for (const auto& n : names)
       if (n == preferred) return n;
   throw Error("this LibTorch has no quantized engine: real INT8 execution is not possible here");
+}
+
+bool int8AccumulatorMaySaturate(const std::string& engine) {
+  if (engine == "qnnpack") return false;  // widens to int32 before accumulating
+#if defined(__x86_64__) || defined(__i386__)
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("flags", 0) == 0)
+      return line.find(" avx512_vnni") == std::string::npos && line.find(" avx_vnni") == std::string::npos;
+  return true;
+#else
+  return false;
+#endif
 }
 
 void useInt8Engine(const std::string& engine) { at::globalContext().setQEngine(engineFromName(engine)); }

@@ -17,4 +17,10 @@ std::string chooseInt8Engine();
 void useInt8Engine(const std::string& engine);
 std::string currentInt8Engine();
 
+// Whether `engine`'s u8 x s8 kernels may saturate here: on x86 without VNNI, onednn (like
+// fbgemm) multiplies activation/weight pairs with vpmaddubsw, whose int16 pair sums
+// saturate above 32767 (e.g. levels 200 * 127 * 2). Frameworks then use 7-bit activations
+// (reduce_range); MedQuanBench keeps SPEC 9's 8-bit grids and reports the possibility.
+bool int8AccumulatorMaySaturate(const std::string& engine);
+
 }  // namespace mqb::quant

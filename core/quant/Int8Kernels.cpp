@@ -129,24 +129,33 @@ torch::Tensor int8DequantizeNorm(const torch::Tensor& qIn, const c10::optional<t
       int64_t* ps = partSum.data() + job * c;
       int64_t* pq = partSq.data() + job * c;
       const uint8_t* in = src + img * c * s;
+      // int32 partial sums are exact within a block: 4096 * 255^2 < 2^31.
+      std::vector<int32_t> a(static_cast<size_t>(c), 0), a2(static_cast<size_t>(c), 0);
       if (cl) {
-        for (int64_t p = p0; p < p1; ++p)
+        for (int64_t p = p0; p < p1; ++p) {
+          const uint8_t* v = in + p * c;
           for (int64_t ch = 0; ch < c; ++ch) {
-            const int64_t v = in[p * c + ch];
-            ps[ch] += v;
-            pq[ch] += v * v;
+            const int32_t x = v[ch];
+            a[static_cast<size_t>(ch)] += x;
+            a2[static_cast<size_t>(ch)] += x * x;
           }
+        }
       } else {
         for (int64_t ch = 0; ch < c; ++ch) {
-          int64_t a = 0, a2 = 0;
+          int32_t s1 = 0, s2 = 0;
+          const uint8_t* v = in + ch * s;
           for (int64_t p = p0; p < p1; ++p) {
-            const int64_t v = in[ch * s + p];
-            a += v;
-            a2 += v * v;
+            const int32_t x = v[p];
+            s1 += x;
+            s2 += x * x;
           }
-          ps[ch] += a;
-          pq[ch] += a2;
+          a[static_cast<size_t>(ch)] = s1;
+          a2[static_cast<size_t>(ch)] = s2;
         }
+      }
+      for (int64_t ch = 0; ch < c; ++ch) {
+        ps[ch] += a[static_cast<size_t>(ch)];
+        pq[ch] += a2[static_cast<size_t>(ch)];
       }
     }
   });

@@ -222,6 +222,7 @@ Int8Model::Int8Model(const QuantizableGraph& graph, ModelMetadata metadata, cons
   config_.execution = Execution::RealInt8;
   engine_ = engine.empty() ? chooseInt8Engine() : engine;
   useInt8Engine(engine_);
+  maySaturate_ = int8AccumulatorMaySaturate(engine_);
   for (const auto& name : config_.excludedOps) graph.op(name);  // throws for unknown names
   for (const auto& [name, p] : config_.opPrecision) graph.op(name);
   if (outputs.ops.size() != graph.ops().size())
@@ -326,6 +327,7 @@ torch::Tensor Int8Model::predict(const torch::Tensor& batch) {
 void Int8Model::save(const std::string& path) {
   nlohmann::json md = metadata_.raw.is_object() ? metadata_.raw : metadata_.toJson();
   md["int8"] = {{"engine", engine_},
+                {"accumulator_may_saturate", maySaturate_},
                 {"graph", options_.id()},
                 {"folded_norms", foldedNorms_},
                 {"config", config_.toJson()},

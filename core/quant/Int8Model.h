@@ -67,6 +67,8 @@ class Int8Model : public PatchPredictor {
 
   const Int8Coverage& coverage() const { return coverage_; }
   const std::string& engine() const { return engine_; }
+  // The engine's integer pair sums may saturate on this CPU (int8AccumulatorMaySaturate).
+  bool accumulatorMaySaturate() const { return maySaturate_; }
   const QuantConfig& config() const { return config_; }
   const Int8GraphOptions& graphOptions() const { return options_; }
   int foldedNorms() const { return foldedNorms_; }  // instance norms folded into dequantization
@@ -87,6 +89,7 @@ class Int8Model : public PatchPredictor {
   ModelMetadata metadata_;
   QuantConfig config_;
   std::string engine_;
+  bool maySaturate_ = false;
   Int8Coverage coverage_;
   Int8GraphOptions options_;
   int foldedNorms_ = 0;

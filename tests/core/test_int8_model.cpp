@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "Error.h"
 #include "SegmentationMetrics.h"
@@ -11,6 +12,7 @@
 #include "TestModels.h"
 #include "TestSupport.h"
 #include "quant/CalibrationData.h"
+#include "quant/FakeQuant.h"
 #include "quant/Int8Build.h"
 #include "quant/Int8Model.h"
 #include "quant/Int8OutputRanges.h"
@@ -68,15 +70,35 @@ Case makeCase(const std::string& type, const std::vector<std::pair<std::string, 
 // last op's output quantization step.
 struct StepError {
   double max = 0, mean = 0;
+  double beyondOneStep = 0;  // fraction of outputs more than one step away
+  bool maySaturate = false;  // the engine's int16 pair sums may saturate on this CPU
 };
 
-StepError compareWithSimulated(Case& c, const QuantConfig& config, Int8GraphOptions options, int outputOp) {
+StepError stepError(const torch::Tensor& real, const torch::Tensor& reference, double step, bool maySaturate) {
+  const torch::Tensor d = (real - reference).abs() / step;
+  return {d.max().item<double>(), d.mean().item<double>(), (d > 1.0).to(torch::kDouble).mean().item<double>(),
+          maySaturate};
+}
+
+StepError compareWithSimulated(Case& c, const QuantConfig& config, Int8GraphOptions options, int outputOp,
+                               const std::string& engine = "") {
   QuantizedModel simulated(c.graph, ModelMetadata{}, config, &c.calibration);
-  Int8Model real(*c.graph, ModelMetadata{}, config, c.calibration, c.outputs, "", options);
+  Int8Model real(*c.graph, ModelMetadata{}, config, c.calibration, c.outputs, engine, options);
   const OutputRange& r = c.outputs.ops[static_cast<size_t>(outputOp)];
-  const double step = outputQParams(r.min, r.max).scale;
-  const torch::Tensor d = (real.predict(c.patches[0]) - simulated.predict(c.patches[0])).abs() / step;
-  return {d.max().item<double>(), d.mean().item<double>()};
+  return stepError(real.predict(c.patches[0]), simulated.predict(c.patches[0]), outputQParams(r.min, r.max).scale,
+                   real.accumulatorMaySaturate());
+}
+
+// Within one output step everywhere (the output is requantized to uint8: half a step of
+// rounding, plus float accumulation order), except where onednn's int16 pair sums
+// saturate on CPUs without VNNI: then only in rare outputs.
+void expectWithinOneStep(const StepError& e) {
+  EXPECT_LT(e.mean, 0.35);
+  if (!e.maySaturate) {
+    EXPECT_LE(e.max, 1.0);
+  } else {
+    EXPECT_LE(e.beyondOneStep, 2e-3) << "max " << e.max << " steps";
+  }
 }
 
 torch::Tensor he(std::vector<int64_t> shape, int64_t fanIn) { return torch::randn(shape) * std::sqrt(2.0 / double(fanIn)); }
@@ -85,17 +107,27 @@ torch::Tensor he(std::vector<int64_t> shape, int64_t fanIn) { return torch::rand
 
 TEST(Int8Ops, Conv3dEqualsSimulatedW8A8WithinOneStep) {
   torch::manual_seed(1);
-  Case c = makeCase("OneConv", {{"w", he({16, 8, 3, 3, 3}, 216)}, {"b", torch::randn({16}) * 0.1}},
+  const torch::Tensor w = he({16, 8, 3, 3, 3}, 216), b = torch::randn({16}) * 0.1;
+  Case c = makeCase("OneConv", {{"w", w}, {"b", b}},
                     "def forward(self, x):\n  return torch.conv3d(x, self.w, self.b, [1, 1, 1], [1, 1, 1])\n",
                     {2, 8, 12, 12, 12});
-  for (const auto& options : {graphOptions(true, true), graphOptions(false, false)})
-    for (Granularity g : {Granularity::PerTensor, Granularity::PerChannel}) {
-      const StepError e = compareWithSimulated(c, w8a8(g), options, 0);
-      SCOPED_TRACE(options.id() + " " + granularityId(g));
-      // The output is requantized to uint8: half a step of rounding, plus float accumulation.
-      EXPECT_LE(e.max, 1.0);
-      EXPECT_LT(e.mean, 0.35);
-    }
+  for (const auto& options : {graphOptions(true, true), graphOptions(false, false)}) {
+    SCOPED_TRACE(options.id());
+    expectWithinOneStep(compareWithSimulated(c, w8a8(Granularity::PerTensor), options, 0));
+  }
+  // qnnpack accumulates in int32 on every CPU: exact up to the output rounding.
+  const StepError exact = compareWithSimulated(c, w8a8(Granularity::PerTensor), {}, 0, "qnnpack");
+  EXPECT_FALSE(exact.maySaturate);
+  EXPECT_LE(exact.max, 1.0);
+  // Per-channel weights with the per-tensor activation grid (what the kernels take): the
+  // simulated counterpart is built from the same quantizers by hand.
+  const QuantConfig perChannel = w8a8(Granularity::PerChannel);
+  Int8Model real(*c.graph, ModelMetadata{}, perChannel, c.calibration, c.outputs);
+  const QuantGrid input = planFor(c.graph->ops()[0], 0, w8a8(Granularity::PerTensor), &c.calibration).grid;
+  const torch::Tensor x = c.patches[0];
+  const torch::Tensor ref = torch::conv3d(fakeQuant(x, input), fakeQuantWeight(w, 0, 8), b, 1, 1);
+  const double step = outputQParams(c.outputs.ops[0].min, c.outputs.ops[0].max).scale;
+  expectWithinOneStep(stepError(real.predict(x), ref, step, real.accumulatorMaySaturate()));
 }
 
 TEST(Int8Ops, ConvTranspose3dEqualsSimulatedW8A8WithinOneStep) {
@@ -103,9 +135,7 @@ TEST(Int8Ops, ConvTranspose3dEqualsSimulatedW8A8WithinOneStep) {
   Case c = makeCase("OneUp", {{"w", he({16, 8, 2, 2, 2}, 128)}, {"b", torch::randn({8}) * 0.1}},
                     "def forward(self, x):\n  return torch.conv_transpose3d(x, self.w, self.b, [2, 2, 2])\n",
                     {2, 16, 6, 6, 6});
-  const StepError e = compareWithSimulated(c, w8a8(Granularity::PerTensor), {}, 0);
-  EXPECT_LE(e.max, 1.0);
-  EXPECT_LT(e.mean, 0.35);
+  expectWithinOneStep(compareWithSimulated(c, w8a8(Granularity::PerTensor), {}, 0));
   Int8Model real(*c.graph, ModelMetadata{}, w8a8(Granularity::PerTensor), c.calibration, c.outputs);
   EXPECT_TRUE(real.coverage().ops.at(0).integer);
   EXPECT_EQ(real.coverage().ops.at(0).kernel, "quantized::conv_transpose3d");
@@ -116,9 +146,9 @@ TEST(Int8Ops, LinearEqualsSimulatedW8A8WithinOneStep) {
   Case c = makeCase("OneLinear", {{"w", he({24, 16}, 16)}, {"b", torch::randn({24}) * 0.1}},
                     "def forward(self, x):\n  return torch.linear(x, self.w, self.b)\n", {2, 30, 16});
   // Per-tensor: the simulated per-channel scheme quantizes linear inputs per token instead.
-  const StepError e = compareWithSimulated(c, w8a8(Granularity::PerTensor), {}, 0);
-  EXPECT_LE(e.max, 1.0);
-  EXPECT_LT(e.mean, 0.35);
+  expectWithinOneStep(compareWithSimulated(c, w8a8(Granularity::PerTensor), {}, 0));
+  const StepError exact = compareWithSimulated(c, w8a8(Granularity::PerTensor), {}, 0, "qnnpack");
+  EXPECT_LE(exact.max, 1.0);
 }
 
 TEST(Int8Model, InstanceNormFoldedIntoDequantizationMatchesLibTorchOps) {
@@ -192,6 +222,13 @@ TEST(Int8Model, OpsWithoutIntegerKernelStayFp32AndAreReported) {
       EXPECT_NE(op.reason.find("per-channel"), std::string::npos) << op.reason;
     }
   EXPECT_EQ(perChannel.predict(torch::rand({3, 1, 16, 16, 16})).size(0), 3);  // batches of windows
+
+  // qnnpack's transposed convolution is broken in LibTorch 1.13: kept FP32 there, and said so.
+  Int8Model onQnnpack(*graph, model.metadata(), w8a8(Granularity::PerTensor), cal, outputs, "qnnpack");
+  EXPECT_EQ(onQnnpack.engine(), "qnnpack");
+  for (const auto& op : onQnnpack.coverage().ops)
+    if (op.name == "up") EXPECT_NE(op.reason.find("qnnpack"), std::string::npos) << op.reason;
+  EXPECT_EQ(onQnnpack.predict(patches[0]).sizes(), real.predict(patches[0]).sizes());
 }
 
 TEST(Int8Model, RejectsConfigurationsTheKernelsCannotRun) {
