@@ -116,9 +116,9 @@ TEST(Int8Ops, Conv3dEqualsSimulatedW8A8WithinOneStep) {
     expectWithinOneStep(compareWithSimulated(c, w8a8(Granularity::PerTensor), options, 0));
   }
   // qnnpack accumulates in int32 on every CPU: exact up to the output rounding.
-  const StepError exact = compareWithSimulated(c, w8a8(Granularity::PerTensor), {}, 0, "qnnpack");
-  EXPECT_FALSE(exact.maySaturate);
-  EXPECT_LE(exact.max, 1.0);
+  const StepError onQnnpack = compareWithSimulated(c, w8a8(Granularity::PerTensor), {}, 0, "qnnpack");
+  EXPECT_FALSE(onQnnpack.maySaturate);
+  EXPECT_LE(onQnnpack.max, 1.0);
   // Per-channel weights with the per-tensor activation grid (what the kernels take): the
   // simulated counterpart is built from the same quantizers by hand.
   const QuantConfig perChannel = w8a8(Granularity::PerChannel);
@@ -127,7 +127,21 @@ TEST(Int8Ops, Conv3dEqualsSimulatedW8A8WithinOneStep) {
   const torch::Tensor x = c.patches[0];
   const torch::Tensor ref = torch::conv3d(fakeQuant(x, input), fakeQuantWeight(w, 0, 8), b, 1, 1);
   const double step = outputQParams(c.outputs.ops[0].min, c.outputs.ops[0].max).scale;
-  expectWithinOneStep(stepError(real.predict(x), ref, step, real.accumulatorMaySaturate()));
+  // Every output channel has weights at level +-127 here, so onednn's int16 pair sums
+  // saturate far more often than with per-tensor weights on CPUs without VNNI: the exact
+  // engine must match, the saturating one is only held to its mean.
+  Int8Model exact(*c.graph, ModelMetadata{}, perChannel, c.calibration, c.outputs, "qnnpack");
+  const StepError e = stepError(exact.predict(x), ref, step, exact.accumulatorMaySaturate());
+  EXPECT_FALSE(e.maySaturate);
+  expectWithinOneStep(e);
+  const StepError fast = stepError(real.predict(x), ref, step, real.accumulatorMaySaturate());
+  if (fast.maySaturate) {
+    EXPECT_LT(fast.mean, 0.5);
+    std::printf("%s per-channel weights: %.2f%% of outputs beyond one step (max %.1f steps)\n", real.engine().c_str(),
+                100 * fast.beyondOneStep, fast.max);
+  } else {
+    expectWithinOneStep(fast);
+  }
 }
 
 TEST(Int8Ops, ConvTranspose3dEqualsSimulatedW8A8WithinOneStep) {
