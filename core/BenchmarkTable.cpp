@@ -21,15 +21,29 @@ struct Cells {
 const std::vector<std::string> kHeader = {"Framework", "Architecture", "Category", "Param", "Precision",
                                           "Quant-Granularity", "DSC (↓Δ%)", "NSD (↓Δ%)"};
 
-std::vector<std::string> cellsOf(const BenchmarkRow& r) {
-  return {r.framework,
-          r.architecture,
-          r.category,
-          formatParameters(r.parameters),
-          precisionLabel(r.precision),
-          r.isReference() ? "--" : granularityLabel(r.granularity),
-          formatWithDelta(r.dsc, r.fp32Dsc, r.isReference()),
-          formatWithDelta(r.nsd, r.fp32Nsd, r.isReference())};
+const std::vector<std::string> kExecutionHeader = {"Speed-up", "Size"};
+
+std::string ratioCell(double v) {
+  if (!(v > 0)) return "--";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.2fx", v);
+  return b;
+}
+
+std::vector<std::string> cellsOf(const BenchmarkRow& r, bool executionColumns) {
+  std::vector<std::string> c{r.framework,
+                             r.architecture,
+                             r.category,
+                             formatParameters(r.parameters),
+                             precisionLabel(r.precision) + (r.isRealInt8() ? " (real)" : ""),
+                             r.isReference() ? "--" : granularityLabel(r.granularity),
+                             formatWithDelta(r.dsc, r.fp32Dsc, r.isReference()),
+                             formatWithDelta(r.nsd, r.fp32Nsd, r.isReference())};
+  if (executionColumns) {
+    c.push_back(r.isRealInt8() ? ratioCell(r.speedup) : "--");
+    c.push_back(r.isRealInt8() ? ratioCell(r.sizeRatio) : "--");
+  }
+  return c;
 }
 
 std::string csvField(const std::string& s) {
@@ -87,16 +101,28 @@ std::string granularityLabel(const std::string& id) {
   return quant::granularityTitle(quant::parseGranularity(id));
 }
 
+bool BenchmarkTable::hasExecutionColumns() const {
+  return std::any_of(rows.begin(), rows.end(), [](const BenchmarkRow& r) { return r.isRealInt8(); });
+}
+
+std::vector<std::string> BenchmarkTable::header() const {
+  std::vector<std::string> h = kHeader;
+  if (hasExecutionColumns()) h.insert(h.end(), kExecutionHeader.begin(), kExecutionHeader.end());
+  return h;
+}
+
 std::string BenchmarkTable::toMarkdown() const {
+  const std::vector<std::string> head = header();
+  const bool execution = hasExecutionColumns();
   std::ostringstream s;
   s << "|";
-  for (const auto& h : kHeader) s << " " << h << " |";
+  for (const auto& h : head) s << " " << h << " |";
   s << "\n|";
-  for (size_t i = 0; i < kHeader.size(); ++i) s << "---|";
+  for (size_t i = 0; i < head.size(); ++i) s << "---|";
   s << "\n";
   for (const auto& r : rows) {
     s << "|";
-    for (const auto& c : cellsOf(r)) s << " " << c << " |";
+    for (const auto& c : cellsOf(r, execution)) s << " " << c << " |";
     s << "\n";
   }
   char tol[64];
@@ -110,13 +136,18 @@ std::string BenchmarkTable::toMarkdown() const {
          "multiply-accumulates per patch; FP32 leftovers by reason):\n";
     for (const auto& n : notes) s << "- " << n << "\n";
   }
+  if (execution)
+    s << "(real) rows ran on integer kernels: Speed-up is the FP32 time over the row's time on the same machine, "
+         "Size the INT8 model file over the FP32 file.\n";
   return s.str();
 }
 
 std::string BenchmarkTable::toCsv() const {
   std::ostringstream s;
   s << "framework,architecture,category,parameters,precision,granularity,dsc,dsc_delta_percent,nsd,"
-       "nsd_delta_percent,fp32_dsc,fp32_nsd,agreement_dsc,tolerance_mm,model\n";
+       "nsd_delta_percent,fp32_dsc,fp32_nsd,agreement_dsc,tolerance_mm,model";
+  const bool execution = hasExecutionColumns();
+  s << (execution ? ",execution,speedup,size_ratio\n" : "\n");
   for (const auto& r : rows) {
     auto delta = [&](double v, double ref) {
       if (r.isReference() || ref == 0) return std::string();
@@ -130,18 +161,25 @@ std::string BenchmarkTable::toCsv() const {
       << r.precision << "," << (r.isReference() ? "" : r.granularity) << "," << nums << "," << delta(r.dsc, r.fp32Dsc);
     std::snprintf(nums, sizeof nums, ",%.6f,%s,%.6f,%.6f,%.6f,%g,", r.nsd, delta(r.nsd, r.fp32Nsd).c_str(), r.fp32Dsc,
                   r.fp32Nsd, r.agreementDsc, toleranceMm);
-    s << nums << csvField(r.model) << "\n";
+    s << nums << csvField(r.model);
+    if (execution) {
+      std::snprintf(nums, sizeof nums, ",%s,%.4f,%.4f", r.isRealInt8() ? "real-int8" : "simulated", r.speedup, r.sizeRatio);
+      s << nums;
+    }
+    s << "\n";
   }
   return s.str();
 }
 
 std::string BenchmarkTable::toLatex() const {
+  const std::vector<std::string> head = header();
+  const bool execution = hasExecutionColumns();
   std::ostringstream s;
-  s << "\\begin{tabular}{llllllll}\n\\hline\n";
-  for (size_t i = 0; i < kHeader.size(); ++i) s << latexEscape(kHeader[i]) << (i + 1 < kHeader.size() ? " & " : " \\\\\n");
+  s << "\\begin{tabular}{" << std::string(head.size(), 'l') << "}\n\\hline\n";
+  for (size_t i = 0; i < head.size(); ++i) s << latexEscape(head[i]) << (i + 1 < head.size() ? " & " : " \\\\\n");
   s << "\\hline\n";
   for (const auto& r : rows) {
-    auto c = cellsOf(r);
+    auto c = cellsOf(r, execution);
     for (size_t i = 0; i < c.size(); ++i) s << latexEscape(c[i]) << (i + 1 < c.size() ? " & " : " \\\\\n");
   }
   s << "\\hline\n\\end{tabular}\n";
@@ -150,8 +188,9 @@ std::string BenchmarkTable::toLatex() const {
 }
 
 nlohmann::json BenchmarkTable::toJson() const {
+  const bool execution = hasExecutionColumns();
   nlohmann::json jr = nlohmann::json::array();
-  for (const auto& r : rows)
+  for (const auto& r : rows) {
     jr.push_back({{"order", r.order},
                   {"model", r.model},
                   {"framework", r.framework},
@@ -167,9 +206,15 @@ nlohmann::json BenchmarkTable::toJson() const {
                   {"agreement_dsc", r.agreementDsc},
                   {"seconds", r.seconds},
                   {"coverage", r.coverage},
-                  {"cells", cellsOf(r)}});
+                  {"cells", cellsOf(r, execution)}});
+    if (r.isRealInt8()) {
+      jr.back()["execution"] = r.execution;
+      jr.back()["speedup"] = r.speedup;
+      jr.back()["size_ratio"] = r.sizeRatio;
+    }
+  }
   return {{"format", "medquanbench-table"}, {"tolerance_mm", toleranceMm}, {"volumes", volumes},
-          {"expected_rows", expectedRows}, {"shard", shard}, {"header", kHeader}, {"rows", jr}};
+          {"expected_rows", expectedRows}, {"shard", shard}, {"header", header()}, {"rows", jr}};
 }
 
 BenchmarkTable BenchmarkTable::fromJson(const nlohmann::json& j, const std::string& source) {
@@ -197,6 +242,9 @@ BenchmarkTable BenchmarkTable::fromJson(const nlohmann::json& j, const std::stri
       row.agreementDsc = r.value("agreement_dsc", 0.0);
       row.seconds = r.value("seconds", 0.0);
       row.coverage = r.value("coverage", "");
+      row.execution = r.value("execution", "");
+      row.speedup = r.value("speedup", 0.0);
+      row.sizeRatio = r.value("size_ratio", 0.0);
       t.rows.push_back(row);
     }
   } catch (const nlohmann::json::exception& e) {

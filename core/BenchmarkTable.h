@@ -22,7 +22,13 @@ struct BenchmarkRow {
   // Quantized rows: what ran quantized (quant::Coverage::summary(), e.g. "81/105 contractions
   // quantized (92.1 % of the MACs per patch); FP32: 24 unsupported"); shown as a footnote.
   std::string coverage;
+  // Real integer execution (SPEC section 9): "" for simulated rows, "real-int8" otherwise,
+  // with the measured speed-up over the FP32 run and the model file size over the FP32 file.
+  std::string execution;
+  double speedup = 0;
+  double sizeRatio = 0;
   bool isReference() const { return precision == "FP32"; }
+  bool isRealInt8() const { return execution == "real-int8"; }
 };
 
 struct BenchmarkTable {
@@ -31,6 +37,10 @@ struct BenchmarkTable {
   std::vector<std::string> volumes;
   int expectedRows = 0;        // of the full sweep; a shard holds fewer
   std::string shard;           // "i/N" for a partial result, "" for a full table
+
+  // Whether the table carries the optional Speed-up and Size columns (some real-INT8 row).
+  bool hasExecutionColumns() const;
+  std::vector<std::string> header() const;
 
   std::string toMarkdown() const;
   std::string toCsv() const;

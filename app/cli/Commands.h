@@ -10,4 +10,5 @@ int runAnalyze(int argc, char** argv);
 int runSweep(int argc, char** argv);
 int runMerge(int argc, char** argv);
 int runDemo(int argc, char** argv);
+int runExportInt8(int argc, char** argv);
 }  // namespace mqb::cli

@@ -1,4 +1,8 @@
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "AtomicFile.h"
@@ -13,6 +17,7 @@
 #include "SegmentationReport.h"
 #include "VolumeIO.h"
 #include "quant/QuantCoverage.h"
+#include "quant/Int8Build.h"
 
 namespace mqb::cli {
 namespace {
@@ -57,6 +62,98 @@ quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConf
   return study;
 }
 
+// The size of the INT8 file the model would be exported as: written to `keep` when the user
+// asked for the file, else to a temporary file that is removed.
+int64_t int8FileBytes(quant::Int8Model& model, const std::string& keep) {
+  namespace fs = std::filesystem;
+  const std::string path =
+      keep.empty() ? (fs::temp_directory_path() / ("mqb-int8-" + std::to_string(::getpid()) + ".pt")).string() : keep;
+  model.save(path);
+  const auto bytes = static_cast<int64_t>(fs::file_size(path));
+  if (keep.empty()) fs::remove(path);
+  return bytes;
+}
+
+// quantize --execution real-int8: the same report as the simulated run, from the integer
+// model, plus its speed and size against FP32 and its agreement with the simulated run of
+// the same configuration.
+int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
+  quant::Int8Model::checkConfig(config);
+  Feedback feedback;
+  ConsoleProgress progress(feedback, cl.has("quiet"));
+  quant::QuantizationStudy study = openStudy(cl, config, feedback);
+  const auto& fp32Scores = study.fp32Scores(&feedback);
+  const InferenceResult& fp32 = study.fp32(&feedback);
+  quant::QuantConfig simulatedConfig = config;
+  simulatedConfig.execution = quant::Execution::Simulated;
+  const quant::QuantizedRun simulated = study.runQuantized(simulatedConfig, &feedback);
+  std::unique_ptr<quant::Int8Model> int8 = quant::buildInt8Model(study, config, &feedback);
+  InferenceOptions options;
+  options.windowBatch = cl.getInt("window-batch");
+  const InferenceResult run = runSlidingWindow(*int8, study.prepared(), options, FeedbackStage(&feedback, 0, 1, "INT8 inference"));
+  progress.finish();
+  if (cl.has("out")) writeLabelMap(run.labels, cl.get("out"));
+  if (cl.has("fp32-out")) writeLabelMap(fp32.labels, cl.get("fp32-out"));
+
+  const ClassList& classes = study.model().metadata().classes;
+  const std::string name = study.model().metadata().name;
+  const SegmentationScores agreement = scoreSegmentation(run.labels, fp32.labels, classes, study.toleranceMm(), nullptr);
+  const SegmentationScores withSimulated =
+      scoreSegmentation(run.labels, simulated.inference.labels, classes, study.toleranceMm(), nullptr);
+  const int64_t modelBytes = int8FileBytes(*int8, cl.get("int8-model"));
+  const auto fp32Bytes = static_cast<int64_t>(std::filesystem::file_size(cl.get("model")));
+  const double perWindow = run.seconds / std::max(1, run.windows);
+  const double fp32PerWindow = fp32.seconds / std::max(1, fp32.windows);
+  nlohmann::json report = {{"model", cl.get("model")},
+                           {"model_name", name},
+                           {"volume", cl.get("volume")},
+                           {"config", int8->config().toJson()},
+                           {"tolerance_mm", study.toleranceMm()},
+                           {"seconds", run.seconds},
+                           {"fp32_seconds", fp32.seconds},
+                           {"execution", quant::executionId(quant::Execution::RealInt8)},
+                           {"engine", int8->engine()},
+                           {"accumulator_may_saturate", int8->accumulatorMaySaturate()},
+                           {"int8_graph", int8->graphOptions().id()},
+                           {"seconds_per_window", perWindow},
+                           {"fp32_seconds_per_window", fp32PerWindow},
+                           {"speedup", fp32PerWindow / perWindow},
+                           {"model_bytes", modelBytes},
+                           {"fp32_model_bytes", fp32Bytes},
+                           {"coverage", int8->coverage().toJson()},
+                           {"simulated_seconds", simulated.inference.seconds}};
+  std::optional<SegmentationScores> scores;
+  if (const LabelVolume* truth = study.groundTruth()) {
+    scores = scoreSegmentation(run.labels, *truth, classes, study.toleranceMm(), nullptr);
+    report.update(scoresToJson(*scores));
+    report["labels"] = cl.get("labels");
+    report["fp32"] = scoresToJson(*fp32Scores);
+    std::cout << formatScoresTable(*fp32Scores, name + " FP32 vs ground truth");
+    std::cout << formatScoresTable(*scores, name + " " + int8->config().describe() + " vs ground truth");
+    std::cout << "mean DSC " << formatWithDelta(scores->meanDsc, fp32Scores->meanDsc) << ", mean NSD "
+              << formatWithDelta(scores->meanNsd, fp32Scores->meanNsd) << " (relative drop vs FP32)\n";
+  }
+  nlohmann::json a = scoresToJson(agreement), s = scoresToJson(withSimulated);
+  report["agreement"] = {{"organs", a["organs"]}, {"mean_dsc", a["mean_dsc"]}, {"mean_nsd", a["mean_nsd"]}};
+  report["agreement_with_simulated"] = {{"organs", s["organs"]}, {"mean_dsc", s["mean_dsc"]}, {"mean_nsd", s["mean_nsd"]}};
+  std::cout << formatScoresTable(agreement, name + " real INT8 vs FP32 prediction (agreement)");
+  const auto& cov = int8->coverage();
+  std::printf("real INT8 on %s (%s graph): %d of %zu ops on integer kernels\n", int8->engine().c_str(),
+              int8->graphOptions().id().c_str(), cov.integerOps(), cov.ops.size());
+  for (const auto& op : cov.ops)
+    if (!op.integer) std::printf("  FP32 %-32s %s\n", op.name.c_str(), op.reason.c_str());
+  if (int8->accumulatorMaySaturate())
+    std::printf("note: %s on this CPU (no VNNI) sums u8 x s8 pairs in saturating int16; rare outputs can differ "
+                "from simulation by more than one step\n", int8->engine().c_str());
+  std::printf("%.3f s/window vs FP32 %.3f s/window (speed-up %.2fx; one cold run each, see bench/ for paired runs)\n",
+              perWindow, fp32PerWindow, fp32PerWindow / perWindow);
+  std::printf("model file %.2f MB vs FP32 %.2f MB (%.2fx); agreement with simulated %s: mean DSC %.4f\n",
+              modelBytes / 1e6, fp32Bytes / 1e6, double(modelBytes) / double(fp32Bytes), config.precision.id().c_str(),
+              withSimulated.meanDsc);
+  if (cl.has("json")) writeTextFileAtomically(cl.get("json"), report.dump(2) + "\n");
+  return 0;
+}
+
 }  // namespace
 
 int runQuantize(int argc, char** argv) {
@@ -68,9 +165,15 @@ int runQuantize(int argc, char** argv) {
   cl.option("out", "pred.nii.gz", "write the quantized prediction");
   cl.option("fp32-out", "fp32.nii.gz", "write the FP32 prediction");
   cl.option("json", "report.json", "write the JSON report");
+  cl.option("execution", "E",
+            "simulated (fake quantization) or real-int8 (LibTorch integer kernels: W8A8, per-tensor or per-channel)",
+            false, "simulated");
+  cl.option("int8-model", "M-int8.pt", "real-int8: also write the INT8 TorchScript model");
   if (!cl.parse(argc, argv)) return 0;
-  const quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
-  preflight(cl, {"out", "fp32-out"}, {"json", "save-calibration"});
+  quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
+  config.execution = quant::parseExecution(cl.get("execution"));
+  preflight(cl, {"out", "fp32-out"}, {"json", "save-calibration", "int8-model"});
+  if (config.execution == quant::Execution::RealInt8) return runRealInt8(cl, config);
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
   OutputTransaction output;

@@ -14,6 +14,8 @@
 #include "ErrorReason.h"
 #include "Interrupts.h"
 #include "Resources.h"
+#include "quant/Int8Engine.h"
+#include "quant/Int8Kernels.h"
 
 namespace {
 
@@ -29,6 +31,7 @@ void printUsage() {
                "  analyze    layer-wise errors, activation histograms, sensitivity ranking (JSON)\n"
                "  sweep      benchmark table over models x precisions x granularities (--shard i/N)\n"
                "  merge      combine sharded sweep results into the table\n"
+               "  export-int8  INT8 TorchScript model with packed integer weights (runs with segment)\n"
                "  demo       the built-in demo: bundled models on the sample CT, headless report\n"
                "  phantom    write a synthetic abdominal CT phantom and its label map\n"
                "  --version  print the version\n";
@@ -50,11 +53,15 @@ int main(int argc, char** argv) {
     torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   mqb::setBlasThreads(torch::get_num_threads());
   mqb::installCachingCpuAllocator();
+  // INT8 model files (export-int8) call mqb::int8_* operators and unpack their weights for
+  // the current quantized engine when loaded: both must be in place before any load.
+  mqb::quant::registerInt8Operators();
   if (command == "--version" || command == "version") {
     std::cout << "medquanbench-cli " << mqb::versionString() << "\n";
     return 0;
   }
   try {
+    if (!mqb::quant::availableInt8Engines().empty()) mqb::quant::useInt8Engine(mqb::quant::chooseInt8Engine());
     if (command == "segment") return mqb::cli::runSegment(argc - 2, argv + 2);
     if (command == "compare") return mqb::cli::runCompare(argc - 2, argv + 2);
     if (command == "inspect") return mqb::cli::runInspect(argc - 2, argv + 2);
@@ -64,6 +71,7 @@ int main(int argc, char** argv) {
     if (command == "sweep") return mqb::cli::runSweep(argc - 2, argv + 2);
     if (command == "merge") return mqb::cli::runMerge(argc - 2, argv + 2);
     if (command == "demo") return mqb::cli::runDemo(argc - 2, argv + 2);
+    if (command == "export-int8") return mqb::cli::runExportInt8(argc - 2, argv + 2);
     std::cerr << "medquanbench-cli: unknown command '" << command << "' (see --help)\n";
     return 2;
   } catch (const std::exception& e) {

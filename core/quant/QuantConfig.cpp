@@ -30,6 +30,17 @@ std::string granularityId(Granularity g) {
   return "?";
 }
 
+Execution parseExecution(const std::string& text) {
+  std::string t = text;
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::replace(t.begin(), t.end(), '_', '-');
+  if (t == "simulated" || t == "fake" || t == "fake-quant") return Execution::Simulated;
+  if (t == "real-int8" || t == "int8" || t == "real") return Execution::RealInt8;
+  throw Error("unknown execution '" + text + "' (simulated or real-int8)");
+}
+
+std::string executionId(Execution e) { return e == Execution::RealInt8 ? "real-int8" : "simulated"; }
+
 std::string granularityTitle(Granularity g) {
   switch (g) {
     case Granularity::PerTensor: return "Per-tensor";
@@ -92,6 +103,7 @@ std::string QuantConfig::describe() const {
   if (!excludedOps.empty()) s << ", " << excludedOps.size() << " op(s) FP32";
   if (!opPrecision.empty()) s << ", " << opPrecision.size() << " op override(s)";
   if (!quantizeActivationMatmul) s << ", attention matmuls FP32";
+  if (execution == Execution::RealInt8) s << ", real INT8";
   return s.str();
 }
 
@@ -106,7 +118,8 @@ nlohmann::json QuantConfig::toJson() const {
           {"calibration_seed", calibrationSeed},
           {"quantize_activation_matmul", quantizeActivationMatmul},
           {"excluded_ops", std::vector<std::string>(excludedOps.begin(), excludedOps.end())},
-          {"op_precision", overrides}};
+          {"op_precision", overrides},
+          {"execution", executionId(execution)}};
 }
 
 QuantConfig QuantConfig::fromJson(const nlohmann::json& j) {
@@ -120,6 +133,7 @@ QuantConfig QuantConfig::fromJson(const nlohmann::json& j) {
     c.calibrationSeed = j.value("calibration_seed", 0u);
     c.quantizeActivationMatmul = j.value("quantize_activation_matmul", true);
     for (const auto& op : j.value("excluded_ops", std::vector<std::string>{})) c.excludedOps.insert(op);
+    c.execution = parseExecution(j.value("execution", "simulated"));
     if (j.contains("op_precision"))
       for (const auto& [op, p] : j["op_precision"].items()) c.opPrecision[op] = Precision::parse(p.get<std::string>());
   } catch (const Error&) {

@@ -19,6 +19,13 @@ Granularity parseGranularity(const std::string& text);
 std::string granularityId(Granularity g);     // "per-channel"
 std::string granularityTitle(Granularity g);  // "Per-channel" / "Adaptive stratification"
 
+// How a configuration runs: simulated (fake quantization in float32, every scheme) or on
+// LibTorch's integer kernels (W8A8, static per-tensor activations; SPEC section 9).
+enum class Execution { Simulated, RealInt8 };
+// "simulated", "real-int8" (alias "int8", "real"). Throws mqb::Error listing the valid names.
+Execution parseExecution(const std::string& text);
+std::string executionId(Execution e);
+
 struct Precision {
   bool floatingPoint = true;  // FP32: no quantization at all
   int weightBits = 32;
@@ -45,6 +52,7 @@ struct QuantConfig {
   bool quantizeActivationMatmul = true;  // attention Q·K^T and A·V
   std::set<std::string> excludedOps;     // kept in FP32
   std::map<std::string, Precision> opPrecision;  // per-op overrides (mixed precision)
+  Execution execution = Execution::Simulated;
 
   Precision precisionOf(const std::string& opName) const;
   std::string describe() const;  // "W4A4 adaptive, symmetric, minmax, 2 ops FP32"

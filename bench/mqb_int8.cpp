@@ -1,0 +1,243 @@
+// Real INT8 execution against FP32 on a zoo model and the example CT (issue 11): the whole
+// sliding-window volume, same threads, same process, alternating runs (ratios, not absolute
+// times), FP32 with one window per forward and with a window batch, INT8 the same.
+//
+//   mqb_bench_int8 [--model models/zoo/MQB-nnUNet-S.pt] [--volume CT] [--labels GT]
+//                  [--label-map totalsegmentator-to-btcv] [--threads 1] [--rounds 3]
+//                  [--batch 4] [--granularity per-tensor] [--calibration-patches 16]
+//                  [--graphs fused,qdq,aten] [--json out.json]
+//
+// Reports per configuration the median wall and CPU time per volume, the speed-ups, the
+// file sizes, mean DSC against the ground truth and agreement with FP32 and with simulated
+// W8A8 of the same configuration, and the share of INT8 time spent in ops that stay FP32
+// (measured with LibTorch's RecordFunction on top-level ops of one batched INT8 run).
+#include <ATen/record_function.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <optional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "BenchCommon.h"
+#include "BlasThreads.h"
+#include "CachingCpuAllocator.h"
+#include "Error.h"
+#include "SegmentationMetrics.h"
+#include "SegmentationModel.h"
+#include "SlidingWindowInference.h"
+#include "quant/Int8Build.h"
+#include "quant/Int8Kernels.h"
+#include "quant/QuantizationStudy.h"
+
+using namespace mqb;
+using namespace mqb::bench;
+using nlohmann::json;
+
+namespace {
+
+std::map<std::string, std::string> parse(int argc, char** argv) {
+  std::map<std::string, std::string> kv;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k.rfind("--", 0) != 0 || i + 1 >= argc) throw Error("bad argument '" + k + "' (see the header of mqb_int8.cpp)");
+    kv[k.substr(2)] = argv[++i];
+  }
+  return kv;
+}
+
+std::string get(const std::map<std::string, std::string>& kv, const std::string& k, const std::string& d) {
+  auto it = kv.find(k);
+  return it == kv.end() ? d : it->second;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// Time of top-level operators (those not called from inside another operator) by kind.
+struct OpTimes {
+  double integer = 0, transitions = 0, fp32 = 0;
+};
+OpTimes g_opTimes;
+thread_local int t_depth = 0;
+
+struct StartTime : at::ObserverContext {
+  Clock::time_point t;
+  bool top = false;
+};
+
+std::unique_ptr<at::ObserverContext> onStart(const at::RecordFunction&) {
+  auto ctx = std::make_unique<StartTime>();
+  ctx->top = t_depth++ == 0;
+  ctx->t = Clock::now();
+  return ctx;
+}
+
+void onEnd(const at::RecordFunction& fn, at::ObserverContext* c) {
+  --t_depth;
+  auto* ctx = static_cast<StartTime*>(c);
+  if (!ctx || !ctx->top) return;
+  const double s = secondsSince(ctx->t);
+  const std::string name = fn.name();
+  if (name.rfind("quantized::", 0) == 0) g_opTimes.integer += s;
+  else if (name.rfind("mqb::int8_", 0) == 0 || name == "aten::quantize_per_tensor" || name == "aten::dequantize")
+    g_opTimes.transitions += s;
+  else g_opTimes.fp32 += s;
+}
+
+OpTimes profile(const std::function<void()>& run) {
+  g_opTimes = {};
+  auto handle = at::addGlobalCallback(at::RecordFunctionCallback(onStart, onEnd).scopes({at::RecordScope::FUNCTION}));
+  run();
+  at::removeCallback(handle);
+  return g_opTimes;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const auto kv = parse(argc, argv);
+  const int threads = std::stoi(get(kv, "threads", "1"));
+  torch::set_num_threads(threads);
+  setBlasThreads(threads);
+  installCachingCpuAllocator();
+  quant::registerInt8Operators();
+  const std::string modelPath = get(kv, "model", std::string(MQB_SOURCE_DIR) + "/models/zoo/MQB-nnUNet-S.pt");
+  const std::string ct = get(kv, "volume", exampleCtPath());
+  std::string labels = get(kv, "labels", "");
+  if (labels.empty() && !ct.empty()) {
+    const fs::path gt = fs::path(ct).parent_path() / "example_seg_fast_force_split.nii.gz";
+    if (fs::exists(gt)) labels = gt.string();
+  }
+  if (ct.empty()) throw Error("no CT: pass --volume or set MQB_DATA_DIR");
+  const int rounds = std::stoi(get(kv, "rounds", "3"));
+  const int batch = std::stoi(get(kv, "batch", "4"));
+
+  quant::StudyInputs in;
+  in.modelPath = modelPath;
+  in.volumePath = ct;
+  in.labelsPath = labels;
+  in.labelMap = labels.empty() ? "" : get(kv, "label-map", "totalsegmentator-to-btcv");
+  quant::QuantizationStudy study(in);
+  quant::QuantConfig config;
+  config.precision = quant::Precision::integer(8, 8);
+  config.granularity = quant::parseGranularity(get(kv, "granularity", "per-tensor"));
+  config.calibrationPatches = std::stoi(get(kv, "calibration-patches", "16"));
+  const auto& classes = study.model().metadata().classes;
+  std::fprintf(stderr, "%s on %s, %d thread(s), window batch %d, %d rounds\n", modelPath.c_str(), ct.c_str(), threads,
+               batch, rounds);
+
+  SegmentationModel fp32 = SegmentationModel::load(modelPath);
+  const InferenceResult fp32Reference = study.fp32();
+  const quant::QuantizedRun simulated = study.runQuantized(config);
+
+  struct Variant {
+    std::string name;
+    PatchPredictor* model;
+    int batch;
+    std::vector<double> wall, cpu;
+    InferenceResult last;
+  };
+  std::vector<std::unique_ptr<quant::Int8Model>> int8Models;
+  std::vector<Variant> variants{{"fp32 b1", &fp32, 1, {}, {}, {}}, {"fp32 b" + std::to_string(batch), &fp32, batch, {}, {}, {}}};
+  for (const std::string& g : split(get(kv, "graphs", "fused,qdq,aten"))) {
+    quant::Int8GraphOptions o;
+    o.fastTransitions = g != "aten";
+    o.fuseNormActivation = g == "fused";
+    int8Models.push_back(quant::buildInt8Model(study, config, nullptr, o));
+    if (g == "fused") variants.push_back({"int8 " + g + " b1", int8Models.back().get(), 1, {}, {}, {}});
+    variants.push_back({"int8 " + g + " b" + std::to_string(batch), int8Models.back().get(), batch, {}, {}, {}});
+  }
+  auto run = [&](Variant& v) {
+    InferenceOptions o;
+    o.windowBatch = v.batch;
+    const Timing t = timeBoth([&] { v.last = runSlidingWindow(*v.model, study.prepared(), o, FeedbackStage(nullptr, 0, 1, "")); });
+    return t;
+  };
+  for (Variant& v : variants) run(v);  // warm-up: allocator, oneDNN primitive caches
+  for (int r = 0; r < rounds; ++r) {
+    // Alternating order: each variant sees early and late slots across rounds.
+    std::vector<size_t> order(variants.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = r % 2 ? order.size() - 1 - i : i;
+    for (size_t i : order) {
+      const Timing t = run(variants[i]);
+      variants[i].wall.push_back(t.wall);
+      variants[i].cpu.push_back(t.cpu);
+      std::fprintf(stderr, "round %d %-16s %.2f s wall %.2f s cpu\n", r, variants[i].name.c_str(), t.wall, t.cpu);
+    }
+  }
+
+  json out = {{"model", modelPath}, {"volume", ct},        {"labels", labels},
+              {"threads", threads}, {"window_batch", batch}, {"rounds", rounds},
+              {"config", config.toJson()}, {"windows", fp32Reference.windows}};
+  const double fp32b1 = median(variants[0].wall), fp32bB = median(variants[1].wall);
+  const double fp32b1Cpu = median(variants[0].cpu), fp32bBCpu = median(variants[1].cpu);
+  std::optional<SegmentationScores> fp32Scores = study.fp32Scores();
+  std::printf("%-16s %9s %9s %12s %12s %9s %9s %9s\n", "run", "wall s", "cpu s", "vs fp32 b1", "vs fp32 b" ,
+              "DSC", "agr fp32", "agr sim");
+  for (const Variant& v : variants) {
+    const double w = median(v.wall), c = median(v.cpu);
+    json row = {{"wall_s", w}, {"cpu_s", c}, {"wall_runs", v.wall}, {"speedup_vs_fp32_b1", fp32b1 / w},
+                {"speedup_vs_fp32_batched", fp32bB / w}, {"cpu_speedup_vs_fp32_b1", fp32b1Cpu / c},
+                {"cpu_speedup_vs_fp32_batched", fp32bBCpu / c}};
+    double dsc = std::nan(""), agreeFp32 = std::nan(""), agreeSim = std::nan("");
+    if (study.groundTruth()) dsc = scoreSegmentation(v.last.labels, *study.groundTruth(), classes, 2.0).meanDsc;
+    agreeFp32 = scoreSegmentation(v.last.labels, fp32Reference.labels, classes, 2.0).meanDsc;
+    agreeSim = scoreSegmentation(v.last.labels, simulated.inference.labels, classes, 2.0).meanDsc;
+    row["mean_dsc"] = dsc;
+    row["agreement_with_fp32"] = agreeFp32;
+    row["agreement_with_simulated"] = agreeSim;
+    out["runs"][v.name] = row;
+    std::printf("%-16s %9.2f %9.2f %11.2fx %11.2fx %9.4f %9.4f %9.4f\n", v.name.c_str(), w, c, fp32b1 / w, fp32bB / w,
+                dsc, agreeFp32, agreeSim);
+  }
+  if (simulated.scores) out["simulated_mean_dsc"] = simulated.scores->meanDsc;
+  if (fp32Scores) out["fp32_mean_dsc"] = fp32Scores->meanDsc;
+
+  const auto fp32Bytes = fs::file_size(modelPath);
+  for (auto& m : int8Models) {
+    const std::string tmp = (fs::temp_directory_path() / ("mqb-bench-int8-" + m->graphOptions().id() + ".pt")).string();
+    m->save(tmp);
+    const auto bytes = fs::file_size(tmp);
+    fs::remove(tmp);
+    quant::Int8Model* model = m.get();
+    const OpTimes t = profile([&] {
+      InferenceOptions o;
+      o.windowBatch = batch;
+      runSlidingWindow(*model, study.prepared(), o, FeedbackStage(nullptr, 0, 1, ""));
+    });
+    const double all = t.integer + t.transitions + t.fp32;
+    out["int8"][m->graphOptions().id()] = {{"engine", m->engine()},
+                                           {"model_bytes", bytes},
+                                           {"fp32_model_bytes", fp32Bytes},
+                                           {"size_ratio", double(bytes) / double(fp32Bytes)},
+                                           {"coverage", m->coverage().toJson()},
+                                           {"folded_norms", m->foldedNorms()},
+                                           {"time_share_integer_kernels", t.integer / all},
+                                           {"time_share_transitions", t.transitions / all},
+                                           {"time_share_fp32_ops", t.fp32 / all}};
+    std::printf("int8 %-6s engine %s: %d/%zu ops integer, %d norms folded, file %.2f MB / FP32 %.2f MB = %.3fx; "
+                "op time: integer kernels %.0f%%, transitions%s %.0f%%, FP32 ops %.0f%%\n",
+                m->graphOptions().id().c_str(), m->engine().c_str(), m->coverage().integerOps(), m->coverage().ops.size(),
+                m->foldedNorms(), bytes / 1e6, fp32Bytes / 1e6, double(bytes) / double(fp32Bytes), 100 * t.integer / all,
+                m->foldedNorms() ? " (+ folded norms)" : "", 100 * t.transitions / all, 100 * t.fp32 / all);
+  }
+  if (kv.count("json")) {
+    std::ofstream f(kv.at("json"));
+    f << out.dump(2) << "\n";
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "error: %s\n", e.what());
+  return 1;
+}

@@ -1,0 +1,15 @@
+#pragma once
+// The INT8 model of a study's model under a config: the study's calibration statistics
+// (inputs) plus the output ranges recorded on the same calibration patches.
+#include <memory>
+
+#include "Feedback.h"
+#include "quant/Int8Model.h"
+#include "quant/QuantizationStudy.h"
+
+namespace mqb::quant {
+
+std::unique_ptr<Int8Model> buildInt8Model(QuantizationStudy& study, const QuantConfig& config, Feedback* feedback,
+                                          Int8GraphOptions options = Int8GraphOptions::fromEnvironment());
+
+}  // namespace mqb::quant

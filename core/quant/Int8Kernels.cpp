@@ -1,0 +1,221 @@
+#include "quant/Int8Kernels.h"
+
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "Error.h"
+#include "quant/QuantGrid.h"
+
+namespace mqb::quant {
+namespace {
+
+// Positions per block of the NC<->NHWC transposes: 64 positions x C channels of uint8 and
+// float stay in L1/L2 while one side is read with stride.
+constexpr int64_t kBlock = 64;
+
+bool channelsLastCandidate(const torch::Tensor& t) { return t.dim() == 4 || t.dim() == 5; }
+
+c10::MemoryFormat channelsLastFormat(int64_t dim) {
+  return dim == 5 ? c10::MemoryFormat::ChannelsLast3d : c10::MemoryFormat::ChannelsLast;
+}
+
+int64_t spatialSize(const torch::Tensor& t) {
+  int64_t s = 1;
+  for (int64_t d = 2; d < t.dim(); ++d) s *= t.size(d);
+  return s;
+}
+
+inline uint8_t quantizeOne(float x, float scale, float lo, float hi, float zp) {
+  float v = x / scale;
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  return static_cast<uint8_t>(static_cast<int>(roundHalfEven(v) + zp));
+}
+
+const torch::Tensor& checkQuint8(const torch::Tensor& q, const char* what) {
+  if (!q.is_quantized() || q.scalar_type() != torch::kQUInt8 || q.qscheme() != torch::kPerTensorAffine)
+    throw Error(std::string(what) + ": expects a per-tensor quint8 tensor");
+  return q;
+}
+
+}  // namespace
+
+torch::Tensor int8Quantize(const torch::Tensor& input, double scaleD, int64_t zeroPoint) {
+  if (!input.device().is_cpu()) throw Error("INT8 execution runs on the CPU");
+  const torch::Tensor x = input.to(torch::kFloat).contiguous();
+  const float scale = static_cast<float>(scaleD), zp = static_cast<float>(zeroPoint);
+  const float lo = -zp, hi = 255.0f - zp;
+  const bool cl = channelsLastCandidate(x);
+  torch::Tensor q = at::_empty_affine_quantized(x.sizes(), at::device(torch::kCPU).dtype(torch::kQUInt8), scale,
+                                                zeroPoint, cl ? channelsLastFormat(x.dim()) : c10::MemoryFormat::Contiguous);
+  const float* src = x.data_ptr<float>();
+  uint8_t* dst = reinterpret_cast<uint8_t*>(q.data_ptr<c10::quint8>());
+  if (!cl) {
+    at::parallel_for(0, x.numel(), 1 << 16, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) dst[i] = quantizeOne(src[i], scale, lo, hi, zp);
+    });
+    return q;
+  }
+  const int64_t n = x.size(0), c = x.size(1), s = spatialSize(x), blocks = (s + kBlock - 1) / kBlock;
+  at::parallel_for(0, n * blocks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t job = b; job < e; ++job) {
+      const int64_t img = job / blocks, p0 = (job % blocks) * kBlock, p1 = std::min(s, p0 + kBlock);
+      const float* in = src + img * c * s;
+      uint8_t* out = dst + img * c * s;
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const float* row = in + ch * s;
+        for (int64_t p = p0; p < p1; ++p) out[p * c + ch] = quantizeOne(row[p], scale, lo, hi, zp);
+      }
+    }
+  });
+  return q;
+}
+
+torch::Tensor int8Dequantize(const torch::Tensor& qIn) {
+  checkQuint8(qIn, "mqb::int8_dequantize");
+  const float scale = static_cast<float>(qIn.q_scale());
+  const int zp = static_cast<int>(qIn.q_zero_point());
+  const bool cl = channelsLastCandidate(qIn) && !qIn.is_contiguous() &&
+                  qIn.is_contiguous(channelsLastFormat(qIn.dim()));
+  const torch::Tensor q = cl ? qIn : qIn.contiguous();
+  torch::Tensor y = torch::empty(q.sizes(), torch::kFloat);
+  const uint8_t* src = reinterpret_cast<const uint8_t*>(q.data_ptr<c10::quint8>());
+  float* dst = y.data_ptr<float>();
+  if (!cl) {
+    at::parallel_for(0, q.numel(), 1 << 16, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) dst[i] = static_cast<float>(static_cast<int>(src[i]) - zp) * scale;
+    });
+    return y;
+  }
+  const int64_t n = q.size(0), c = q.size(1), s = spatialSize(q), blocks = (s + kBlock - 1) / kBlock;
+  at::parallel_for(0, n * blocks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t job = b; job < e; ++job) {
+      const int64_t img = job / blocks, p0 = (job % blocks) * kBlock, p1 = std::min(s, p0 + kBlock);
+      const uint8_t* in = src + img * c * s;
+      float* out = dst + img * c * s;
+      for (int64_t ch = 0; ch < c; ++ch) {
+        float* row = out + ch * s;
+        for (int64_t p = p0; p < p1; ++p) row[p] = static_cast<float>(static_cast<int>(in[p * c + ch]) - zp) * scale;
+      }
+    }
+  });
+  return y;
+}
+
+torch::Tensor int8DequantizeNorm(const torch::Tensor& qIn, const c10::optional<torch::Tensor>& weight,
+                                 const c10::optional<torch::Tensor>& bias, double eps, double slope, bool activation) {
+  checkQuint8(qIn, "mqb::int8_dequantize_norm");
+  if (qIn.dim() < 3) throw Error("mqb::int8_dequantize_norm: expects [N, C, spatial...]");
+  const bool cl = channelsLastCandidate(qIn) && !qIn.is_contiguous() &&
+                  qIn.is_contiguous(channelsLastFormat(qIn.dim()));
+  const torch::Tensor q = cl ? qIn : qIn.contiguous();
+  const int64_t n = q.size(0), c = q.size(1), s = spatialSize(q);
+  const double scale = q.q_scale();
+  const int64_t zp = q.q_zero_point();
+  const uint8_t* src = reinterpret_cast<const uint8_t*>(q.data_ptr<c10::quint8>());
+
+  // Per (image, channel) sums of the integer levels: exact in int64, so the statistics
+  // are those of the dequantized tensor up to the final float rounding.
+  std::vector<int64_t> sum(static_cast<size_t>(n * c), 0), squares(static_cast<size_t>(n * c), 0);
+  const int64_t blocks = (s + 4095) / 4096;
+  std::vector<int64_t> partSum(static_cast<size_t>(n * blocks * c), 0), partSq(partSum.size(), 0);
+  at::parallel_for(0, n * blocks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t job = b; job < e; ++job) {
+      const int64_t img = job / blocks, p0 = (job % blocks) * 4096, p1 = std::min(s, p0 + 4096);
+      int64_t* ps = partSum.data() + job * c;
+      int64_t* pq = partSq.data() + job * c;
+      const uint8_t* in = src + img * c * s;
+      // int32 partial sums are exact within a block: 4096 * 255^2 < 2^31.
+      std::vector<int32_t> a(static_cast<size_t>(c), 0), a2(static_cast<size_t>(c), 0);
+      if (cl) {
+        for (int64_t p = p0; p < p1; ++p) {
+          const uint8_t* v = in + p * c;
+          for (int64_t ch = 0; ch < c; ++ch) {
+            const int32_t x = v[ch];
+            a[static_cast<size_t>(ch)] += x;
+            a2[static_cast<size_t>(ch)] += x * x;
+          }
+        }
+      } else {
+        for (int64_t ch = 0; ch < c; ++ch) {
+          int32_t s1 = 0, s2 = 0;
+          const uint8_t* v = in + ch * s;
+          for (int64_t p = p0; p < p1; ++p) {
+            const int32_t x = v[p];
+            s1 += x;
+            s2 += x * x;
+          }
+          a[static_cast<size_t>(ch)] = s1;
+          a2[static_cast<size_t>(ch)] = s2;
+        }
+      }
+      for (int64_t ch = 0; ch < c; ++ch) {
+        ps[ch] += a[static_cast<size_t>(ch)];
+        pq[ch] += a2[static_cast<size_t>(ch)];
+      }
+    }
+  });
+  for (int64_t img = 0; img < n; ++img)
+    for (int64_t blk = 0; blk < blocks; ++blk)
+      for (int64_t ch = 0; ch < c; ++ch) {
+        sum[static_cast<size_t>(img * c + ch)] += partSum[static_cast<size_t>((img * blocks + blk) * c + ch)];
+        squares[static_cast<size_t>(img * c + ch)] += partSq[static_cast<size_t>((img * blocks + blk) * c + ch)];
+      }
+
+  // y = (x - mean) / sqrt(var + eps) * g + off with x = (level - zp) * scale, i.e.
+  // y = (level - zp) * A + B per (image, channel).
+  torch::Tensor w = weight && weight->defined() ? weight->to(torch::kFloat).contiguous() : torch::Tensor();
+  torch::Tensor bi = bias && bias->defined() ? bias->to(torch::kFloat).contiguous() : torch::Tensor();
+  std::vector<float> A(static_cast<size_t>(n * c)), B(static_cast<size_t>(n * c));
+  for (int64_t img = 0; img < n; ++img)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const size_t i = static_cast<size_t>(img * c + ch);
+      const double meanLevel = double(sum[i]) / double(s);
+      const double varLevel = std::max(0.0, double(squares[i]) / double(s) - meanLevel * meanLevel);
+      const double mean = (meanLevel - double(zp)) * scale, var = varLevel * scale * scale;
+      const double inv = 1.0 / std::sqrt(var + eps);
+      const double g = w.defined() ? w.data_ptr<float>()[ch] : 1.0;
+      const double off = bi.defined() ? bi.data_ptr<float>()[ch] : 0.0;
+      A[i] = static_cast<float>(scale * inv * g);
+      B[i] = static_cast<float>(off - mean * inv * g);
+    }
+  torch::Tensor y = torch::empty(q.sizes(), torch::kFloat);
+  float* dst = y.data_ptr<float>();
+  const float leak = static_cast<float>(slope);
+  const int izp = static_cast<int>(zp);
+  const int64_t tb = (s + kBlock - 1) / kBlock;
+  at::parallel_for(0, n * tb, 1, [&](int64_t b, int64_t e) {
+    for (int64_t job = b; job < e; ++job) {
+      const int64_t img = job / tb, p0 = (job % tb) * kBlock, p1 = std::min(s, p0 + kBlock);
+      const uint8_t* in = src + img * c * s;
+      float* out = dst + img * c * s;
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const float a = A[static_cast<size_t>(img * c + ch)], bb = B[static_cast<size_t>(img * c + ch)];
+        float* row = out + ch * s;
+        const int64_t stride = cl ? c : 1;
+        const uint8_t* col = cl ? in + ch : in + ch * s;
+        for (int64_t p = p0; p < p1; ++p) {
+          float v = static_cast<float>(static_cast<int>(col[p * stride]) - izp) * a + bb;
+          if (activation) v = v < 0.0f ? v * leak : v;
+          row[p] = v;
+        }
+      }
+    }
+  });
+  return y;
+}
+
+TORCH_LIBRARY_FRAGMENT(mqb, m) {
+  m.def("int8_quantize(Tensor x, float scale, int zero_point) -> Tensor", int8Quantize);
+  m.def("int8_dequantize(Tensor q) -> Tensor", int8Dequantize);
+  m.def("int8_dequantize_norm(Tensor q, Tensor? weight, Tensor? bias, float eps, float slope, bool activation) -> Tensor",
+        int8DequantizeNorm);
+}
+
+void registerInt8Operators() {}
+
+}  // namespace mqb::quant

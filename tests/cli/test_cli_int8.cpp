@@ -1,0 +1,118 @@
+// medquanbench-cli real INT8 execution as a user runs it: quantize --execution real-int8
+// and export-int8 followed by segment on the exported file.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include "Phantom.h"
+#include "TestModels.h"
+#include "TestSupport.h"
+#include "VolumeIO.h"
+
+namespace fs = std::filesystem;
+using namespace mqb;
+
+namespace {
+
+struct CliRun {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun cli(const std::string& args) {
+  const std::string cmd = std::string(MQB_CLI) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// The band model on a phantom scaled to its intensity bands (as in test_cli.cpp).
+struct BandCase {
+  std::string dir, model, ct, truth;
+};
+
+BandCase makeBandCase() {
+  BandCase c;
+  c.dir = test::tempDir();
+  c.model = c.dir + "/band.pt";
+  test::writeBandModel(c.model, test::bandModelMetadata(16, 3.0));
+  PhantomOptions o;
+  o.size = {48, 40, 24};
+  o.noiseSigmaHu = 0;
+  Phantom p = generateAbdominalPhantom(o);
+  LabelVolume truth = p.labels;
+  for (size_t i = 0; i < p.ct.voxels.size(); ++i) {
+    const uint8_t l = p.labels.voxels[i];
+    const bool vessel = l == 8 || l == 9;
+    p.ct.voxels[i] = l == 0 ? test::kBandBackgroundHu : vessel ? test::kBandHighHu : test::kBandLowHu;
+    truth.voxels[i] = l == 0 ? 0 : vessel ? 2 : 1;
+  }
+  c.ct = c.dir + "/ct.nii.gz";
+  c.truth = c.dir + "/truth.nii.gz";
+  writeImage(p.ct, c.ct);
+  writeLabelMap(truth, c.truth);
+  return c;
+}
+
+}  // namespace
+
+TEST(CliInt8, QuantizeRealInt8ReportsSpeedSizeCoverageAndAgreement) {
+  BandCase c = makeBandCase();
+  const std::string json = c.dir + "/int8.json", int8Model = c.dir + "/band-int8.pt";
+  CliRun r = cli("quantize --model " + c.model + " --volume " + c.ct + " --labels " + c.truth +
+                 " --execution real-int8 --granularity per-tensor --calibration-patches 4 --window-batch 2 --json " +
+                 json + " --int8-model " + int8Model + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("real INT8 on "), std::string::npos) << r.out;
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(json));
+  for (const char* key : {"execution", "engine", "seconds_per_window", "fp32_seconds_per_window", "speedup",
+                          "model_bytes", "fp32_model_bytes", "agreement_with_simulated", "coverage", "mean_dsc",
+                          "agreement", "fp32"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["execution"], "real-int8");
+  EXPECT_EQ(j["config"]["execution"], "real-int8");
+  EXPECT_GT(j["speedup"].get<double>(), 0.0);
+  EXPECT_EQ(j["coverage"]["integer_ops"], 2);  // both 1x1x1 convolutions
+  EXPECT_GE(j["agreement_with_simulated"]["mean_dsc"].get<double>(), 0.99);
+  EXPECT_GE(j["mean_dsc"].get<double>(), 0.99);  // band phantom: the model is exact in FP32
+  EXPECT_EQ(j["model_bytes"].get<int64_t>(), static_cast<int64_t>(fs::file_size(int8Model)));
+
+  // Precisions without integer kernels are refused with one line naming the problem.
+  CliRun bad = cli("quantize --model " + c.model + " --volume " + c.ct +
+                   " --execution real-int8 --precision W4A4 --quiet");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("W8A8"), std::string::npos) << bad.out;
+  CliRun unknown = cli("quantize --model " + c.model + " --volume " + c.ct + " --execution turbo --quiet");
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.out.find("real-int8"), std::string::npos) << unknown.out;
+}
+
+TEST(CliInt8, ExportedZooModelIsSmallerAndSegmentsLikeFp32) {
+  const std::string zoo = std::string(MQB_ZOO_DIR) + "/MQB-nnUNet-S.pt";
+  if (!fs::exists(zoo)) GTEST_SKIP() << "zoo model " << zoo << " not found";
+  MQB_REQUIRE_DATA(ct, "abdomen-ct/example_ct_sm.nii.gz");
+  const std::string dir = test::tempDir();
+  const std::string out = dir + "/nnunet-int8.pt";
+  CliRun e = cli("export-int8 --model " + zoo + " --volume " + ct + " --calibration-patches 4 --out " + out + " --quiet");
+  ASSERT_EQ(e.code, 0) << e.out;
+  ASSERT_TRUE(fs::exists(out));
+  EXPECT_LE(double(fs::file_size(out)), 0.3 * double(fs::file_size(zoo)));
+  EXPECT_NE(e.out.find("23 of 23 ops INT8"), std::string::npos) << e.out;
+
+  const std::string predInt8 = dir + "/int8.nii.gz", predFp32 = dir + "/fp32.nii.gz", cmp = dir + "/cmp.json";
+  CliRun s = cli("segment --model " + out + " --volume " + ct + " --window-batch 2 --out " + predInt8 + " --quiet");
+  ASSERT_EQ(s.code, 0) << s.out;
+  ASSERT_EQ(cli("segment --model " + zoo + " --volume " + ct + " --out " + predFp32 + " --quiet").code, 0);
+  ASSERT_EQ(cli("compare --a " + predInt8 + " --b " + predFp32 + " --json " + cmp).code, 0);
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(cmp));
+  EXPECT_GE(j["mean_dsc"].get<double>(), 0.95);
+}
