@@ -211,7 +211,7 @@ struct AnalysisSession::Impl {
     if (slice >= n) return std::nullopt;
     const int64_t index = r.flip[static_cast<size_t>(oriented)] ? n - 1 - slice : slice;
     PreviewRange p;
-    p.modelAxis = 2 - oriented;  // model D, H, W = oriented z, y, x
+    p.modelAxis = pv.modelAxisOf(oriented);  // model D, H, W = oriented z, y, x (or x, y, z)
     p.range = pv.modelRangeForOrientedSlices(p.modelAxis, index, index);
     // Skip the preview when it would cost most of the whole volume anyway.
     const std::array<int64_t, 3> size{pv.input.size(2), pv.input.size(3), pv.input.size(4)};
