@@ -519,6 +519,8 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 void MainWindow::onModelChanged() {
   const auto info = controller_->modelInfo();
   quantPanel_->setOps(info ? info->ops : std::vector<OpInfo>{});
+  quantPanel_->setCoverage(info ? info->coverage : std::string(),
+                           info ? info->fp32Contractions : std::vector<std::pair<std::string, std::string>>{});
   const ClassList classes = info ? info->metadata.classes : ClassList{};
   legend_->setClasses(classes);
   viewer_->setClassList(classes);

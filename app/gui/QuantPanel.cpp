@@ -108,6 +108,9 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   opsLayout->addWidget(ops_);
   opSummary_ = new QLabel;
   opsLayout->addWidget(opSummary_);
+  coverage_ = new QLabel;
+  coverage_->setWordWrap(true);
+  opsLayout->addWidget(coverage_);
   auto* keepRow = new QHBoxLayout;
   analyzeButton_ = new QPushButton(tr("Analyse layers"));
   keepK_ = new QSpinBox;
@@ -248,6 +251,19 @@ void QuantPanel::setOps(const std::vector<OpInfo>& ops) {
   updating_ = false;
   updateEnabled();
   onChanged();
+}
+
+void QuantPanel::setCoverage(const std::string& summary,
+                             const std::vector<std::pair<std::string, std::string>>& fp32) {
+  QString text = summary.empty() ? QString() : tr("Coverage: %1").arg(QString::fromStdString(summary));
+  QStringList lines;
+  for (const auto& [name, reason] : fp32)
+    lines << QString::fromStdString(name) + ": " + QString::fromStdString(reason);
+  if (!lines.isEmpty())
+    text += tr(" — %n contraction(s) always FP32 (hover for the list)", "", static_cast<int>(lines.size()));
+  coverage_->setText(text);
+  coverage_->setToolTip(lines.isEmpty() ? tr("Every contraction of the model can be quantized.")
+                                        : tr("Contractions the engine leaves in FP32:\n") + lines.join('\n'));
 }
 
 int QuantPanel::opCount() const { return ops_->topLevelItemCount(); }

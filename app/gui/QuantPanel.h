@@ -28,6 +28,9 @@ class QuantPanel : public QWidget {
   QuantSettings settings() const;
   void setSettings(const QuantSettings& settings);  // emits settingsChanged once
   void setOps(const std::vector<OpInfo>& ops);
+  // The model's quantization coverage (ModelInfo::coverage) and the contractions that stay
+  // FP32 whatever the configuration, with their reasons (in the tooltip).
+  void setCoverage(const std::string& summary, const std::vector<std::pair<std::string, std::string>>& fp32);
   int opCount() const;
   // Most sensitive first (the layer analysis' ranking); enables "keep k in FP32" and
   // shows each op's rank.
@@ -65,6 +68,7 @@ class QuantPanel : public QWidget {
   QCheckBox* matmul_;
   QTreeWidget* ops_;
   QLabel* opSummary_;
+  QLabel* coverage_;
   QSpinBox* keepK_;
   QPushButton* keepButton_;
   QPushButton* analyzeButton_;

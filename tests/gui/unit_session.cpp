@@ -104,6 +104,10 @@ TEST_F(SessionTest, ModelInfoListsTheQuantizableOps) {
   EXPECT_EQ(info->ops[0].shapeText(), "2x1x1x1x1");
   EXPECT_EQ(info->ops[1].shapeText(), "3x2x1x1x1");
   EXPECT_GT(info->parameterCount, 0);
+  // The coverage shown under the op list: both contractions, all of the MACs.
+  EXPECT_NE(info->coverage.find("2/2 contractions"), std::string::npos) << info->coverage;
+  EXPECT_NE(info->coverage.find("100.0 %"), std::string::npos) << info->coverage;
+  EXPECT_TRUE(info->fp32Contractions.empty());
 }
 
 TEST_F(SessionTest, RunsFp32AndW4A4AndCachesWhatTheChangeAllows) {

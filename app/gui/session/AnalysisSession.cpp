@@ -5,6 +5,7 @@
 #include "VolumePreparation.h"
 #include "quant/CalibrationData.h"
 #include "quant/QuantConfig.h"
+#include "quant/QuantCoverage.h"
 #include "quant/QuantizableGraph.h"
 #include "quant/QuantizedModel.h"
 
@@ -369,6 +370,10 @@ void AnalysisSession::loadModel(const std::string& path, Feedback* feedback) {
     o.pointwise = op.pointwise;
     info->ops.push_back(o);
   }
+  if (feedback) feedback->report(0.8, "measuring the quantization coverage");
+  const quant::Coverage coverage = quant::coverageOf(*graph, nullptr, model->metadata());
+  info->coverage = coverage.summary();
+  for (const auto& c : coverage.leftovers()) info->fp32Contractions.emplace_back(c.name, c.reason);
   d->clearResults();
   std::lock_guard<std::mutex> lock(d->mutex);
   d->model = std::move(model);

@@ -35,6 +35,11 @@ struct ModelInfo {
   ModelMetadata metadata;
   int64_t parameterCount = 0;
   std::vector<OpInfo> ops;
+  // What the engine can quantize of the model (SPEC section 4, quant::coverageOf without a
+  // configuration): "81/105 contractions quantized (92.1 % of the MACs per patch); ...",
+  // and every contraction that stays FP32 whatever the configuration, with the reason.
+  std::string coverage;
+  std::vector<std::pair<std::string, std::string>> fp32Contractions;  // name, reason
 };
 
 // The user's quantization settings: the torch-free mirror of quant::QuantConfig (same JSON
