@@ -139,6 +139,7 @@ struct DicomSlice {
   std::array<double, 6> orientation{};
   std::array<double, 3> position{};
   std::string rows, columns;
+  double pixelBytes = 0, fileBytes = 0;  // uncompressed slices only
 };
 
 std::vector<double> dicomNumbers(const char* value) {
@@ -221,24 +222,35 @@ std::vector<std::string> dicomSeriesFiles(const std::string& dir, const std::str
     s.rows = trimmed(scanner.GetValue(f.c_str(), rowsTag));
     s.columns = trimmed(scanner.GetValue(f.c_str(), columnsTag));
     // GDCM reads an uncompressed slice whose pixel data ends early without complaint; its
-    // file must at least hold rows x columns x samples x bits of pixel data.
+    // file must hold rows x columns x samples x bits of pixel data, and (headers of one series
+    // being alike) not be shorter than the series' typical file by half of that.
     const std::string syntax = trimmed(scanner.GetValue(f.c_str(), syntaxTag));
     if (syntax == "1.2.840.10008.1.2" || syntax == "1.2.840.10008.1.2.1" || syntax == "1.2.840.10008.1.2.2") {
       const auto number = [&](const gdcm::Tag& t, double fallback) {
         const auto v = dicomNumbers(scanner.GetValue(f.c_str(), t));
         return v.empty() ? fallback : v[0];
       };
-      const double pixelBytes = number(rowsTag, 0) * number(columnsTag, 0) * number(samplesTag, 1) *
-                                number(framesTag, 1) * number(bitsTag, 16) / 8.0;
+      s.pixelBytes = number(rowsTag, 0) * number(columnsTag, 0) * number(samplesTag, 1) * number(framesTag, 1) *
+                     number(bitsTag, 16) / 8.0;
       std::error_code ec;
-      const double fileBytes = static_cast<double>(fs::file_size(f, ec));
-      if (!ec && fileBytes < pixelBytes)
-        throw Error(f + ": truncated DICOM slice (" + std::to_string(static_cast<long long>(fileBytes)) +
-                    " bytes for " + std::to_string(static_cast<long long>(pixelBytes)) + " bytes of pixel data)");
+      s.fileBytes = static_cast<double>(fs::file_size(f, ec));
     }
     slices.push_back(s);
   }
   if (slices.size() < 2) throw Error(dir + ": the DICOM series has a single slice; a 3D volume is expected");
+  {
+    std::vector<double> sizes;
+    for (const auto& s : slices)
+      if (s.pixelBytes > 0) sizes.push_back(s.fileBytes);
+    if (!sizes.empty()) {
+      std::nth_element(sizes.begin(), sizes.begin() + static_cast<std::ptrdiff_t>(sizes.size() / 2), sizes.end());
+      const double typical = sizes[sizes.size() / 2];
+      for (const auto& s : slices)
+        if (s.pixelBytes > 0 && (s.fileBytes < s.pixelBytes || s.fileBytes < typical - s.pixelBytes / 2))
+          throw Error(s.file + ": truncated DICOM slice (" + std::to_string(static_cast<long long>(s.fileBytes)) +
+                      " bytes where the series' slices have " + std::to_string(static_cast<long long>(typical)) + ")");
+    }
+  }
   const DicomSlice& first = slices.front();
   for (const auto& s : slices) {
     for (int i = 0; i < 6; ++i)

@@ -15,6 +15,7 @@ namespace mqb::cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
+pthread_t g_watcher;
 std::mutex g_targetMutex;
 Feedback* g_target = nullptr;
 
@@ -56,10 +57,23 @@ void watch() {
 
 bool interruptRequested() { return g_interrupted; }
 
+// Threads started before main (library static initialisers) do not have the signals
+// blocked; one delivered to them is handed on to the watcher, which has them blocked and so
+// receives it in sigwait. pthread_kill is async-signal-safe.
+extern "C" void forwardToWatcher(int signal) { pthread_kill(g_watcher, signal); }
+
 void installInterruptWatcher() {
   const sigset_t set = interruptSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread(watch).detach();
+  std::thread watcher(watch);
+  g_watcher = watcher.native_handle();
+  watcher.detach();
+  struct sigaction action {};
+  action.sa_handler = forwardToWatcher;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
 }
 
 InterruptTarget::InterruptTarget(Feedback& feedback) {
