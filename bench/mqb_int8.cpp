@@ -14,6 +14,7 @@
 #include <ATen/record_function.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -67,6 +68,7 @@ std::vector<std::string> split(const std::string& s) {
 // Time of top-level operators (those not called from inside another operator) by kind.
 struct OpTimes {
   double integer = 0, transitions = 0, fp32 = 0;
+  std::map<std::string, double> byName;
 };
 OpTimes g_opTimes;
 thread_local int t_depth = 0;
@@ -89,6 +91,7 @@ void onEnd(const at::RecordFunction& fn, at::ObserverContext* c) {
   if (!ctx || !ctx->top) return;
   const double s = secondsSince(ctx->t);
   const std::string name = fn.name();
+  g_opTimes.byName[name] += s;
   if (name.rfind("quantized::", 0) == 0) g_opTimes.integer += s;
   else if (name.rfind("mqb::int8_", 0) == 0 || name == "aten::quantize_per_tensor" || name == "aten::dequantize")
     g_opTimes.transitions += s;
@@ -217,6 +220,14 @@ int main(int argc, char** argv) try {
       runSlidingWindow(*model, study.prepared(), o, FeedbackStage(nullptr, 0, 1, ""));
     });
     const double all = t.integer + t.transitions + t.fp32;
+    std::vector<std::pair<double, std::string>> top;
+    for (const auto& [name, sec] : t.byName) top.emplace_back(sec, name);
+    std::sort(top.rbegin(), top.rend());
+    json ops = json::object();
+    for (size_t i = 0; i < top.size() && i < 12; ++i) {
+      ops[top[i].second] = top[i].first;
+      std::printf("  %-36s %7.2f s  %4.1f%%\n", top[i].second.c_str(), top[i].first, 100 * top[i].first / all);
+    }
     out["int8"][m->graphOptions().id()] = {{"engine", m->engine()},
                                            {"model_bytes", bytes},
                                            {"fp32_model_bytes", fp32Bytes},
@@ -225,7 +236,8 @@ int main(int argc, char** argv) try {
                                            {"folded_norms", m->foldedNorms()},
                                            {"time_share_integer_kernels", t.integer / all},
                                            {"time_share_transitions", t.transitions / all},
-                                           {"time_share_fp32_ops", t.fp32 / all}};
+                                           {"time_share_fp32_ops", t.fp32 / all},
+                                           {"top_level_op_seconds", ops}};
     std::printf("int8 %-6s engine %s: %d/%zu ops integer, %d norms folded, file %.2f MB / FP32 %.2f MB = %.3fx; "
                 "op time: integer kernels %.0f%%, transitions%s %.0f%%, FP32 ops %.0f%%\n",
                 m->graphOptions().id().c_str(), m->engine().c_str(), m->coverage().integerOps(), m->coverage().ops.size(),

@@ -62,14 +62,20 @@ torch::Tensor int8Quantize(const torch::Tensor& input, double scaleD, int64_t ze
   }
   const int64_t n = x.size(0), c = x.size(1), s = spatialSize(x), blocks = (s + kBlock - 1) / kBlock;
   at::parallel_for(0, n * blocks, 1, [&](int64_t b, int64_t e) {
+    // The arithmetic runs on contiguous rows into an L1 buffer (vectorised); the transpose
+    // to channels-last is a separate pass of byte moves.
+    std::vector<uint8_t> buffer(static_cast<size_t>(c * kBlock));
     for (int64_t job = b; job < e; ++job) {
-      const int64_t img = job / blocks, p0 = (job % blocks) * kBlock, p1 = std::min(s, p0 + kBlock);
-      const float* in = src + img * c * s;
-      uint8_t* out = dst + img * c * s;
+      const int64_t img = job / blocks, p0 = (job % blocks) * kBlock, len = std::min(s, p0 + kBlock) - p0;
+      const float* in = src + img * c * s + p0;
+      uint8_t* out = dst + (img * s + p0) * c;
       for (int64_t ch = 0; ch < c; ++ch) {
         const float* row = in + ch * s;
-        for (int64_t p = p0; p < p1; ++p) out[p * c + ch] = quantizeOne(row[p], scale, lo, hi, zp);
+        uint8_t* line = buffer.data() + ch * kBlock;
+        for (int64_t p = 0; p < len; ++p) line[p] = quantizeOne(row[p], scale, lo, hi, zp);
       }
+      for (int64_t p = 0; p < len; ++p)
+        for (int64_t ch = 0; ch < c; ++ch) out[p * c + ch] = buffer[static_cast<size_t>(ch * kBlock + p)];
     }
   });
   return q;
@@ -93,13 +99,17 @@ torch::Tensor int8Dequantize(const torch::Tensor& qIn) {
   }
   const int64_t n = q.size(0), c = q.size(1), s = spatialSize(q), blocks = (s + kBlock - 1) / kBlock;
   at::parallel_for(0, n * blocks, 1, [&](int64_t b, int64_t e) {
+    std::vector<uint8_t> buffer(static_cast<size_t>(c * kBlock));
     for (int64_t job = b; job < e; ++job) {
-      const int64_t img = job / blocks, p0 = (job % blocks) * kBlock, p1 = std::min(s, p0 + kBlock);
-      const uint8_t* in = src + img * c * s;
-      float* out = dst + img * c * s;
+      const int64_t img = job / blocks, p0 = (job % blocks) * kBlock, len = std::min(s, p0 + kBlock) - p0;
+      const uint8_t* in = src + (img * s + p0) * c;
+      float* out = dst + img * c * s + p0;
+      for (int64_t p = 0; p < len; ++p)
+        for (int64_t ch = 0; ch < c; ++ch) buffer[static_cast<size_t>(ch * kBlock + p)] = in[p * c + ch];
       for (int64_t ch = 0; ch < c; ++ch) {
+        const uint8_t* line = buffer.data() + ch * kBlock;
         float* row = out + ch * s;
-        for (int64_t p = p0; p < p1; ++p) row[p] = static_cast<float>(static_cast<int>(in[p * c + ch]) - zp) * scale;
+        for (int64_t p = 0; p < len; ++p) row[p] = static_cast<float>(static_cast<int>(line[p]) - zp) * scale;
       }
     }
   });
@@ -189,19 +199,26 @@ torch::Tensor int8DequantizeNorm(const torch::Tensor& qIn, const c10::optional<t
   const int izp = static_cast<int>(zp);
   const int64_t tb = (s + kBlock - 1) / kBlock;
   at::parallel_for(0, n * tb, 1, [&](int64_t b, int64_t e) {
+    std::vector<uint8_t> buffer(static_cast<size_t>(c * kBlock));
     for (int64_t job = b; job < e; ++job) {
-      const int64_t img = job / tb, p0 = (job % tb) * kBlock, p1 = std::min(s, p0 + kBlock);
-      const uint8_t* in = src + img * c * s;
-      float* out = dst + img * c * s;
+      const int64_t img = job / tb, p0 = (job % tb) * kBlock, len = std::min(s, p0 + kBlock) - p0;
+      float* out = dst + img * c * s + p0;
+      if (cl) {
+        const uint8_t* in = src + (img * s + p0) * c;
+        for (int64_t p = 0; p < len; ++p)
+          for (int64_t ch = 0; ch < c; ++ch) buffer[static_cast<size_t>(ch * kBlock + p)] = in[p * c + ch];
+      }
       for (int64_t ch = 0; ch < c; ++ch) {
         const float a = A[static_cast<size_t>(img * c + ch)], bb = B[static_cast<size_t>(img * c + ch)];
+        const uint8_t* line = cl ? buffer.data() + ch * kBlock : src + img * c * s + ch * s + p0;
         float* row = out + ch * s;
-        const int64_t stride = cl ? c : 1;
-        const uint8_t* col = cl ? in + ch : in + ch * s;
-        for (int64_t p = p0; p < p1; ++p) {
-          float v = static_cast<float>(static_cast<int>(col[p * stride]) - izp) * a + bb;
-          if (activation) v = v < 0.0f ? v * leak : v;
-          row[p] = v;
+        if (activation) {
+          for (int64_t p = 0; p < len; ++p) {
+            const float v = static_cast<float>(static_cast<int>(line[p]) - izp) * a + bb;
+            row[p] = v < 0.0f ? v * leak : v;
+          }
+        } else {
+          for (int64_t p = 0; p < len; ++p) row[p] = static_cast<float>(static_cast<int>(line[p]) - izp) * a + bb;
         }
       }
     }
