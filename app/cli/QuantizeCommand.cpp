@@ -64,10 +64,11 @@ quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConf
 
 // The size of the INT8 file the model would be exported as: written to `keep` when the user
 // asked for the file, else to a temporary file that is removed.
-int64_t int8FileBytes(quant::Int8Model& model, const std::string& keep) {
+int64_t int8FileBytes(quant::Int8Model& model, const std::string& keep, OutputTransaction& output) {
   namespace fs = std::filesystem;
-  const std::string path =
-      keep.empty() ? (fs::temp_directory_path() / ("mqb-int8-" + std::to_string(::getpid()) + ".pt")).string() : keep;
+  const std::string path = keep.empty()
+                               ? (fs::temp_directory_path() / ("mqb-int8-" + std::to_string(::getpid()) + ".pt")).string()
+                               : output.stage(keep);
   model.save(path);
   const auto bytes = static_cast<int64_t>(fs::file_size(path));
   if (keep.empty()) fs::remove(path);
@@ -81,7 +82,8 @@ int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
   quant::Int8Model::checkConfig(config);
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
-  quant::QuantizationStudy study = openStudy(cl, config, feedback);
+  OutputTransaction output;
+  quant::QuantizationStudy study = openStudy(cl, config, feedback, output);
   const auto& fp32Scores = study.fp32Scores(&feedback);
   const InferenceResult& fp32 = study.fp32(&feedback);
   quant::QuantConfig simulatedConfig = config;
@@ -92,15 +94,15 @@ int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
   options.windowBatch = cl.getInt("window-batch");
   const InferenceResult run = runSlidingWindow(*int8, study.prepared(), options, FeedbackStage(&feedback, 0, 1, "INT8 inference"));
   progress.finish();
-  if (cl.has("out")) writeLabelMap(run.labels, cl.get("out"));
-  if (cl.has("fp32-out")) writeLabelMap(fp32.labels, cl.get("fp32-out"));
+  if (cl.has("out")) writeLabelMap(run.labels, cl.get("out"), output);
+  if (cl.has("fp32-out")) writeLabelMap(fp32.labels, cl.get("fp32-out"), output);
 
   const ClassList& classes = study.model().metadata().classes;
   const std::string name = study.model().metadata().name;
   const SegmentationScores agreement = scoreSegmentation(run.labels, fp32.labels, classes, study.toleranceMm(), nullptr);
   const SegmentationScores withSimulated =
       scoreSegmentation(run.labels, simulated.inference.labels, classes, study.toleranceMm(), nullptr);
-  const int64_t modelBytes = int8FileBytes(*int8, cl.get("int8-model"));
+  const int64_t modelBytes = int8FileBytes(*int8, cl.get("int8-model"), output);
   const auto fp32Bytes = static_cast<int64_t>(std::filesystem::file_size(cl.get("model")));
   const double perWindow = run.seconds / std::max(1, run.windows);
   const double fp32PerWindow = fp32.seconds / std::max(1, fp32.windows);
@@ -150,7 +152,8 @@ int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
   std::printf("model file %.2f MB vs FP32 %.2f MB (%.2fx); agreement with simulated %s: mean DSC %.4f\n",
               modelBytes / 1e6, fp32Bytes / 1e6, double(modelBytes) / double(fp32Bytes), config.precision.id().c_str(),
               withSimulated.meanDsc);
-  if (cl.has("json")) writeTextFileAtomically(cl.get("json"), report.dump(2) + "\n");
+  if (cl.has("json")) output.writeText(cl.get("json"), report.dump(2) + "\n");
+  output.commit();
   return 0;
 }
 
