@@ -12,6 +12,8 @@
 #include <chrono>
 #include <csignal>
 
+#include "BandCase.h"
+#include "CommandRun.h"
 #include "Phantom.h"
 #include "TestModels.h"
 #include "TestSupport.h"
@@ -22,51 +24,14 @@ using namespace mqb;
 
 namespace {
 
-struct CliRun {
-  int code;
-  std::string out;  // stdout and stderr together
-};
+using CliRun = test::CommandRun;
 
-CliRun cli(const std::string& args) {
-  const std::string cmd = std::string(MQB_CLI) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+CliRun cli(const std::string& args) { return test::runCommand(std::string(MQB_CLI) + " " + args); }
 
 int lineCount(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
-// A phantom scaled to HU bands the band model separates: organs -> "low", aorta/IVC -> "high".
-struct BandCase {
-  std::string dir, model, ct, truth;
-};
-
-BandCase makeBandCase() {
-  BandCase c;
-  c.dir = test::tempDir();
-  c.model = c.dir + "/band.pt";
-  test::writeBandModel(c.model, test::bandModelMetadata(16, 3.0));
-  PhantomOptions o;
-  o.size = {48, 40, 24};
-  o.noiseSigmaHu = 0;
-  Phantom p = generateAbdominalPhantom(o);
-  LabelVolume truth = p.labels;
-  for (size_t i = 0; i < p.ct.voxels.size(); ++i) {
-    const uint8_t l = p.labels.voxels[i];
-    const bool vessel = l == 8 || l == 9;
-    p.ct.voxels[i] = l == 0 ? test::kBandBackgroundHu : vessel ? test::kBandHighHu : test::kBandLowHu;
-    truth.voxels[i] = l == 0 ? 0 : vessel ? 2 : 1;
-  }
-  c.ct = c.dir + "/ct.nii.gz";
-  c.truth = c.dir + "/truth.nii.gz";
-  writeImage(p.ct, c.ct);
-  writeLabelMap(truth, c.truth);
-  return c;
-}
+using test::BandCase;
+using test::makeBandCase;
 
 }  // namespace
 

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "CommandRun.h"
 #include "CorpusFiles.h"
 #include "Error.h"
 #include "SessionFile.h"
@@ -28,22 +29,12 @@ using namespace mqb::corpus;
 
 namespace {
 
-struct AppRun {
-  int code;
-  std::string out;
-};
+using AppRun = test::CommandRun;
 
 AppRun runApp(const std::string& args) {
   // No display on purpose: every case must be decided before the window is created.
-  const std::string cmd = "env -u DISPLAY -u WAYLAND_DISPLAY timeout -k 5 60 " + std::string(MQB_APP) + " " + args +
-                          " 2>&1 </dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+  return test::runCommand("env -u DISPLAY -u WAYLAND_DISPLAY timeout -k 5 60 " + std::string(MQB_APP) + " " + args +
+                          " </dev/null");
 }
 
 std::vector<std::string> nonEmptyLines(const std::string& s) {
