@@ -22,7 +22,7 @@ bool parseAppOptions(const QStringList& arguments, AppOptions& o, QString& messa
   const QCommandLineOption calibrator("calibrator", "minmax, percentile[:p], mse or entropy.", "C");
   const QCommandLineOption asymmetric("asymmetric", "Asymmetric quantization ranges.");
   const QCommandLineOption session("session", "Open a saved session (JSON).", "S");
-  const QCommandLineOption demo("demo", "Bundled model + sample CT (or a phantom); FP32 and W8A8 per-channel.");
+  const QCommandLineOption demo("demo", "Bundled model + sample CT (or a phantom); FP32 beside W4A4 per-tensor.");
   const QCommandLineOption exportFigure("export-figure", "Write the comparison figure and exit.", "out.png");
   const QCommandLineOption exportScale("export-scale", "Scale of the exported figure (1..16).", "N", "1");
   const QCommandLineOption transparent("transparent", "Transparent figure background.");

@@ -973,9 +973,11 @@ void MainWindow::startup(const AppOptions& o) {
   autosave_ = o.autosave && !batch_;
   QuantSettings settings = quantPanel_->settings();
   if (o.demo) {
-    settings = QuantSettings();  // W8A8 per-channel
-    settings.weightBits = settings.activationBits = 8;
-    settings.granularity = "per-channel";
+    // FP32 beside W4A4 per-tensor: the case where quantization visibly changes the
+    // segmentation (W8A8 looks identical to FP32), which the demo is there to show.
+    settings = QuantSettings();
+    settings.weightBits = settings.activationBits = 4;
+    settings.granularity = "per-tensor";
   }
   try {
     if (!o.precision.isEmpty() || !o.granularity.isEmpty() || !o.calibrator.isEmpty() || o.asymmetric) {

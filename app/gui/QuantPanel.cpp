@@ -102,7 +102,12 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   ops_->setHeaderLabels({tr("Op"), tr("Kind"), tr("Weight"), tr("Params")});
   ops_->setRootIsDecorated(false);
   ops_->setUniformRowHeights(true);
-  ops_->header()->setSectionResizeMode(0, QHeaderView::Stretch);
+  // Module paths share long prefixes and differ at their ends (encoder.3.conv1.conv vs
+  // decoder.3.conv1.conv): elide in the middle, keep the column resizable, full name in
+  // the tooltip.
+  ops_->setTextElideMode(Qt::ElideMiddle);
+  ops_->header()->setSectionResizeMode(0, QHeaderView::Interactive);
+  ops_->header()->resizeSection(0, 170);
   ops_->header()->setStretchLastSection(false);
   for (int c = 1; c < 4; ++c) ops_->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
   opsLayout->addWidget(ops_);

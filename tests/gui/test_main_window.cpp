@@ -543,5 +543,5 @@ TEST(HeadlessExportTest, DemoRunsOnTheSampleDataOrAPhantom) {
   ASSERT_FALSE(fig.isNull());
   guitest::saveScreenshot(fig, "demo_figure");
   guitest::saveScreenshot(QImage(shot), "demo_window");
-  EXPECT_NE(log.indexOf("W8A8"), -1) << log.toStdString();  // FP32 + W8A8 per-channel ran
+  EXPECT_NE(log.indexOf("W4A4"), -1) << log.toStdString();  // FP32 + W4A4 per-tensor ran
 }
