@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -102,6 +103,14 @@ void checkDistinctOutputs(const std::vector<std::string>& outputs) {
                         fs::weakly_canonical(outputs[i], ec) == fs::weakly_canonical(outputs[j], ec);
       if (same) throw Error(outputs[j] + ": given for two outputs; each output needs its own file");
     }
+}
+
+bool hasSuffixIgnoringCase(const std::string& path, const std::string& lowerSuffix) {
+  if (path.size() < lowerSuffix.size()) return false;
+  const size_t start = path.size() - lowerSuffix.size();
+  for (size_t i = 0; i < lowerSuffix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(path[start + i])) != lowerSuffix[i]) return false;
+  return true;
 }
 
 }  // namespace mqb

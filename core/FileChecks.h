@@ -25,6 +25,10 @@ void checkFolderEntries(const std::string& folder);
 // `inputs` (folders among them are skipped); and its folder is writable.
 void checkOutputPath(const std::string& path, const std::vector<std::string>& inputs);
 
+// Whether `path` ends with `lowerSuffix` (given in lower case, e.g. ".nii.gz"), ignoring the
+// case of the path: file formats are chosen by extension, and ".NII.GZ" is the same format.
+bool hasSuffixIgnoringCase(const std::string& path, const std::string& lowerSuffix);
+
 // Every output path of one command must differ from the others.
 void checkDistinctOutputs(const std::vector<std::string>& outputs);
 

@@ -13,18 +13,12 @@
 #include <vector>
 
 #include "Error.h"
+#include "FileChecks.h"
 
 namespace fs = std::filesystem;
 
 namespace mqb {
 namespace {
-
-bool endsWith(const std::string& s, const std::string& suffix) {
-  if (s.size() < suffix.size()) return false;
-  for (size_t i = 0; i < suffix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i]) return false;
-  return true;
-}
 
 std::string number(double v) {
   std::ostringstream s;
@@ -192,10 +186,10 @@ void checkNifti(const std::string& path) {
   const long double needed = std::max<long double>(voxOffset, headerBytes) + voxels * (bits / 8);
   if (voxOffset > static_cast<double>(length))
     throw Error(path + ": truncated or damaged: NIfTI vox_offset " + number(voxOffset) + " lies past the end of the file (" +
-                std::to_string(length) + " bytes" + (endsWith(path, ".gz") ? " uncompressed" : "") + ")");
+                std::to_string(length) + " bytes" + (hasSuffixIgnoringCase(path, ".gz") ? " uncompressed" : "") + ")");
   if (static_cast<long double>(length) < needed)
     throw Error(path + ": truncated: the file holds " + std::to_string(length) + " bytes" +
-                (endsWith(path, ".gz") ? " uncompressed" : "") + " but its header describes " +
+                (hasSuffixIgnoringCase(path, ".gz") ? " uncompressed" : "") + " but its header describes " +
                 number(static_cast<double>(needed)));
   if (datatype == 16 || datatype == 64)
     checkNiftiFloatsFinite(path, static_cast<uint64_t>(std::max(voxOffset, headerBytes)), bits, swap);
@@ -316,11 +310,11 @@ void checkMetaImage(const std::string& path) {
 }  // namespace
 
 void checkImageFile(const std::string& path) {
-  if (endsWith(path, ".nii") || endsWith(path, ".nii.gz")) {
+  if (hasSuffixIgnoringCase(path, ".nii") || hasSuffixIgnoringCase(path, ".nii.gz")) {
     checkNifti(path);
-  } else if (endsWith(path, ".mha") || endsWith(path, ".mhd")) {
+  } else if (hasSuffixIgnoringCase(path, ".mha") || hasSuffixIgnoringCase(path, ".mhd")) {
     checkMetaImage(path);
-  } else if (endsWith(path, ".gz")) {
+  } else if (hasSuffixIgnoringCase(path, ".gz")) {
     std::vector<unsigned char> none;
     readHeadAndLength(path, none);
   }

@@ -6,17 +6,11 @@
 
 #include "BenchmarkTable.h"
 #include "Error.h"
+#include "FileChecks.h"
 #include "SegmentationReport.h"
 
 namespace mqb::gui {
 namespace {
-
-bool endsWith(const std::string& s, const std::string& suffix) {
-  if (s.size() < suffix.size()) return false;
-  for (size_t i = 0; i < suffix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i]) return false;
-  return true;
-}
 
 std::string num(double v) {
   if (!std::isfinite(v)) return "--";
@@ -126,10 +120,10 @@ std::string render(const std::vector<std::string>& header, const std::vector<std
 }  // namespace
 
 TableFormat tableFormatForPath(const std::string& path) {
-  if (endsWith(path, ".csv")) return TableFormat::Csv;
-  if (endsWith(path, ".md") || endsWith(path, ".markdown")) return TableFormat::Markdown;
-  if (endsWith(path, ".tex")) return TableFormat::Latex;
-  if (endsWith(path, ".json")) return TableFormat::Json;
+  if (hasSuffixIgnoringCase(path, ".csv")) return TableFormat::Csv;
+  if (hasSuffixIgnoringCase(path, ".md") || hasSuffixIgnoringCase(path, ".markdown")) return TableFormat::Markdown;
+  if (hasSuffixIgnoringCase(path, ".tex")) return TableFormat::Latex;
+  if (hasSuffixIgnoringCase(path, ".json")) return TableFormat::Json;
   throw Error(path + ": unknown table format (use .csv, .md, .tex or .json)");
 }
 
