@@ -4,6 +4,14 @@
 
 namespace mqb {
 
+// What mqb::cancel_point (CancelPoint.h) throws when the Feedback its thread watches was
+// cancelled; the TorchScript interpreter keeps it inside its own error text.
+constexpr const char* kCancelPointMessage = "mqb::cancel_point: the forward was cancelled";
+
+inline bool isCancelPointError(const std::string& what) {
+  return what.find(kCancelPointMessage) != std::string::npos;
+}
+
 // The line of a library exception's text that says what failed. A TorchScript interpreter
 // error starts with "The following operation failed in the TorchScript interpreter." and a
 // traceback; its reason is the last "SomethingError: ..." line. Other texts (c10::Error with

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "Error.h"
+#include "CancelPoint.h"
 #include "FastConvolutions.h"
 #include "ErrorReason.h"
 
@@ -92,10 +93,9 @@ SegmentationModel SegmentationModel::load(const std::string& path, const std::st
 
   try {
     model.frozen_ = torch::jit::freeze(module);
-    if (device.is_cpu()) {
-      auto graph = model.frozen_.get_method("forward").graph();
-      model.fastConvolutions_ = useFastConvolutions(graph);
-    }
+    auto graph = model.frozen_.get_method("forward").graph();
+    if (device.is_cpu()) model.fastConvolutions_ = useFastConvolutions(graph);
+    model.cancelPoints_ = insertCancelPoints(*graph);  // after oneDNN: see CancelPoint.h
   } catch (const std::exception& e) {
     throw Error(path + ": cannot prepare the model for inference (" + firstLine(e.what()) + ")");
   }

@@ -27,6 +27,8 @@ class SegmentationModel : public PatchPredictor {
   int64_t parameterCount() const { return parameterCount_; }
   // Convolutions the FP32 forward runs in oneDNN (FastConvolutions.h); 0 when switched off.
   int fastConvolutions() const { return fastConvolutions_; }
+  // mqb::cancel_point nodes in the forward (CancelPoint.h): where a cancel takes effect.
+  int cancelPoints() const { return cancelPoints_; }
   // The module as loaded (eval mode, not frozen): the quantization engine rewrites a copy.
   const torch::jit::Module& module() const { return module_; }
 
@@ -39,6 +41,7 @@ class SegmentationModel : public PatchPredictor {
   torch::Device device_;
   int64_t parameterCount_ = 0;
   int fastConvolutions_ = 0;
+  int cancelPoints_ = 0;
 };
 
 }  // namespace mqb

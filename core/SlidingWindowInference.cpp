@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "CancelPoint.h"
 #include "Error.h"
 
 namespace mqb {
@@ -128,7 +129,8 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
     }
     torch::Tensor windowInput = patches.size() == 1 ? patches[0].contiguous() : torch::cat(patches, 0);
     const auto t0 = Clock::now();
-    torch::Tensor out = model.predict(windowInput);
+    // Cancellation points in the graph end a long window early (CancelPoint.h).
+    torch::Tensor out = runCancellable(stage.parent(), [&] { return model.predict(windowInput); });
     forwardSeconds += secondsSince(t0);
     if (out.dim() != 5 || out.size(0) != windowInput.size(0) || out.size(1) != C ||
         out.size(2) != patch[0] || out.size(3) != patch[1] || out.size(4) != patch[2])

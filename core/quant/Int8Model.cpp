@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "CancelPoint.h"
 #include "Error.h"
 #include "quant/Int8Engine.h"
 #include "quant/Int8Kernels.h"
@@ -309,6 +310,9 @@ Int8Model::Int8Model(const QuantizableGraph& graph, ModelMetadata metadata, cons
   if (options_.fuseNormActivation)
     for (const auto& [node, qy] : dequantized) foldedNorms_ += foldNorm(g, node, qy) ? 1 : 0;
   torch::jit::EliminateDeadCode(copy.graph);  // drops the FP32 weights of the replaced ops
+  // The LibTorch-only graph ("aten", export-int8 --portable) must stay loadable without
+  // our operators: it gets no cancellation points, a cancel waits for its window.
+  if (options_.fastTransitions) insertCancelPoints(g);
   auto forward = unit->create_function(c10::QualifiedName(*module_.type()->name(), "forward"), copy.graph);
   module_.type()->addMethod(forward);
 }

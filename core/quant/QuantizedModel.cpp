@@ -7,6 +7,7 @@
 #include <string>
 
 #include "Error.h"
+#include "CancelPoint.h"
 #include "FastConvolutions.h"
 #include "quant/FakeQuant.h"
 
@@ -217,6 +218,7 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
   }
   // After the hooks: they stay on dense tensors around each oneDNN convolution.
   useFastConvolutions(copy.graph);
+  insertCancelPoints(*copy.graph);  // last: the oneDNN pass does not know the operator
   function_ = std::make_unique<torch::jit::GraphFunction>("mqb_quantized_forward", copy.graph, nullptr);
 }
 

@@ -126,6 +126,22 @@ void writeMixedOpsModel(const std::string& path, uint64_t seed) {
   save(net, path, bandModelMetadata(16, 2.0), false);
 }
 
+void writeConvChainModel(const std::string& path, int patch, int channels, int layers) {
+  torch::manual_seed(3);
+  torch::jit::Module m("ConvChain");
+  std::string body = "def forward(self, x):\n    h = x\n";
+  for (int i = 0; i < layers; ++i) {
+    const int64_t in = i == 0 ? 1 : channels, out = i == layers - 1 ? 3 : channels;
+    m.register_parameter("w" + std::to_string(i), torch::randn({out, in, 3, 3, 3}) * std::sqrt(2.0 / (27.0 * in)), false);
+    m.register_parameter("b" + std::to_string(i), torch::zeros({out}), false);
+    const std::string conv = "torch.conv3d(h, self.w" + std::to_string(i) + ", self.b" + std::to_string(i) +
+                             ", [1, 1, 1], [1, 1, 1])";
+    body += i == layers - 1 ? "    return " + conv + "\n" : "    h = torch.relu(" + conv + ")\n";
+  }
+  m.define(body);
+  save(m, path, bandModelMetadata(patch, 2.0), false);
+}
+
 void writeNaNModel(const std::string& path, const nlohmann::json& metadata) {
   torch::jit::Module m("NaNModel");
   m.register_parameter("w", torch::ones({3, 1, 1, 1, 1}), false);

@@ -27,6 +27,11 @@ void writeNaNModel(const std::string& path, const nlohmann::json& metadata);
 // Patch 16^3, 3 classes (band metadata), deterministic weights from `seed`.
 void writeMixedOpsModel(const std::string& path, uint64_t seed = 7);
 
+// A plain chain of `layers` 3x3x3 convolutions (1 -> channels -> ... -> 3) with ReLUs and a
+// patch of patch^3 (band metadata): a forward of many short ops whose length is set by the
+// caller (cancellation inside one window). Deterministic weights.
+void writeConvChainModel(const std::string& path, int patch, int channels, int layers);
+
 // HU values that land in the middle of each band of the band model.
 constexpr float kBandBackgroundHu = -100.0f;  // -> 0.176
 constexpr float kBandLowHu = 40.0f;           // -> 0.506
