@@ -1,6 +1,7 @@
 #include "CancelPoint.h"
 
 #include <ATen/core/Tensor.h>
+#include <torch/csrc/jit/ir/ir.h>
 #include <torch/library.h>
 
 #include <unordered_set>

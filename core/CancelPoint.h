@@ -5,14 +5,17 @@
 // by the calling thread was cancelled, in which case it throws. insertCancelPoints puts one
 // after every heavy node of a finished (frozen, oneDNN-rewritten) graph, so a cancel takes
 // effect after at most one convolution / contraction instead of after the whole window.
-#include <torch/csrc/jit/ir/ir.h>
-
-#include <memory>
 #include <string>
 
 #include "Error.h"
 #include "ErrorReason.h"
 #include "Feedback.h"
+
+// Only declared: Qt sources (SessionController) include this header, and Qt's `slots`
+// macro breaks LibTorch's headers.
+namespace torch::jit {
+struct Graph;
+}
 
 namespace mqb {
 

@@ -8,7 +8,11 @@
 #include <mutex>
 #include <thread>
 
+#include <cstdlib>
+#include <string>
+
 #include "AtomicFile.h"
+#include "CancelPoint.h"
 #include "Feedback.h"
 
 namespace mqb::cli {
@@ -29,8 +33,9 @@ sigset_t interruptSignals() {
 
 [[noreturn]] void endNow() {
   OutputTransaction::discardAllPending();
-  static const char message[] = "\nmedquanbench-cli: cancelled; nothing was written\n";
-  [[maybe_unused]] auto n = ::write(STDERR_FILENO, message, sizeof(message) - 1);
+  [[maybe_unused]] auto n = ::write(STDERR_FILENO, "\n", 1);
+  n = ::write(STDERR_FILENO, kHardStopMessage, std::char_traits<char>::length(kHardStopMessage));
+  n = ::write(STDERR_FILENO, "\n", 1);
   ::_exit(130);
 }
 
@@ -45,9 +50,10 @@ void watch() {
     g_target->cancel();
   }
   // The job unwinds and main returns 130; a second signal or the grace period ends it here.
+  const std::chrono::milliseconds grace = gracePeriod();
   struct timespec wait {};
-  wait.tv_sec = static_cast<time_t>(kGracePeriod.count() / 1000);
-  wait.tv_nsec = static_cast<long>((kGracePeriod.count() % 1000) * 1000000);
+  wait.tv_sec = static_cast<time_t>(grace.count() / 1000);
+  wait.tv_nsec = static_cast<long>((grace.count() % 1000) * 1000000);
   siginfo_t info;
   sigtimedwait(&set, &info, &wait);
   endNow();
@@ -56,6 +62,14 @@ void watch() {
 }  // namespace
 
 bool interruptRequested() { return g_interrupted; }
+
+std::chrono::milliseconds gracePeriod() {
+  const char* v = std::getenv("MQB_CLI_GRACE_MS");
+  if (!v || !*v) return kGracePeriod;
+  char* end = nullptr;
+  const long ms = std::strtol(v, &end, 10);
+  return *end == '\0' && ms > 0 ? std::chrono::milliseconds(ms) : kGracePeriod;
+}
 
 // Threads started before main (library static initialisers) do not have the signals
 // blocked; one delivered to them is handed on to the watcher, which has them blocked and so
@@ -76,7 +90,7 @@ void installInterruptWatcher() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-InterruptTarget::InterruptTarget(Feedback& feedback) {
+InterruptTarget::InterruptTarget(Feedback& feedback) : scope_(std::make_unique<CancelScope>(&feedback)) {
   std::lock_guard<std::mutex> lock(g_targetMutex);
   g_target = &feedback;
 }

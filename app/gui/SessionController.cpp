@@ -13,6 +13,7 @@
 #include <unistd.h>
 #endif
 
+#include "CancelPoint.h"
 #include "Error.h"
 #include "Phantom.h"
 
@@ -104,12 +105,16 @@ void SessionController::execute(const std::shared_ptr<Job>& job) {
   QString error;
   try {
     job->feedback->report(0.0, job->title.toStdString());
+    // Cancel ends a forward between two ops, not after its window (CancelPoint.h).
+    CancelScope watch(job->feedback.get());
     job->work(*job->feedback);
     ok = true;
   } catch (const Canceled&) {
     canceled = true;
   } catch (const std::exception& e) {
-    error = QString::fromStdString(e.what());
+    // A cancel point's error that reached us outside the sliding window (calibration).
+    if (job->feedback->isCanceled() && isCancelPointError(e.what())) canceled = true;
+    else error = QString::fromStdString(e.what());
   } catch (...) {
     error = tr("unknown error");
   }

@@ -262,9 +262,11 @@ TEST(CliQuantization, CoverageIsReportedByInspectQuantizeAndSweep) {
 namespace {
 
 // Starts the CLI in the background (output to `log`) and returns its pid.
-pid_t startCli(const std::vector<std::string>& args, const std::string& log) {
+pid_t startCli(const std::vector<std::string>& args, const std::string& log,
+               const std::vector<std::pair<std::string, std::string>>& env = {}) {
   const pid_t pid = fork();
   if (pid == 0) {
+    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
     FILE* f = std::fopen(log.c_str(), "w");
     dup2(fileno(f), STDOUT_FILENO);
     dup2(fileno(f), STDERR_FILENO);
@@ -275,6 +277,24 @@ pid_t startCli(const std::vector<std::string>& args, const std::string& log) {
     _exit(127);
   }
   return pid;
+}
+
+// Waits until the process catches `signal` (its SigCgt mask in /proc): before main installed
+// the watcher, a signal still has its default action and kills it (start-up takes seconds on a
+// loaded machine). False after `seconds`.
+bool waitUntilCatching(pid_t pid, int signal, double seconds) {
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("SigCgt:", 0) != 0) continue;
+      const unsigned long long caught = std::stoull(line.substr(7), nullptr, 16);
+      if (caught & (1ull << (signal - 1))) return true;
+    }
+    usleep(20000);
+  }
+  return false;
 }
 
 // Exit code after waiting at most `seconds` (-1 when still running: then it is killed).
@@ -320,9 +340,14 @@ LongRun makeLongRun() {
 void expectEndsWithinTwoSecondsLeavingNothing(const LongRun& r, const std::vector<std::string>& args, int signal) {
   const std::string log = r.dir + "/log.txt";
   const pid_t pid = startCli(args, log);
+  if (!waitUntilCatching(pid, signal, 60.0)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    FAIL() << "the CLI never installed its signal watcher: " << readText(log);
+  }
   // Let it load and start working; the run takes far longer (exit 130, not 0, shows the
   // signal landed mid-work).
-  usleep(2000000);
+  usleep(1500000);
   kill(pid, signal);
   double waited = 0;
   const int code = waitFor(pid, 10.0, &waited);
@@ -348,6 +373,57 @@ TEST(CliSignals, SigintEndsQuantizeWithinTwoSecondsAndWritesNothing) {
       r, {"quantize", "--model", r.model, "--volume", r.ct, "--calibration-patches", "4", "--out", r.out + "/q.nii.gz",
           "--fp32-out", r.out + "/f.nii.gz", "--json", r.out + "/q.json", "--save-calibration", r.out + "/cal.json", "--quiet"},
       SIGINT);
+}
+
+namespace {
+
+// One window whose forward takes seconds (24+ convolutions at 64^3), and a watcher grace
+// period of 10 s: an exit 130 within 2 s of the signal can only come from the job stopping
+// inside the forward (model loading's test forward or the window), not from the watcher's
+// hard exit, which would also print kHardStopMessage.
+void expectSoftStopInsideTheForward(const std::string& command) {
+  const std::string dir = test::tempDir();
+  const std::string model = dir + "/chain.pt", ct = dir + "/one-window.nii", out = dir + "/out";
+  test::writeConvChainModel(model, 64, 16, 32);
+  ImageVolume v;
+  v.geometry.size = {48, 48, 48};
+  v.geometry.spacing = {2, 2, 2};
+  v.voxels.assign(static_cast<size_t>(v.geometry.voxelCount()), 40.0f);
+  writeImage(v, ct);
+  fs::create_directories(out);
+  std::vector<std::string> args{command, "--model", model, "--volume", ct, "--out", out + "/labels.nii.gz",
+                                "--json", out + "/report.json", "--quiet"};
+  if (command == "quantize")
+    for (const char* a : {"--calibration-patches", "2", "--save-calibration"}) args.push_back(a);
+  if (command == "quantize") args.push_back(out + "/cal.json");
+  const std::string log = dir + "/log.txt";
+  const pid_t pid = startCli(args, log, {{"MQB_CLI_GRACE_MS", "10000"}});
+  if (!waitUntilCatching(pid, SIGINT, 60.0)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    FAIL() << "the CLI never installed its signal watcher: " << readText(log);
+  }
+  usleep(1500000);  // inside loading's test forward or the window's (each takes > 3 s)
+  kill(pid, SIGINT);
+  double waited = 0;
+  const int code = waitFor(pid, 15.0, &waited);
+  const std::string text = readText(log);
+  EXPECT_EQ(code, 130) << text;
+  EXPECT_LT(waited, 2.0) << "seconds from the signal to the exit";
+  std::printf("%s: exit %d %.3f s after SIGINT\n", command.c_str(), code, waited);
+  EXPECT_NE(text.find("cancelled; nothing was written"), std::string::npos) << text;
+  EXPECT_EQ(text.find("did not stop in time"), std::string::npos) << "the watcher's hard exit ended it:\n" << text;
+  EXPECT_TRUE(fs::is_empty(out)) << "outputs or temporaries left in " << out;
+}
+
+}  // namespace
+
+TEST(CliSignals, SigintInsideALongForwardEndsSegmentWithinTwoSecondsWithoutTheHardExit) {
+  expectSoftStopInsideTheForward("segment");
+}
+
+TEST(CliSignals, SigintInsideALongForwardEndsQuantizeWithinTwoSecondsWithoutTheHardExit) {
+  expectSoftStopInsideTheForward("quantize");
 }
 
 TEST(CliSignals, NamedPipeVolumeIsRefusedWithoutReading) {

@@ -1,13 +1,20 @@
 // The Qt-free layer of the desktop application: AnalysisSession (caching, previews,
 // cancellation, scores), QuantSettings, session files and table export.
+// LibTorch's headers before any Qt header (Qt's `slots` macro breaks them).
+#include "SegmentationModel.h"
 #include "AnalysisSession.h"
 #include "GuiTestSupport.h"
+#include "SessionController.h"
 #include "SessionFile.h"
 #include "TableExport.h"
 #include "TestModels.h"
 #include "TestSupport.h"
 
 #include <gtest/gtest.h>
+
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QSignalSpy>
 
 #include <cmath>
 #include <filesystem>
@@ -500,4 +507,75 @@ TEST(TableExportTest, ComparisonTableFormats) {
   const std::string noTruth = formatComparisonTable(t, TableFormat::Markdown);
   EXPECT_EQ(noTruth.find("FP32 DSC"), std::string::npos);
   EXPECT_NE(noTruth.find("Agreement DSC"), std::string::npos);
+}
+
+namespace {
+
+// A one-window CT for a 64^3 model at 2 mm.
+std::shared_ptr<ImageVolume> oneWindowCt() {
+  auto v = std::make_shared<ImageVolume>();
+  v->geometry.size = {48, 48, 48};
+  v->geometry.spacing = {2, 2, 2};
+  v->voxels.assign(static_cast<size_t>(v->geometry.voxelCount()), 40.0f);
+  return v;
+}
+
+void processEventsFor(int ms) {
+  QElapsedTimer t;
+  t.start();
+  while (t.elapsed() < ms) QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+}
+
+}  // namespace
+
+// Cancel inside a window's forward (core/CancelPoint.h): the desktop app's Cancel does not
+// wait for the window (several seconds here) and reports a cancel, not a failure.
+TEST(SessionControllerCancel, CancelDuringALongWindowEndsTheRunWithinTwoSeconds) {
+  const std::string model = test::tempDir() + "/chain.pt";
+  test::writeConvChainModel(model, 64, 16, 24);  // forward > 3 s
+  SessionController c;
+  QSignalSpy failed(&c, &SessionController::jobFailed);
+  QSignalSpy finished(&c, &SessionController::runFinished);
+  c.openModel(QString::fromStdString(model));
+  ASSERT_TRUE(c.waitUntilIdle(120000));
+  ASSERT_TRUE(c.modelInfo());
+  c.setVolumeData(oneWindowCt(), "one window");
+  ASSERT_TRUE(c.waitUntilIdle(60000));
+  QuantSettings fp;
+  fp.floatingPoint = true;
+  c.run(fp);
+  processEventsFor(500);
+  QElapsedTimer sinceCancel;
+  sinceCancel.start();
+  c.cancel();
+  ASSERT_TRUE(c.waitUntilIdle(20000));
+  const qint64 ms = sinceCancel.elapsed();
+  std::printf("GUI cancel during a window: idle %lld ms after Cancel\n", static_cast<long long>(ms));
+  EXPECT_LT(ms, 2000);
+  ASSERT_EQ(finished.count(), 1);
+  EXPECT_FALSE(finished.first().first().toBool());
+  EXPECT_EQ(failed.count(), 0) << qPrintable(failed.first().at(1).toString());
+  EXPECT_FALSE(c.hasResults());
+}
+
+// A forward outside the sliding window (here a model's test forward on load) stops too, and
+// the controller reports the cancel point's interpreter error as a cancel.
+TEST(SessionControllerCancel, AForwardOutsideTheSlidingWindowStopsAsACancel) {
+  const std::string model = test::tempDir() + "/chain.pt";
+  test::writeConvChainModel(model, 64, 16, 24);
+  SessionController c;
+  QSignalSpy failed(&c, &SessionController::jobFailed);
+  bool loaded = false;
+  c.runJob("load", [&](AnalysisSession&, Feedback&) {
+    SegmentationModel::load(model);
+    loaded = true;
+  });
+  processEventsFor(1000);
+  QElapsedTimer sinceCancel;
+  sinceCancel.start();
+  c.cancel();
+  ASSERT_TRUE(c.waitUntilIdle(20000));
+  EXPECT_LT(sinceCancel.elapsed(), 2000);
+  EXPECT_FALSE(loaded);
+  EXPECT_EQ(failed.count(), 0) << qPrintable(failed.first().at(1).toString());
 }
