@@ -5,7 +5,7 @@
 //   mqb_bench_int8 [--model models/zoo/MQB-nnUNet-S.pt] [--volume CT] [--labels GT]
 //                  [--label-map totalsegmentator-to-btcv] [--threads 1] [--rounds 3]
 //                  [--batch 4] [--granularity per-tensor] [--calibration-patches 16]
-//                  [--graphs fused,qdq,aten] [--json out.json]
+//                  [--graphs chained,fused,qdq,aten] [--json out.json] [--windows K]
 //
 // Reports per configuration the median wall and CPU time per volume, the speed-ups, the
 // file sizes, mean DSC against the ground truth and agreement with FP32 and with simulated
@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -144,6 +145,67 @@ int main(int argc, char** argv) try {
   const InferenceResult fp32Reference = study.fp32();
   const quant::QuantizedRun simulated = study.runQuantized(config);
 
+  // Quick mode (--windows K): K windows from the middle of the CT, predicted in batches,
+  // FP32 and INT8 (fused) alternating, then the INT8 op profile. Minutes instead of the
+  // whole-volume hour when iterating on the INT8 graph.
+  if (kv.count("windows")) {
+    const int k = std::stoi(kv.at("windows"));
+    const auto& ps = study.model().metadata().patchSize;
+    const torch::Tensor& vol = study.prepared().input;
+    std::vector<torch::Tensor> windows;
+    for (int i = 0; i < k; ++i) {
+      std::array<int64_t, 3> start{};
+      for (int a = 0; a < 3; ++a) {
+        const int64_t room = vol.size(2 + a) - ps[a];
+        start[a] = room <= 0 ? 0 : (room / 2 + ((i * 7 + a * 3) % 5 - 2) * room / 5);
+        start[a] = std::clamp<int64_t>(start[a], 0, std::max<int64_t>(0, room));
+      }
+      windows.push_back(vol.slice(2, start[0], start[0] + ps[0]).slice(3, start[1], start[1] + ps[1])
+                            .slice(4, start[2], start[2] + ps[2]).contiguous());
+    }
+    const torch::Tensor all = torch::cat(windows, 0);
+    quant::Int8GraphOptions chainedOptions, fusedOptions;
+    fusedOptions.chainRequantize = false;
+    auto int8 = quant::buildInt8Model(study, config, nullptr, chainedOptions);
+    auto fused = quant::buildInt8Model(study, config, nullptr, fusedOptions);
+    auto runAll = [&](PatchPredictor& m) {
+      torch::NoGradGuard ng;
+      for (int64_t b = 0; b < k; b += batch) m.predict(all.slice(0, b, std::min<int64_t>(k, b + batch)));
+    };
+    {
+      torch::NoGradGuard ng;
+      const torch::Tensor x = all.slice(0, 0, std::min<int64_t>(k, batch));
+      const double diff = (int8->predict(x) - fused->predict(x)).abs().max().item<double>();
+      std::printf("chained (%d quantize ops replaced, %d cats in uint8) vs fused: max |logit difference| %g\n",
+                  int8->chainedTransitions(), int8->uint8Cats(), diff);
+    }
+    std::vector<std::pair<std::string, PatchPredictor*>> models{{"FP32", &fp32}, {"INT8 fused", fused.get()},
+                                                                {"INT8 chained", int8.get()}};
+    for (auto& m : models) runAll(*m.second);
+    std::vector<std::vector<double>> cpu(models.size());
+    for (int r = 0; r < rounds; ++r)
+      for (size_t i = 0; i < models.size(); ++i) {
+        const size_t j = r % 2 ? models.size() - 1 - i : i;
+        cpu[j].push_back(timeBoth([&] { runAll(*models[j].second); }).cpu);
+      }
+    std::printf("%d windows, batch %d, %d rounds, CPU s (median):", k, batch, rounds);
+    for (size_t i = 0; i < models.size(); ++i)
+      std::printf("  %s %.3f (%.2fx)", models[i].first.c_str(), median(cpu[i]), median(cpu[0]) / median(cpu[i]));
+    std::printf("\n");
+    const OpTimes t = profile([&] { runAll(*int8); });
+    const OpTimes tf = profile([&] { runAll(*fused); });
+    for (const auto* times : {&t, &tf}) {
+      const double sum = times->integer + times->transitions + times->fp32;
+      std::vector<std::pair<double, std::string>> top;
+      for (const auto& [name, sec] : times->byName) top.emplace_back(sec, name);
+      std::sort(top.rbegin(), top.rend());
+      std::printf("%s profile (%.3f s in top-level ops):\n", times == &t ? "INT8 chained" : "INT8 fused", sum);
+      for (size_t i = 0; i < top.size() && i < 14; ++i)
+        std::printf("  %-36s %7.3f s  %4.1f%%\n", top[i].second.c_str(), top[i].first, 100 * top[i].first / sum);
+    }
+    return 0;
+  }
+
   struct Variant {
     std::string name;
     PatchPredictor* model;
@@ -153,12 +215,13 @@ int main(int argc, char** argv) try {
   };
   std::vector<std::unique_ptr<quant::Int8Model>> int8Models;
   std::vector<Variant> variants{{"fp32 b1", &fp32, 1, {}, {}, {}}, {"fp32 b" + std::to_string(batch), &fp32, batch, {}, {}, {}}};
-  for (const std::string& g : split(get(kv, "graphs", "fused,qdq,aten"))) {
+  for (const std::string& g : split(get(kv, "graphs", "chained,fused,qdq,aten"))) {
     quant::Int8GraphOptions o;
     o.fastTransitions = g != "aten";
-    o.fuseNormActivation = g == "fused";
+    o.fuseNormActivation = g == "fused" || g == "chained";
+    o.chainRequantize = g == "chained";
     int8Models.push_back(quant::buildInt8Model(study, config, nullptr, o));
-    if (g == "fused") variants.push_back({"int8 " + g + " b1", int8Models.back().get(), 1, {}, {}, {}});
+    if (g == "chained") variants.push_back({"int8 " + g + " b1", int8Models.back().get(), 1, {}, {}, {}});
     variants.push_back({"int8 " + g + " b" + std::to_string(batch), int8Models.back().get(), batch, {}, {}, {}});
   }
   auto run = [&](Variant& v) {

@@ -8,6 +8,7 @@
 #include "AtomicFile.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
+#include "Int8FileSize.h"
 #include "Error.h"
 #include "JsonField.h"
 #include "LabelCoverage.h"
@@ -60,19 +61,6 @@ quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConf
   checkOpNames(config, study.graph());
   withModelContext(cl.get("model"), [&] { loadOrSaveCalibration(cl, study, config, feedback, output); });
   return study;
-}
-
-// The size of the INT8 file the model would be exported as: written to `keep` when the user
-// asked for the file, else to a temporary file that is removed.
-int64_t int8FileBytes(quant::Int8Model& model, const std::string& keep, OutputTransaction& output) {
-  namespace fs = std::filesystem;
-  const std::string path = keep.empty()
-                               ? (fs::temp_directory_path() / ("mqb-int8-" + std::to_string(::getpid()) + ".pt")).string()
-                               : output.stage(keep);
-  model.save(path);
-  const auto bytes = static_cast<int64_t>(fs::file_size(path));
-  if (keep.empty()) fs::remove(path);
-  return bytes;
 }
 
 // quantize --execution real-int8: the same report as the simulated run, from the integer

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -6,11 +7,13 @@
 #include "BenchmarkTable.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
+#include "Int8FileSize.h"
 #include "Error.h"
 #include "JsonField.h"
 #include "ModelErrors.h"
 #include "Preflight.h"
 #include "QuantOptions.h"
+#include "quant/Int8Build.h"
 #include "quant/QuantCoverage.h"
 
 namespace mqb::cli {
@@ -20,6 +23,7 @@ struct Configuration {
   int order;
   size_t model;
   std::string precision, granularity;  // granularity "" for FP32
+  bool realInt8 = false;               // the same configuration on LibTorch's integer kernels
 };
 
 std::pair<int, int> parseShard(const std::string& s) {
@@ -61,6 +65,9 @@ int runSweep(int argc, char** argv) {
   addQuantOptions(cl, false);
   cl.option("precisions", "P,...", "precisions", false, "FP32,W8A8,W4A4");
   cl.option("granularities", "G,...", "granularities", false, "per-tensor,per-channel,per-voxel,adaptive");
+  cl.flag("real-int8",
+          "also run every W8A8 per-tensor / per-channel configuration on LibTorch's integer kernels: extra rows "
+          "with the speed-up over FP32 (time per window, same process and threads) and the size of the INT8 file");
   cl.option("shard", "i/N", "run only shard i of N (SLURM job arrays)");
   cl.option("out", "table", "output prefix", true);
   if (!cl.parse(argc, argv)) return 0;
@@ -77,9 +84,18 @@ int runSweep(int argc, char** argv) {
     for (const auto& p : cl.getList("precisions")) {
       if (quant::Precision::parse(p).floatingPoint) continue;
       for (const auto& g : cl.getList("granularities")) {
-        quantConfigFrom(cl, p, g);  // validate every string before the long run starts
+        const quant::QuantConfig config = quantConfigFrom(cl, p, g);  // validate every string before the long run
         configs.push_back({static_cast<int>(configs.size()), m, quant::Precision::parse(p).id(),
                            quant::granularityId(quant::parseGranularity(g))});
+        if (!cl.has("real-int8")) continue;
+        try {
+          quant::Int8Model::checkConfig(config);
+        } catch (const Error&) {
+          continue;  // simulated only (e.g. W4A4, per-voxel): the integer kernels are W8A8 per-tensor grids
+        }
+        configs.push_back(configs.back());
+        configs.back().order = static_cast<int>(configs.size()) - 1;
+        configs.back().realInt8 = true;
       }
     }
   }
@@ -133,7 +149,8 @@ int runSweep(int argc, char** argv) {
     row.parameters = studies[0]->model().parameterCount();
     row.precision = c.precision;
     row.granularity = c.granularity;
-    std::vector<double> dsc, nsd, fdsc, fnsd, agree;
+    std::vector<double> dsc, nsd, fdsc, fnsd, agree, speedups;
+    if (c.realInt8) row.execution = "real-int8";
     double seconds = 0;
     for (auto& study : studies) {
       const auto& fp =
@@ -145,6 +162,36 @@ int runSweep(int argc, char** argv) {
         nsd.push_back(fp.meanNsd);
         agree.push_back(1.0);
         seconds += study->fp32().seconds;
+      } else if (c.realInt8) {
+        quant::QuantConfig config = quantConfigFrom(cl, c.precision, c.granularity);
+        config.execution = quant::Execution::RealInt8;
+        const InferenceResult& fp32 = study->fp32(&feedback);
+        std::unique_ptr<quant::Int8Model> int8 =
+            withModelContext(row.model, [&] { return quant::buildInt8Model(*study, config, &feedback); });
+        InferenceOptions options;
+        options.windowBatch = cl.getInt("window-batch");
+        const InferenceResult run = withModelContext(row.model, [&] {
+          return runSlidingWindow(*int8, study->prepared(), options, FeedbackStage(&feedback, 0, 1, "INT8 inference"));
+        });
+        const ClassList& classes = md.classes;
+        if (const LabelVolume* truth = study->groundTruth()) {
+          const SegmentationScores s = scoreSegmentation(run.labels, *truth, classes, study->toleranceMm(), nullptr);
+          dsc.push_back(s.meanDsc);
+          nsd.push_back(s.meanNsd);
+        }
+        agree.push_back(scoreSegmentation(run.labels, fp32.labels, classes, study->toleranceMm(), nullptr).meanDsc);
+        seconds += run.seconds;
+        const double perWindow = run.seconds / std::max(1, run.windows);
+        const double fp32PerWindow = fp32.seconds / std::max(1, fp32.windows);
+        speedups.push_back(fp32PerWindow / perWindow);
+        if (row.sizeRatio == 0) {
+          OutputTransaction scratch;  // nothing kept: only the size is measured
+          row.sizeRatio = double(int8FileBytes(*int8, "", scratch)) /
+                          double(std::filesystem::file_size(models[c.model]));
+        }
+        if (row.coverage.empty())
+          row.coverage = std::to_string(int8->coverage().integerOps()) + "/" +
+                         std::to_string(int8->coverage().ops.size()) + " ops on integer kernels (" + int8->engine() + ")";
       } else {
         const quant::QuantConfig config = quantConfigFrom(cl, c.precision, c.granularity);
         if (row.coverage.empty()) {
@@ -166,11 +213,12 @@ int runSweep(int argc, char** argv) {
     row.fp32Nsd = mean(fnsd);
     row.agreementDsc = mean(agree);
     row.seconds = seconds;
+    if (c.realInt8) row.speedup = mean(speedups);
     table.rows.push_back(row);
     ++done;
     progress.finish();
     std::cerr << "[" << done << "/" << mine << "] " << md.name << " " << c.precision << " "
-              << (c.granularity.empty() ? "--" : c.granularity) << ": DSC " << row.dsc << " NSD " << row.nsd << "\n";
+              << (c.granularity.empty() ? "--" : c.granularity) << (c.realInt8 ? " real INT8" : "") << ": DSC " << row.dsc << " NSD " << row.nsd << "\n";
   }
   OutputTransaction output;
   if (cl.has("shard")) {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "Error.h"
@@ -116,20 +117,22 @@ torch::Tensor int8Dequantize(const torch::Tensor& qIn) {
   return y;
 }
 
-torch::Tensor int8DequantizeNorm(const torch::Tensor& qIn, const c10::optional<torch::Tensor>& weight,
-                                 const c10::optional<torch::Tensor>& bias, double eps, double slope, bool activation) {
-  checkQuint8(qIn, "mqb::int8_dequantize_norm");
-  if (qIn.dim() < 3) throw Error("mqb::int8_dequantize_norm: expects [N, C, spatial...]");
-  const bool cl = channelsLastCandidate(qIn) && !qIn.is_contiguous() &&
-                  qIn.is_contiguous(channelsLastFormat(qIn.dim()));
-  const torch::Tensor q = cl ? qIn : qIn.contiguous();
+namespace {
+
+// The affine map of a folded instance norm in terms of integer levels: for image `img` and
+// channel `ch`, normalised = (level - zero point) * A + B, with mean and variance taken
+// from the integer tensor (exact int64 sums, so they are those of the dequantized tensor up
+// to the final float rounding).
+struct LevelAffine {
+  std::vector<float> A, B;  // [N * C]
+};
+
+LevelAffine levelAffineOfNorm(const torch::Tensor& q, bool cl, const c10::optional<torch::Tensor>& weight,
+                              const c10::optional<torch::Tensor>& bias, double eps) {
   const int64_t n = q.size(0), c = q.size(1), s = spatialSize(q);
   const double scale = q.q_scale();
   const int64_t zp = q.q_zero_point();
   const uint8_t* src = reinterpret_cast<const uint8_t*>(q.data_ptr<c10::quint8>());
-
-  // Per (image, channel) sums of the integer levels: exact in int64, so the statistics
-  // are those of the dequantized tensor up to the final float rounding.
   std::vector<int64_t> sum(static_cast<size_t>(n * c), 0), squares(static_cast<size_t>(n * c), 0);
   const int64_t blocks = (s + 4095) / 4096;
   std::vector<int64_t> partSum(static_cast<size_t>(n * blocks * c), 0), partSq(partSum.size(), 0);
@@ -180,7 +183,11 @@ torch::Tensor int8DequantizeNorm(const torch::Tensor& qIn, const c10::optional<t
   // y = (level - zp) * A + B per (image, channel).
   torch::Tensor w = weight && weight->defined() ? weight->to(torch::kFloat).contiguous() : torch::Tensor();
   torch::Tensor bi = bias && bias->defined() ? bias->to(torch::kFloat).contiguous() : torch::Tensor();
-  std::vector<float> A(static_cast<size_t>(n * c)), B(static_cast<size_t>(n * c));
+  if ((w.defined() && w.numel() != c) || (bi.defined() && bi.numel() != c))
+    throw Error("mqb::int8 instance norm: weight/bias size differs from the channel count");
+  LevelAffine f;
+  f.A.resize(static_cast<size_t>(n * c));
+  f.B.resize(static_cast<size_t>(n * c));
   for (int64_t img = 0; img < n; ++img)
     for (int64_t ch = 0; ch < c; ++ch) {
       const size_t i = static_cast<size_t>(img * c + ch);
@@ -190,13 +197,35 @@ torch::Tensor int8DequantizeNorm(const torch::Tensor& qIn, const c10::optional<t
       const double inv = 1.0 / std::sqrt(var + eps);
       const double g = w.defined() ? w.data_ptr<float>()[ch] : 1.0;
       const double off = bi.defined() ? bi.data_ptr<float>()[ch] : 0.0;
-      A[i] = static_cast<float>(scale * inv * g);
-      B[i] = static_cast<float>(off - mean * inv * g);
+      f.A[i] = static_cast<float>(scale * inv * g);
+      f.B[i] = static_cast<float>(off - mean * inv * g);
     }
+  return f;
+}
+
+// The normalised (and activated) float value of one integer level: the one expression both
+// the float output and the requantizing lookup table use, so the two agree to the bit.
+inline float normalisedLevel(int level, int zp, float a, float b, bool activation, float leak) {
+  const float v = static_cast<float>(level - zp) * a + b;
+  return activation && v < 0.0f ? v * leak : v;
+}
+
+}  // namespace
+
+torch::Tensor int8DequantizeNorm(const torch::Tensor& qIn, const c10::optional<torch::Tensor>& weight,
+                                 const c10::optional<torch::Tensor>& bias, double eps, double slope, bool activation) {
+  checkQuint8(qIn, "mqb::int8_dequantize_norm");
+  if (qIn.dim() < 3) throw Error("mqb::int8_dequantize_norm: expects [N, C, spatial...]");
+  const bool cl = channelsLastCandidate(qIn) && !qIn.is_contiguous() &&
+                  qIn.is_contiguous(channelsLastFormat(qIn.dim()));
+  const torch::Tensor q = cl ? qIn : qIn.contiguous();
+  const int64_t n = q.size(0), c = q.size(1), s = spatialSize(q);
+  const uint8_t* src = reinterpret_cast<const uint8_t*>(q.data_ptr<c10::quint8>());
+  const LevelAffine f = levelAffineOfNorm(q, cl, weight, bias, eps);
   torch::Tensor y = torch::empty(q.sizes(), torch::kFloat);
   float* dst = y.data_ptr<float>();
   const float leak = static_cast<float>(slope);
-  const int izp = static_cast<int>(zp);
+  const int izp = static_cast<int>(q.q_zero_point());
   const int64_t tb = (s + kBlock - 1) / kBlock;
   at::parallel_for(0, n * tb, 1, [&](int64_t b, int64_t e) {
     std::vector<uint8_t> buffer(static_cast<size_t>(c * kBlock));
@@ -209,16 +238,13 @@ torch::Tensor int8DequantizeNorm(const torch::Tensor& qIn, const c10::optional<t
           for (int64_t ch = 0; ch < c; ++ch) buffer[static_cast<size_t>(ch * kBlock + p)] = in[p * c + ch];
       }
       for (int64_t ch = 0; ch < c; ++ch) {
-        const float a = A[static_cast<size_t>(img * c + ch)], bb = B[static_cast<size_t>(img * c + ch)];
+        const float a = f.A[static_cast<size_t>(img * c + ch)], bb = f.B[static_cast<size_t>(img * c + ch)];
         const uint8_t* line = cl ? buffer.data() + ch * kBlock : src + img * c * s + ch * s + p0;
         float* row = out + ch * s;
         if (activation) {
-          for (int64_t p = 0; p < len; ++p) {
-            const float v = static_cast<float>(static_cast<int>(line[p]) - izp) * a + bb;
-            row[p] = v < 0.0f ? v * leak : v;
-          }
+          for (int64_t p = 0; p < len; ++p) row[p] = normalisedLevel(line[p], izp, a, bb, true, leak);
         } else {
-          for (int64_t p = 0; p < len; ++p) row[p] = static_cast<float>(static_cast<int>(line[p]) - izp) * a + bb;
+          for (int64_t p = 0; p < len; ++p) row[p] = normalisedLevel(line[p], izp, a, bb, false, leak);
         }
       }
     }
@@ -226,11 +252,120 @@ torch::Tensor int8DequantizeNorm(const torch::Tensor& qIn, const c10::optional<t
   return y;
 }
 
+torch::Tensor int8NormRequantize(const torch::Tensor& qIn, const c10::optional<torch::Tensor>& weight,
+                                 const c10::optional<torch::Tensor>& bias, double eps, double slope, bool activation,
+                                 double outScaleD, int64_t outZeroPoint) {
+  checkQuint8(qIn, "mqb::int8_norm_requantize");
+  if (qIn.dim() < 3) throw Error("mqb::int8_norm_requantize: expects [N, C, spatial...]");
+  // The next integer kernel wants channels-last: produce it whatever the input layout.
+  const bool clCandidate = channelsLastCandidate(qIn);
+  const torch::Tensor q = clCandidate ? qIn.contiguous(channelsLastFormat(qIn.dim())) : qIn.contiguous();
+  const int64_t n = q.size(0), c = q.size(1), s = spatialSize(q);
+  const LevelAffine f = levelAffineOfNorm(q, clCandidate, weight, bias, eps);
+  const float leak = static_cast<float>(slope);
+  const int izp = static_cast<int>(q.q_zero_point());
+  const float outScale = static_cast<float>(outScaleD), ozp = static_cast<float>(outZeroPoint);
+  const float lo = -ozp, hi = 255.0f - ozp;
+  // Every input level of a channel maps to one output level: a 256-entry table per
+  // (image, channel) replaces dequantize + norm + activation + quantize, and the tensor
+  // stays one byte per element in the kernels' channels-last layout.
+  std::vector<uint8_t> table(static_cast<size_t>(n * c * 256));
+  for (int64_t i = 0; i < n * c; ++i)
+    for (int level = 0; level < 256; ++level)
+      table[static_cast<size_t>(i * 256 + level)] =
+          quantizeOne(normalisedLevel(level, izp, f.A[static_cast<size_t>(i)], f.B[static_cast<size_t>(i)], activation, leak),
+                      outScale, lo, hi, ozp);
+  torch::Tensor out = at::_empty_affine_quantized(
+      q.sizes(), at::device(torch::kCPU).dtype(torch::kQUInt8), outScaleD, outZeroPoint,
+      clCandidate ? channelsLastFormat(q.dim()) : c10::MemoryFormat::Contiguous);
+  const uint8_t* src = reinterpret_cast<const uint8_t*>(q.data_ptr<c10::quint8>());
+  uint8_t* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());
+  if (clCandidate) {
+    at::parallel_for(0, n * s, 4096, [&](int64_t b, int64_t e) {
+      for (int64_t pos = b; pos < e; ++pos) {
+        const uint8_t* lut = table.data() + (pos / s) * c * 256;
+        const uint8_t* in = src + pos * c;
+        uint8_t* o = dst + pos * c;
+        for (int64_t ch = 0; ch < c; ++ch) o[ch] = lut[ch * 256 + in[ch]];
+      }
+    });
+  } else {
+    at::parallel_for(0, n * c, 1, [&](int64_t b, int64_t e) {
+      for (int64_t row = b; row < e; ++row) {
+        const uint8_t* lut = table.data() + row * 256;
+        for (int64_t p = 0; p < s; ++p) dst[row * s + p] = lut[src[row * s + p]];
+      }
+    });
+  }
+  return out;
+}
+
+torch::Tensor int8Requantize(const torch::Tensor& qIn, double outScaleD, int64_t outZeroPoint) {
+  checkQuint8(qIn, "mqb::int8_requantize");
+  const bool cl = channelsLastCandidate(qIn);
+  const torch::Tensor q = cl ? qIn.contiguous(channelsLastFormat(qIn.dim())) : qIn.contiguous();
+  const float scale = static_cast<float>(q.q_scale());
+  const int izp = static_cast<int>(q.q_zero_point());
+  const float outScale = static_cast<float>(outScaleD), ozp = static_cast<float>(outZeroPoint);
+  // The level int8_dequantize + int8_quantize would give, for each of the 256 input levels.
+  uint8_t table[256];
+  for (int level = 0; level < 256; ++level)
+    table[level] = quantizeOne(static_cast<float>(level - izp) * scale, outScale, -ozp, 255.0f - ozp, ozp);
+  torch::Tensor out = at::_empty_affine_quantized(q.sizes(), at::device(torch::kCPU).dtype(torch::kQUInt8), outScaleD,
+                                                  outZeroPoint, cl ? channelsLastFormat(q.dim()) : c10::MemoryFormat::Contiguous);
+  const uint8_t* src = reinterpret_cast<const uint8_t*>(q.data_ptr<c10::quint8>());
+  uint8_t* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());
+  at::parallel_for(0, q.numel(), 1 << 16, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) dst[i] = table[src[i]];
+  });
+  return out;
+}
+
+torch::Tensor int8CatChannels(const std::vector<torch::Tensor>& parts) {
+  if (parts.empty()) throw Error("mqb::int8_cat_channels: no tensors");
+  for (const auto& p : parts) checkQuint8(p, "mqb::int8_cat_channels");
+  const torch::Tensor& first = parts.front();
+  if (!channelsLastCandidate(first)) throw Error("mqb::int8_cat_channels: expects 4-D or 5-D tensors");
+  const double scale = first.q_scale();
+  const int64_t zp = first.q_zero_point();
+  int64_t channels = 0;
+  std::vector<torch::Tensor> cl;
+  for (const auto& p : parts) {
+    if (p.dim() != first.dim() || p.size(0) != first.size(0) || p.q_scale() != scale || p.q_zero_point() != zp)
+      throw Error("mqb::int8_cat_channels: tensors differ in batch, rank or grid");
+    for (int64_t d = 2; d < p.dim(); ++d)
+      if (p.size(d) != first.size(d)) throw Error("mqb::int8_cat_channels: spatial sizes differ");
+    cl.push_back(p.contiguous(channelsLastFormat(p.dim())));
+    channels += p.size(1);
+  }
+  std::vector<int64_t> sizes = first.sizes().vec();
+  sizes[1] = channels;
+  torch::Tensor out = at::_empty_affine_quantized(sizes, at::device(torch::kCPU).dtype(torch::kQUInt8), scale, zp,
+                                                  channelsLastFormat(first.dim()));
+  const int64_t positions = first.size(0) * spatialSize(first);
+  uint8_t* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());
+  at::parallel_for(0, positions, 2048, [&](int64_t b, int64_t e) {
+    int64_t offset = 0;
+    for (const auto& p : cl) {
+      const int64_t c = p.size(1);
+      const uint8_t* src = reinterpret_cast<const uint8_t*>(p.data_ptr<c10::quint8>());
+      for (int64_t pos = b; pos < e; ++pos) std::memcpy(dst + pos * channels + offset, src + pos * c, static_cast<size_t>(c));
+      offset += c;
+    }
+  });
+  return out;
+}
+
 TORCH_LIBRARY_FRAGMENT(mqb, m) {
   m.def("int8_quantize(Tensor x, float scale, int zero_point) -> Tensor", int8Quantize);
   m.def("int8_dequantize(Tensor q) -> Tensor", int8Dequantize);
   m.def("int8_dequantize_norm(Tensor q, Tensor? weight, Tensor? bias, float eps, float slope, bool activation) -> Tensor",
         int8DequantizeNorm);
+  m.def("int8_norm_requantize(Tensor q, Tensor? weight, Tensor? bias, float eps, float slope, bool activation, "
+        "float scale, int zero_point) -> Tensor",
+        int8NormRequantize);
+  m.def("int8_requantize(Tensor q, float scale, int zero_point) -> Tensor", int8Requantize);
+  m.def("int8_cat_channels(Tensor[] parts) -> Tensor", int8CatChannels);
 }
 
 void registerInt8Operators() {}

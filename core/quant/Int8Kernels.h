@@ -9,6 +9,8 @@
 // normalised activation is written once, in float32.
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace mqb::quant {
 
 // x (float) -> quint8 with `scale` and `zeroPoint`, channels-last for 4-D/5-D tensors.
@@ -22,6 +24,21 @@ torch::Tensor int8Dequantize(const torch::Tensor& q);
 // `activation`; q is [N, C, spatial...]; result contiguous float32.
 torch::Tensor int8DequantizeNorm(const torch::Tensor& q, const c10::optional<torch::Tensor>& weight,
                                  const c10::optional<torch::Tensor>& bias, double eps, double slope, bool activation);
+
+// The same normalisation requantized at once to the next integer op's input grid (scale,
+// zeroPoint): uint8 in, uint8 out (channels-last), through a per-(image, channel) table of
+// the 256 input levels. Equal to int8Quantize(int8DequantizeNorm(q, ...), scale, zeroPoint)
+// element for element, without the float tensor in between.
+torch::Tensor int8NormRequantize(const torch::Tensor& q, const c10::optional<torch::Tensor>& weight,
+                                 const c10::optional<torch::Tensor>& bias, double eps, double slope, bool activation,
+                                 double scale, int64_t zeroPoint);
+
+// quint8 -> quint8 on another grid: the level int8Quantize(int8Dequantize(q), scale,
+// zeroPoint) gives, through a 256-entry table; channels-last out.
+torch::Tensor int8Requantize(const torch::Tensor& q, double scale, int64_t zeroPoint);
+// Concatenation along channels of quint8 tensors on one grid, channels-last out (the layout
+// the next integer kernel reads): the cat of a U-Net decoder without leaving uint8.
+torch::Tensor int8CatChannels(const std::vector<torch::Tensor>& parts);
 
 // Makes sure the operators are registered (static libraries drop unreferenced registrars);
 // every program that may load an INT8 model file calls it.

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <optional>
 
 #include "CancelPoint.h"
@@ -115,13 +116,13 @@ std::string fp32Reason(const QuantOp& op, const QuantConfig& config, const std::
 // mqb::int8_dequantize_norm of the integer output `qy`. Only the plain form: statistics of
 // the input itself (no running stats), constant affine parameters and eps; the
 // dequantized tensor and the norm's result have no other reader.
-bool foldNorm(torch::jit::Graph& g, Node* dequantizeNode, Value* qy) {
+Node* foldNorm(torch::jit::Graph& g, Node* dequantizeNode, Value* qy) {
   Value* y = dequantizeNode->output(0);
-  if (y->uses().size() != 1) return false;
+  if (y->uses().size() != 1) return nullptr;
   Node* norm = y->uses()[0].user;
   if (norm->kind() != c10::Symbol::fromQualString("aten::instance_norm") || norm->inputs().size() != 9 ||
       norm->input(0) != y || norm->owningBlock() != dequantizeNode->owningBlock())
-    return false;
+    return nullptr;
   auto isNone = [](Value* v) {
     auto iv = torch::jit::toIValue(v);
     return iv && iv->isNone();
@@ -134,7 +135,7 @@ bool foldNorm(torch::jit::Graph& g, Node* dequantizeNode, Value* qy) {
   auto eps = torch::jit::toIValue(norm->input(7));
   if (!isTensorOrNone(norm->input(1)) || !isTensorOrNone(norm->input(2)) || !isNone(norm->input(3)) ||
       !isNone(norm->input(4)) || !useStats || !useStats->isBool() || !useStats->toBool() || !eps || !eps->isDouble())
-    return false;
+    return nullptr;
   Node* act = nullptr;
   double slope = 0.0;
   Value* normOut = norm->output(0);
@@ -157,7 +158,114 @@ bool foldNorm(torch::jit::Graph& g, Node* dequantizeNode, Value* qy) {
   if (act) act->destroy();
   norm->destroy();
   dequantizeNode->destroy();
-  return true;
+  return fused->node();
+}
+
+// Where a folded norm's float result is only quantized again for the next integer op
+// (conv -> norm -> LeakyReLU -> conv), the two become one mqb::int8_norm_requantize: the
+// activation stays uint8 and channels-last between the kernels. Readers of the float
+// result (a skip connection) keep the folded norm. Returns the quantize nodes replaced.
+int chainRequantize(torch::jit::Graph& g, Node* folded) {
+  static const auto quantize = c10::Symbol::fromQualString("mqb::int8_quantize");
+  static const auto requantize = c10::Symbol::fromQualString("mqb::int8_norm_requantize");
+  Value* y = folded->output(0);
+  std::vector<Node*> readers;
+  for (const torch::jit::Use& u : y->uses())
+    if (u.user->kind() == quantize && u.offset == 0 && u.user->owningBlock() == folded->owningBlock())
+      readers.push_back(u.user);
+  std::map<std::pair<double, int64_t>, Value*> made;  // one table pass per output grid
+  int chained = 0;
+  for (Node* q : readers) {
+    auto scale = torch::jit::toIValue(q->input(1));
+    auto zeroPoint = torch::jit::toIValue(q->input(2));
+    if (!scale || !zeroPoint || !scale->isDouble() || !zeroPoint->isInt()) continue;
+    const std::pair<double, int64_t> grid{scale->toDouble(), zeroPoint->toInt()};
+    Value*& r = made[grid];
+    if (!r) {
+      torch::jit::WithInsertPoint guard(folded->next());
+      std::vector<torch::jit::NamedValue> args;
+      for (Value* in : folded->inputs()) args.emplace_back(in);
+      args.emplace_back(grid.first);
+      args.emplace_back(grid.second);
+      r = g.insert(requantize, args);
+    }
+    q->output(0)->replaceAllUsesWith(r);
+    q->destroy();
+    ++chained;
+  }
+  if (y->uses().empty()) folded->destroy();
+  return chained;
+}
+
+// int8_quantize(cat([parts], 1)) before an integer op (a U-Net decoder joining the
+// upsampled path and the skip connection) becomes a cat of uint8 parts requantized straight
+// from their integer producers: the transposed convolution's output through a table, the
+// skip's folded norm through its requantizing table; other parts are quantized as before.
+// Each part's levels equal those the float cat would have been quantized to.
+int catInUint8(torch::jit::Graph& g) {
+  static const auto quantize = c10::Symbol::fromQualString("mqb::int8_quantize");
+  static const auto dequantize = c10::Symbol::fromQualString("mqb::int8_dequantize");
+  static const auto dequantizeNorm = c10::Symbol::fromQualString("mqb::int8_dequantize_norm");
+  static const auto requantize = c10::Symbol::fromQualString("mqb::int8_requantize");
+  static const auto normRequantize = c10::Symbol::fromQualString("mqb::int8_norm_requantize");
+  static const auto catChannels = c10::Symbol::fromQualString("mqb::int8_cat_channels");
+  static const auto cat = c10::Symbol::fromQualString("aten::cat");
+  std::vector<Node*> candidates;
+  for (Node* n : g.nodes())
+    if (n->kind() == quantize) candidates.push_back(n);
+  int rewritten = 0;
+  for (Node* q : candidates) {
+    Node* c = q->input(0)->node();
+    auto scale = torch::jit::toIValue(q->input(1));
+    auto zeroPoint = torch::jit::toIValue(q->input(2));
+    if (c->kind() != cat || !scale || !zeroPoint || !scale->isDouble() || !zeroPoint->isInt()) continue;
+    auto dim = torch::jit::toIValue(c->input(1));
+    Node* list = c->input(0)->node();
+    if (!dim || !dim->isInt() || dim->toInt() != 1 || list->kind() != c10::prim::ListConstruct ||
+        list->owningBlock() != q->owningBlock() || c->owningBlock() != q->owningBlock())
+      continue;
+    bool integerPart = false;
+    for (Value* part : list->inputs()) {
+      const auto k = part->node()->kind();
+      integerPart = integerPart || k == dequantize || k == dequantizeNorm;
+    }
+    if (!integerPart) continue;
+    torch::jit::WithInsertPoint guard(q);
+    std::vector<Value*> parts;
+    for (Value* part : list->inputs()) {
+      Node* p = part->node();
+      if (p->kind() == dequantize) {
+        parts.push_back(g.insert(requantize, {p->input(0), scale->toDouble(), zeroPoint->toInt()}));
+      } else if (p->kind() == dequantizeNorm) {
+        std::vector<torch::jit::NamedValue> args;
+        for (Value* in : p->inputs()) args.emplace_back(in);
+        args.emplace_back(scale->toDouble());
+        args.emplace_back(zeroPoint->toInt());
+        parts.push_back(g.insert(normRequantize, args));
+      } else {
+        parts.push_back(g.insert(quantize, {part, scale->toDouble(), zeroPoint->toInt()}));
+      }
+    }
+    Node* joined = g.insertNode(g.createList(c10::TensorType::get(), parts));
+    Value* out = g.insert(catChannels, {joined->output()});
+    q->output(0)->replaceAllUsesWith(out);
+    q->destroy();
+    ++rewritten;
+  }
+  // Float parts nobody reads any more (the cat and what fed only it).
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto it = g.nodes().rbegin(); it != g.nodes().rend(); ++it) {
+      Node* n = *it;
+      const auto k = n->kind();
+      if ((k == cat || k == c10::prim::ListConstruct || k == dequantize || k == dequantizeNorm) && n->outputs().size() == 1 &&
+          n->output(0)->uses().empty()) {
+        it.destroyCurrent();
+        changed = true;
+      }
+    }
+  }
+  return rewritten;
 }
 
 struct PendingRewrite {
@@ -173,16 +281,18 @@ Int8GraphOptions Int8GraphOptions::fromEnvironment() {
   Int8GraphOptions o;
   const char* v = std::getenv("MQB_INT8_GRAPH");
   const std::string mode = v ? v : "";
-  if (mode == "aten") o.fastTransitions = o.fuseNormActivation = false;
-  else if (mode == "qdq") o.fuseNormActivation = false;
-  else if (!mode.empty() && mode != "fused")
-    throw Error("MQB_INT8_GRAPH='" + mode + "': expected aten, qdq or fused");
+  if (mode == "aten") o.fastTransitions = o.fuseNormActivation = o.chainRequantize = false;
+  else if (mode == "qdq") o.fuseNormActivation = o.chainRequantize = false;
+  else if (mode == "fused") o.chainRequantize = false;
+  else if (!mode.empty() && mode != "chained")
+    throw Error("MQB_INT8_GRAPH='" + mode + "': expected aten, qdq, fused or chained");
   return o;
 }
 
 std::string Int8GraphOptions::id() const {
   if (!fastTransitions) return "aten";
-  return fuseNormActivation ? "fused" : "qdq";
+  if (!fuseNormActivation) return "qdq";
+  return chainRequantize ? "chained" : "fused";
 }
 
 int Int8Coverage::integerOps() const {
@@ -220,6 +330,7 @@ Int8Model::Int8Model(const QuantizableGraph& graph, ModelMetadata metadata, cons
   checkConfig(config_);
   registerInt8Operators();
   if (!options_.fastTransitions) options_.fuseNormActivation = false;
+  if (!options_.fuseNormActivation) options_.chainRequantize = false;
   config_.execution = Execution::RealInt8;
   engine_ = engine.empty() ? chooseInt8Engine() : engine;
   useInt8Engine(engine_);
@@ -308,7 +419,13 @@ Int8Model::Int8Model(const QuantizableGraph& graph, ModelMetadata metadata, cons
     dequantized.emplace_back(y->node(), qy);
   }
   if (options_.fuseNormActivation)
-    for (const auto& [node, qy] : dequantized) foldedNorms_ += foldNorm(g, node, qy) ? 1 : 0;
+    for (const auto& [node, qy] : dequantized) {
+      Node* folded = foldNorm(g, node, qy);
+      if (!folded) continue;
+      ++foldedNorms_;
+      if (options_.chainRequantize) chainedTransitions_ += chainRequantize(g, folded);
+    }
+  if (options_.chainRequantize) uint8Cats_ = catInUint8(g);
   torch::jit::EliminateDeadCode(copy.graph);  // drops the FP32 weights of the replaced ops
   // The LibTorch-only graph ("aten", export-int8 --portable) must stay loadable without
   // our operators: it gets no cancellation points, a cancel waits for its window.
@@ -334,6 +451,8 @@ void Int8Model::save(const std::string& path) {
                 {"accumulator_may_saturate", maySaturate_},
                 {"graph", options_.id()},
                 {"folded_norms", foldedNorms_},
+                {"chained_transitions", chainedTransitions_},
+                {"uint8_cats", uint8Cats_},
                 {"config", config_.toJson()},
                 {"coverage", coverage_.toJson()}};
   torch::jit::ExtraFilesMap extra{{"medquanbench.json", md.dump(2)}};

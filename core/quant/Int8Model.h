@@ -45,10 +45,14 @@ struct Int8GraphOptions {
   // An instance_norm (and the LeakyReLU after it) reading an integer op's output is folded
   // into its dequantization (mqb::int8_dequantize_norm). Needs fastTransitions.
   bool fuseNormActivation = true;
+  // A folded norm whose result is only quantized again for the next integer op becomes
+  // one uint8 -> uint8 table pass (mqb::int8_norm_requantize). Needs fuseNormActivation.
+  bool chainRequantize = true;
   // MQB_INT8_GRAPH=aten (LibTorch ops only: a file any LibTorch loads), qdq (fast
-  // transitions, no folding) or fused (the default).
+  // transitions, no folding), fused (folded norms, float between the ops) or chained (the
+  // default: also uint8 between the ops of a conv -> norm -> activation -> conv chain).
   static Int8GraphOptions fromEnvironment();
-  std::string id() const;  // "aten", "qdq", "fused"
+  std::string id() const;  // "aten", "qdq", "fused", "chained"
 };
 
 class Int8Model : public PatchPredictor {
@@ -72,6 +76,10 @@ class Int8Model : public PatchPredictor {
   const QuantConfig& config() const { return config_; }
   const Int8GraphOptions& graphOptions() const { return options_; }
   int foldedNorms() const { return foldedNorms_; }  // instance norms folded into dequantization
+  // Quantize ops of the float graph replaced by requantizing folded norms (uint8 chains).
+  int chainedTransitions() const { return chainedTransitions_; }
+  // Channel concatenations (U-Net skip joins) run on uint8 instead of float.
+  int uint8Cats() const { return uint8Cats_; }
   // The TorchScript module (packed int8 weights as attributes, forward = rewritten graph).
   torch::jit::Module& module() { return module_; }
 
@@ -93,6 +101,8 @@ class Int8Model : public PatchPredictor {
   Int8Coverage coverage_;
   Int8GraphOptions options_;
   int foldedNorms_ = 0;
+  int chainedTransitions_ = 0;
+  int uint8Cats_ = 0;
   torch::jit::Module module_;
 };
 

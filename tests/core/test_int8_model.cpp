@@ -193,6 +193,49 @@ TEST(Int8Model, InstanceNormFoldedIntoDequantizationMatchesLibTorchOps) {
   EXPECT_LE(compareWithSimulated(c, config, graphOptions(true, true), 1).mean, 0.5);
 }
 
+TEST(Int8Model, Uint8ChainsAndSkipJoinGiveTheSameOutputAsTheFloatTransitions) {
+  // A two-level U-Net: conv -> norm -> act feeds both the strided conv (a chain) and the
+  // skip join; the decoder concatenates the transposed convolution's output with the skip.
+  torch::manual_seed(6);
+  auto norm = [](int c) { return 1 + 0.1 * torch::randn({c}); };
+  Case c = makeCase("TinyUNet",
+                    {{"w1", he({8, 3, 3, 3, 3}, 81)}, {"b1", torch::randn({8}) * 0.1},
+                     {"g1", norm(8)}, {"e1", 0.1 * torch::randn({8})},
+                     {"w2", he({16, 8, 3, 3, 3}, 216)}, {"b2", torch::randn({16}) * 0.1},
+                     {"g2", norm(16)}, {"e2", 0.1 * torch::randn({16})},
+                     {"w3", he({16, 8, 2, 2, 2}, 128)}, {"b3", torch::randn({8}) * 0.1},
+                     {"w4", he({4, 16, 3, 3, 3}, 432)}, {"b4", torch::randn({4}) * 0.1}},
+                    "def forward(self, x):\n"
+                    "  a = torch.conv3d(x, self.w1, self.b1, [1, 1, 1], [1, 1, 1])\n"
+                    "  a = torch.instance_norm(a, self.g1, self.e1, None, None, True, 0.1, 1e-05, False)\n"
+                    "  a = torch.leaky_relu(a, 0.01)\n"
+                    "  d = torch.conv3d(a, self.w2, self.b2, [2, 2, 2], [1, 1, 1])\n"
+                    "  d = torch.instance_norm(d, self.g2, self.e2, None, None, True, 0.1, 1e-05, False)\n"
+                    "  d = torch.leaky_relu(d, 0.01)\n"
+                    "  u = torch.conv_transpose3d(d, self.w3, self.b3, [2, 2, 2])\n"
+                    "  j = torch.cat([u, a], 1)\n"
+                    "  return torch.conv3d(j, self.w4, self.b4, [1, 1, 1], [1, 1, 1])\n",
+                    {2, 3, 8, 8, 8});
+  const QuantConfig config = w8a8(Granularity::PerTensor);
+  Int8GraphOptions floatBetween = graphOptions(true, true);
+  floatBetween.chainRequantize = false;
+  Int8Model chained(*c.graph, ModelMetadata{}, config, c.calibration, c.outputs, "", graphOptions(true, true));
+  Int8Model fused(*c.graph, ModelMetadata{}, config, c.calibration, c.outputs, "", floatBetween);
+  EXPECT_EQ(chained.graphOptions().id(), "chained");
+  EXPECT_EQ(chained.coverage().integerOps(), 4);
+  EXPECT_EQ(chained.foldedNorms(), 2);
+  EXPECT_EQ(chained.chainedTransitions(), 2);  // a -> strided conv, d -> transposed conv
+  EXPECT_EQ(chained.uint8Cats(), 1);
+  EXPECT_EQ(fused.chainedTransitions(), 0);
+  EXPECT_EQ(fused.uint8Cats(), 0);
+  for (const auto& patch : c.patches) {
+    const torch::Tensor a = chained.predict(patch), b = fused.predict(patch);
+    EXPECT_TRUE(torch::equal(a, b)) << "max difference " << (a - b).abs().max().item<double>();
+  }
+  // Four requantized layers deep: still within about a step of the simulated model.
+  EXPECT_LE(compareWithSimulated(c, config, graphOptions(true, true), 3).mean, 1.0);
+}
+
 TEST(Int8Model, OpsWithoutIntegerKernelStayFp32AndAreReported) {
   const std::string path = test::tempDir() + "/mixed.pt";
   test::writeMixedOpsModel(path);
