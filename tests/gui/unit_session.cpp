@@ -1,5 +1,5 @@
 // The Qt-free layer of the desktop application: AnalysisSession (caching, previews,
-// cancellation, scores), QuantSettings, session files and table export.
+// cancellation, scores), session files and table export.
 #include "AnalysisSession.h"
 #include "GuiTestSupport.h"
 #include "SessionFile.h"
@@ -20,9 +20,9 @@ using namespace mqb::gui;
 
 namespace {
 
-QuantSettings w4a4(const std::string& granularity = "per-channel") {
-  QuantSettings s;
-  s.weightBits = s.activationBits = 4;
+quant::QuantConfig w4a4(quant::Granularity granularity = quant::Granularity::PerChannel) {
+  quant::QuantConfig s;
+  s.precision = quant::Precision::integer(4, 4);
   s.granularity = granularity;
   s.calibrationPatches = 4;
   return s;
@@ -38,7 +38,7 @@ class SessionTest : public ::testing::Test {
     session.loadModel(model);
     session.setVolume(phantom.image, "phantom");
   }
-  std::vector<RunUpdate> run(const QuantSettings& s, int previewSlice = -1, Feedback* fb = nullptr,
+  std::vector<RunUpdate> run(const quant::QuantConfig& s, int previewSlice = -1, Feedback* fb = nullptr,
                              int previewAxis = 2) {
     std::vector<RunUpdate> updates;
     RunRequest r;
@@ -60,39 +60,6 @@ const RunUpdate* find(const std::vector<RunUpdate>& u, RunUpdate::Kind k) {
 }
 
 }  // namespace
-
-TEST(QuantSettingsTest, JsonRoundTripAndValidation) {
-  QuantSettings s = w4a4("adaptive");
-  s.symmetric = false;
-  s.calibrator = "percentile:99.9";
-  s.excludedOps = {"a.b", "c"};
-  EXPECT_EQ(s.precisionId(), "W4A4");
-  const QuantSettings back = QuantSettings::fromJson(s.toJson());
-  EXPECT_EQ(back, s);
-  EXPECT_NE(s.describe().find("W4A4 adaptive"), std::string::npos) << s.describe();
-  QuantSettings fp;
-  fp.floatingPoint = true;
-  EXPECT_EQ(fp.precisionId(), "FP32");
-  EXPECT_TRUE(QuantSettings::fromJson(fp.toJson()).floatingPoint);
-  // Bits outside 2..16 and unknown granularities are rejected with the engine's messages.
-  nlohmann::json bad = s.toJson();
-  bad["precision"] = "W1A8";
-  EXPECT_THROW(QuantSettings::fromJson(bad), Error);
-  bad = s.toJson();
-  bad["granularity"] = "per-pixel";
-  EXPECT_THROW(QuantSettings::fromJson(bad), Error);
-  // Aliases are normalised.
-  bad = s.toJson();
-  bad["granularity"] = "adaptive-stratification";
-  EXPECT_EQ(QuantSettings::fromJson(bad).granularity, "adaptive");
-  // Calibration key ignores bits / granularity / calibrator.
-  QuantSettings other = w4a4("per-tensor");
-  other.weightBits = 8;
-  other.calibrator = "mse";
-  EXPECT_EQ(other.calibrationKey(), w4a4().calibrationKey());
-  other.calibrationPatches = 5;
-  EXPECT_NE(other.calibrationKey(), w4a4().calibrationKey());
-}
 
 TEST_F(SessionTest, ModelInfoListsTheQuantizableOps) {
   auto info = session.modelInfo();
@@ -130,9 +97,9 @@ TEST_F(SessionTest, RunsFp32AndW4A4AndCachesWhatTheChangeAllows) {
   EXPECT_TRUE(session.calibrationCached(w4a4()));
 
   // Another granularity / calibrator / bit-width: FP32, preparation and calibration reused.
-  QuantSettings s2 = w4a4("per-tensor");
-  s2.calibrator = "mse";
-  s2.weightBits = 8;
+  quant::QuantConfig s2 = w4a4(quant::Granularity::PerTensor);
+  s2.calibrator = quant::CalibrationMethod::parse("mse");
+  s2.precision.weightBits = 8;
   updates = run(s2);
   EXPECT_TRUE(find(updates, RunUpdate::Kind::Fp32)->fromCache);
   EXPECT_EQ(session.counters().fp32, 1);
@@ -146,14 +113,14 @@ TEST_F(SessionTest, RunsFp32AndW4A4AndCachesWhatTheChangeAllows) {
   EXPECT_EQ(session.counters().quantized, 2);
 
   // More calibration patches: a new calibration.
-  QuantSettings s3 = w4a4();
+  quant::QuantConfig s3 = w4a4();
   s3.calibrationPatches = 6;
   run(s3);
   EXPECT_EQ(session.counters().calibrate, 2);
 
   // FP32 "quantization" is the FP32 result itself.
-  QuantSettings fp;
-  fp.floatingPoint = true;
+  quant::QuantConfig fp;
+  fp.precision = quant::Precision::fp32();
   updates = run(fp);
   EXPECT_EQ(find(updates, RunUpdate::Kind::Quant)->differingVoxels, 0);
   EXPECT_EQ(session.counters().fp32, 1);
@@ -285,10 +252,10 @@ TEST_F(SessionTest, LayerAnalysisAndKeepMostSensitive) {
   EXPECT_FALSE(h.scheme.empty());
   // Calibration of the analysis is the run's calibration.
   EXPECT_TRUE(session.calibrationCached(w4a4()));
-  const QuantSettings kept = session.keepMostSensitiveInFp32(w4a4(), 1);
+  const quant::QuantConfig kept = session.keepMostSensitiveInFp32(w4a4(), 1);
   EXPECT_EQ(kept.excludedOps, (std::set<std::string>{a->sensitivity[0]}));
-  QuantSettings fp;
-  fp.floatingPoint = true;
+  quant::QuantConfig fp;
+  fp.precision = quant::Precision::fp32();
   EXPECT_THROW(session.analyzeLayers(fp, nullptr), Error);
 }
 
@@ -339,7 +306,7 @@ TEST_F(SessionTest, ErrorsNameTheProblem) {
     EXPECT_NE(std::string(e.what()).find("no model"), std::string::npos) << e.what();
   }
   EXPECT_THROW(empty.loadModel(dir + "/missing.pt"), Error);
-  QuantSettings s = w4a4();
+  quant::QuantConfig s = w4a4();
   s.excludedOps = {"no.such.op"};
   try {
     run(s);
@@ -387,7 +354,7 @@ TEST(SessionFileTest, SaveLoadRoundTripWithRelativeFallback) {
   s.model = dir + "/data/model.pt";
   s.volume = dir + "/data/ct.nii.gz";
   s.labelMap = "totalsegmentator-to-btcv";
-  s.settings = w4a4("adaptive");
+  s.settings = w4a4(quant::Granularity::Adaptive);
   s.settings.excludedOps = {"enc.conv"};
   s.toleranceMm = 1.5;
   s.view.orientation = "coronal";
@@ -483,13 +450,13 @@ TEST(TableExportTest, ComparisonTableFormats) {
   t.architecture = "nnU-Net";
   t.category = "CNN";
   t.parameterCount = 26'900'000;
-  const std::string bench = formatBenchmarkRows(t, w4a4("adaptive"), TableFormat::Markdown);
+  const std::string bench = formatBenchmarkRows(t, w4a4(quant::Granularity::Adaptive), TableFormat::Markdown);
   EXPECT_NE(bench.find("| nnUNet | nnU-Net | CNN | 26.9 M | FP32 | -- | 0.900 (--) | 0.800 (--) |"), std::string::npos)
       << bench;
   EXPECT_NE(bench.find("| INT W4A4 | Adaptive stratification | 0.450 (50.0%) | 0.880 (10.0%↑) |"), std::string::npos)
       << bench;
   EXPECT_NE(bench.find("NSD tolerance"), std::string::npos) << bench;
-  const nlohmann::json bj = nlohmann::json::parse(formatBenchmarkRows(t, w4a4("adaptive"), TableFormat::Json));
+  const nlohmann::json bj = nlohmann::json::parse(formatBenchmarkRows(t, w4a4(quant::Granularity::Adaptive), TableFormat::Json));
   EXPECT_EQ(bj["rows"].size(), 2u);
   const nlohmann::json cj = nlohmann::json::parse(formatComparisonTable(t, TableFormat::Json));
   EXPECT_EQ(cj["organs"].size(), 2u);

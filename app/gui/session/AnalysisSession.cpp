@@ -37,8 +37,6 @@ double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-quant::QuantConfig toConfig(const QuantSettings& s) { return quant::QuantConfig::fromJson(s.toJson()); }
-
 // A Feedback for engine calls that take Feedback* (metrics): forwards progress into a stage
 // of the parent and follows the parent's cancellation.
 class ChildFeedback {
@@ -109,7 +107,7 @@ struct AnalysisSession::Impl {
   std::shared_ptr<const PreparedVolume> prepared;
   std::shared_ptr<const LabelVolume> fp32;
   torch::Tensor fp32ModelSpace;
-  std::map<std::string, std::shared_ptr<const quant::CalibrationData>> calibrations;
+  std::map<quant::CalibrationKey, std::shared_ptr<const quant::CalibrationData>> calibrations;
   // FP32 side of the layer analysis per calibration seed (quant::Fp32Capture): a further
   // configuration skips the FP32 run.
   std::map<uint32_t, std::unique_ptr<quant::Fp32Capture>> analysisCaptures;
@@ -122,8 +120,8 @@ struct AnalysisSession::Impl {
     if (!capture) capture = std::make_unique<quant::Fp32Capture>();
     return *capture;
   }
-  std::list<std::pair<std::string, std::shared_ptr<const LabelVolume>>> quantized;  // LRU, front = newest
-  std::map<std::string, std::shared_ptr<const ComparisonTable>> tables;
+  std::list<std::pair<quant::QuantConfig, std::shared_ptr<const LabelVolume>>> quantized;  // LRU, front = newest
+  std::list<std::pair<std::pair<quant::QuantConfig, double>, std::shared_ptr<const ComparisonTable>>> tables;
   std::optional<SegmentationScores> fp32VsTruth;
   // Ground truth in model space: calibration centres half of its patches on foreground,
   // exactly like quant::QuantizationStudy (so GUI and CLI calibrate identically).
@@ -161,7 +159,7 @@ struct AnalysisSession::Impl {
     lastAnalysis.reset();
   }
 
-  std::shared_ptr<const LabelVolume> cachedQuantized(const std::string& key) {
+  std::shared_ptr<const LabelVolume> cachedQuantized(const quant::QuantConfig& key) {
     std::lock_guard<std::mutex> lock(mutex);
     for (auto it = quantized.begin(); it != quantized.end(); ++it)
       if (it->first == key) {
@@ -170,7 +168,7 @@ struct AnalysisSession::Impl {
       }
     return nullptr;
   }
-  void storeQuantized(const std::string& key, std::shared_ptr<const LabelVolume> v) {
+  void storeQuantized(const quant::QuantConfig& key, std::shared_ptr<const LabelVolume> v) {
     std::lock_guard<std::mutex> lock(mutex);
     quantized.remove_if([&](const auto& e) { return e.first == key; });
     quantized.emplace_front(key, std::move(v));
@@ -246,9 +244,9 @@ struct AnalysisSession::Impl {
     return quant::sampleCalibrationPatches(*prepared, modelSpaceTruth, model->metadata().patchSize, count, seed);
   }
 
-  std::shared_ptr<const quant::CalibrationData> ensureCalibration(const QuantSettings& s,
+  std::shared_ptr<const quant::CalibrationData> ensureCalibration(const quant::QuantConfig& s,
                                                                   const FeedbackStage& stage) {
-    const std::string key = s.calibrationKey();
+    const quant::CalibrationKey key = s.calibrationKey();
     {
       std::lock_guard<std::mutex> lock(mutex);
       auto it = calibrations.find(key);
@@ -269,13 +267,13 @@ struct AnalysisSession::Impl {
     return cal;
   }
 
-  std::shared_ptr<const ComparisonTable> buildTable(const QuantSettings& s, const LabelVolume& q,
+  std::shared_ptr<const ComparisonTable> buildTable(const quant::QuantConfig& s, const LabelVolume& q,
                                                     double tolerance, const FeedbackStage& stage) {
-    const std::string key = s.toJson().dump() + "@" + std::to_string(tolerance);
+    const auto key = std::make_pair(s, tolerance);
     {
       std::lock_guard<std::mutex> lock(mutex);
-      auto it = tables.find(key);
-      if (it != tables.end()) return it->second;
+      for (const auto& e : tables)
+        if (e.first == key) return e.second;
     }
     const ModelMetadata& md = model->metadata();
     auto table = std::make_shared<ComparisonTable>();
@@ -286,7 +284,7 @@ struct AnalysisSession::Impl {
     table->parameterCount = model->parameterCount();
     table->modelPath = modelPath;
     table->volumeName = volumePath;
-    table->precision = s.floatingPoint ? "FP32" : "INT " + s.precisionId();
+    table->precision = s.precision.title();
     table->configuration = s.describe();
     table->toleranceMm = tolerance;
     table->haveTruth = truth != nullptr;
@@ -339,7 +337,7 @@ struct AnalysisSession::Impl {
       table->meanQuantNsd = quantVsTruth.meanNsd;
     }
     std::lock_guard<std::mutex> lock(mutex);
-    tables[key] = table;
+    tables.emplace_back(key, table);
     return table;
   }
 };
@@ -469,22 +467,22 @@ std::shared_ptr<const LabelVolume> AnalysisSession::fp32Result() const {
   return d->fp32;
 }
 
-std::shared_ptr<const LabelVolume> AnalysisSession::quantizedResult(const QuantSettings& settings) const {
-  const std::string key = settings.toJson().dump();
+std::shared_ptr<const LabelVolume> AnalysisSession::quantizedResult(const quant::QuantConfig& settings) const {
+  const quant::QuantConfig& key = settings;
   std::lock_guard<std::mutex> lock(d->mutex);
   for (const auto& e : d->quantized)
     if (e.first == key) return e.second;
   return nullptr;
 }
 
-bool AnalysisSession::calibrationCached(const QuantSettings& settings) const {
+bool AnalysisSession::calibrationCached(const quant::QuantConfig& settings) const {
   std::lock_guard<std::mutex> lock(d->mutex);
   return d->calibrations.count(settings.calibrationKey()) > 0;
 }
 
-bool AnalysisSession::needsCalibration(const QuantSettings& settings) const {
-  if (settings.floatingPoint || !d->graph) return false;
-  return quant::QuantizedModel::needsCalibration(*d->graph, toConfig(settings));
+bool AnalysisSession::needsCalibration(const quant::QuantConfig& settings) const {
+  if (settings.precision.floatingPoint || !d->graph) return false;
+  return quant::QuantizedModel::needsCalibration(*d->graph, settings);
 }
 
 AnalysisSession::Counters AnalysisSession::counters() const {
@@ -494,13 +492,13 @@ AnalysisSession::Counters AnalysisSession::counters() const {
 
 void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const UpdateListener& listener) {
   d->requireInputs();
-  const QuantSettings& s = request.settings;
-  const quant::QuantConfig config = toConfig(s);  // validates (mqb::Error)
-  if (!s.floatingPoint) {
+  const quant::QuantConfig& s = request.settings;
+  const quant::QuantConfig& config = s;
+  if (!s.precision.floatingPoint) {
     for (const auto& name : s.excludedOps)
       if (!d->graph->hasOp(name)) throw Error("excluded op '" + name + "' is not an op of " + d->modelPath);
   }
-  const std::string quantKey = s.toJson().dump();
+  const quant::QuantConfig& quantKey = s;
   auto emit = [&](RunUpdate u) {
     u.settings = s;
     if (listener) listener(u);
@@ -510,7 +508,7 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   const bool needPrepare = !d->prepared;
   const bool needFp32 = !d->fp32;
   auto cachedQ = d->cachedQuantized(quantKey);
-  const bool needQuant = !cachedQ && !s.floatingPoint;
+  const bool needQuant = !cachedQ && !s.precision.floatingPoint;
   if (request.onlyIfCached && (needPrepare || needFp32 || needQuant)) return;
   const bool needCal = needQuant && needsCalibration(s) && !calibrationCached(s);
   // Progress spans in the order the steps run (previews before the whole volume), so the
@@ -575,7 +573,7 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   if (preview && needQuant) {
     const auto t0 = Clock::now();
     InferenceResult r = runSlidingWindow(*qm, pv, Impl::previewOptions(*preview),
-                                         stageFor("quant-preview", s.precisionId() + " preview"));
+                                         stageFor("quant-preview", s.precision.id() + " preview"));
     RunUpdate u;
     u.kind = RunUpdate::Kind::QuantPreview;
     u.preview = true;
@@ -637,7 +635,7 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   } else {
     const auto t0 = Clock::now();
     InferenceResult r = runSlidingWindow(*qm, pv, InferenceOptions{},
-                                         stageFor("quant", s.precisionId() + " inference"));
+                                         stageFor("quant", s.precision.id() + " inference"));
     q = std::make_shared<const LabelVolume>(std::move(r.labels));
     d->storeQuantized(quantKey, q);
     {
@@ -669,11 +667,11 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
 
 bool AnalysisSession::layerAnalysisAvailable() { return true; }
 
-std::shared_ptr<const LayerAnalysisResult> AnalysisSession::analyzeLayers(const QuantSettings& settings,
+std::shared_ptr<const quant::LayerAnalysisRows> AnalysisSession::analyzeLayers(const quant::QuantConfig& settings,
                                                                           Feedback* feedback) {
   d->requireInputs();
-  if (settings.floatingPoint) throw Error("layer analysis compares a quantized configuration with FP32: choose bits");
-  const quant::QuantConfig config = toConfig(settings);
+  if (settings.precision.floatingPoint) throw Error("layer analysis compares a quantized configuration with FP32: choose bits");
+  const quant::QuantConfig& config = settings;
   for (const auto& name : settings.excludedOps)
     if (!d->graph->hasOp(name)) throw Error("excluded op '" + name + "' is not an op of " + d->modelPath);
   const FeedbackStage root(feedback, 0, 1, "");
@@ -685,62 +683,20 @@ std::shared_ptr<const LayerAnalysisResult> AnalysisSession::analyzeLayers(const 
   quant::Fp32Capture& capture = d->captureFor(settings.calibrationSeed);
   auto analysis = std::make_shared<const quant::LayerAnalysis>(quant::analyzeLayers(
       *d->graph, d->model->metadata(), config, *cal, patches, root.sub(0.35, 1, "layer analysis"), &capture));
-  auto result = std::make_shared<LayerAnalysisResult>();
-  result->configuration = settings.describe();
-  result->seconds = analysis->seconds;
-  auto finite = [](double v) { return std::isfinite(v) ? v : NAN; };
-  for (const quant::OpAnalysis& op : analysis->ops) {
-    LayerErrorRow row;
-    row.op = op.name;
-    if (op.quantized) {
-      // +inf SQNR (identical outputs) is shown as a gap.
-      row.isolatedSqnrDb = finite(op.isolated.sqnrDb);
-      row.cumulativeSqnrDb = finite(op.cumulative.sqnrDb);
-      row.isolatedMse = op.isolated.mse;
-      row.isolatedCosine = op.isolated.cosine;
-    }
-    row.cumulativeMse = op.cumulative.mse;
-    row.cumulativeCosine = op.cumulative.cosine;
-    if (!op.quantized) row.cumulativeSqnrDb = finite(op.cumulative.sqnrDb);
-    if (!op.inputs.empty()) row.shift = op.inputs.front().wasserstein1;
-    result->layers.push_back(row);
-    for (const quant::InputDistribution& in : op.inputs) {
-      ActivationHistogram h;
-      h.op = op.name;
-      h.slot = in.slot;
-      h.scheme = in.scheme;
-      h.edges = in.calibration.edges;
-      h.counts = in.calibration.counts;
-      h.fp32RunEdges = in.fp32Run.edges;
-      h.fp32RunCounts = in.fp32Run.counts;
-      h.quantizedEdges = in.quantizedRun.edges;
-      h.quantizedCounts = in.quantizedRun.counts;
-      const bool isStatic = in.scheme.rfind("static", 0) == 0;
-      h.clipLow = isStatic ? in.clipLow : NAN;
-      h.clipHigh = isStatic ? in.clipHigh : NAN;
-      h.levels = in.levels;
-      h.clippedFraction = isStatic ? in.clippedFraction : NAN;
-      h.shift = in.wasserstein1;
-      h.shiftName = "W1";
-      result->histograms.push_back(std::move(h));
-    }
-  }
-  result->sensitivity = analysis->sensitivityRanking();
+  auto result = std::make_shared<const quant::LayerAnalysisRows>(quant::plotRows(*analysis));
   std::lock_guard<std::mutex> lock(d->mutex);
   d->lastAnalysis = analysis;
   return result;
 }
 
-QuantSettings AnalysisSession::keepMostSensitiveInFp32(const QuantSettings& settings, int k) const {
+quant::QuantConfig AnalysisSession::keepMostSensitiveInFp32(const quant::QuantConfig& settings, int k) const {
   std::shared_ptr<const quant::LayerAnalysis> analysis;
   {
     std::lock_guard<std::mutex> lock(d->mutex);
     analysis = d->lastAnalysis;
   }
   if (!analysis) throw Error("keep k most sensitive ops in FP32: run the layer analysis first");
-  QuantSettings out = settings;
-  out.excludedOps = quant::keepMostSensitiveInFp32(toConfig(settings), *analysis, k).excludedOps;
-  return out;
+  return quant::keepMostSensitiveInFp32(settings, *analysis, k);
 }
 
 int AnalysisSession::engineThreads() { return at::get_num_threads(); }
