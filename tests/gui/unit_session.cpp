@@ -1,6 +1,11 @@
 // The Qt-free layer of the desktop application: AnalysisSession (caching, previews,
-// cancellation, scores), session files and table export.
+// cancellation, scores), session files and table export; and that the desktop path computes
+// what the CLI computes.
+#include "quant/QuantizationStudy.h"
+
 #include "AnalysisSession.h"
+#include "BandCase.h"
+#include "CommandRun.h"
 #include "GuiTestSupport.h"
 #include "SessionFile.h"
 #include "TableExport.h"
@@ -467,4 +472,120 @@ TEST(TableExportTest, ComparisonTableFormats) {
   const std::string noTruth = formatComparisonTable(t, TableFormat::Markdown);
   EXPECT_EQ(noTruth.find("FP32 DSC"), std::string::npos);
   EXPECT_NE(noTruth.find("Agreement DSC"), std::string::npos);
+}
+
+// ---- the desktop path and the CLI path compute the same thing -----------------------------
+
+namespace {
+
+nlohmann::json readJson(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return nlohmann::json::parse(in);
+}
+
+// NaN (organ absent from both masks) is null in the CLI's JSON.
+void expectSameNumber(const nlohmann::json& cli, double gui, const std::string& what) {
+  if (cli.is_null()) {
+    EXPECT_TRUE(std::isnan(gui)) << what << ": CLI null, desktop " << gui;
+  } else {
+    EXPECT_EQ(cli.get<double>(), gui) << what;  // to the last bit
+  }
+}
+
+}  // namespace
+
+TEST(DesktopAndCliPathsTest, SameCalibrationLayerAnalysisAndScores) {
+  // The band model on its phantom with ground truth, as files, opened by both paths as a
+  // user would: File > Open in the desktop application, the command line in the CLI.
+  const test::BandCase band = test::makeBandCase();
+  quant::QuantConfig config;
+  config.precision = quant::Precision::integer(4, 4);
+  config.granularity = quant::Granularity::PerTensor;
+  config.calibrator = quant::CalibrationMethod::parse("percentile:99.9");
+  config.calibrationPatches = 4;
+  config.calibrationSeed = 3;
+  const double tolerance = 1.5;
+
+  AnalysisSession session;
+  session.loadModel(band.model);
+  session.loadVolume(band.ct);
+  session.loadGroundTruth(band.truth);
+  RunRequest request;
+  request.settings = config;
+  request.toleranceMm = tolerance;
+  std::shared_ptr<const ComparisonTable> table;
+  session.run(request, nullptr, [&](const RunUpdate& u) {
+    if (u.kind == RunUpdate::Kind::Scores) table = u.table;
+  });
+  ASSERT_TRUE(table);
+  const auto rows = session.analyzeLayers(config, nullptr);
+  ASSERT_TRUE(rows && !rows->empty());
+  ASSERT_TRUE(session.study());
+  const auto calibration = session.study()->cachedCalibration(config.calibrationKey());
+  ASSERT_TRUE(calibration);
+
+  const std::string common = " --model " + band.model + " --volume " + band.ct + " --labels " + band.truth +
+                             " --precision W4A4 --granularity per-tensor --calibrator percentile:99.9"
+                             " --calibration-patches 4 --seed 3 --quiet";
+  const std::string cli = MQB_CLI;
+  const test::CommandRun q = test::runCommand(cli + " quantize" + common + " --tolerance-mm 1.5 --json " + band.dir +
+                                              "/q.json --save-calibration " + band.dir + "/cal.json");
+  ASSERT_EQ(q.code, 0) << q.out;
+  const test::CommandRun a = test::runCommand(cli + " analyze" + common + " --json " + band.dir + "/layers.json");
+  ASSERT_EQ(a.code, 0) << a.out;
+
+  // Calibration: every statistic (ranges and histograms) equal.
+  EXPECT_EQ(readJson(band.dir + "/cal.json"), calibration->toJson());
+
+  // Layer analysis: per-op SQNR / MSE / cosine and each input's clip range and histogram.
+  const nlohmann::json layers = readJson(band.dir + "/layers.json");
+  const auto& ops = layers.at("ops");
+  ASSERT_EQ(ops.size(), rows->layers.size());
+  size_t h = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const auto& op = ops[i];
+    const quant::LayerErrorRow& row = rows->layers[i];
+    ASSERT_EQ(op.at("name").get<std::string>(), row.op);
+    ASSERT_TRUE(op.at("quantized").get<bool>());
+    expectSameNumber(op.at("isolated").at("sqnr_db"), row.isolatedSqnrDb, row.op + " isolated SQNR");
+    expectSameNumber(op.at("cumulative").at("sqnr_db"), row.cumulativeSqnrDb, row.op + " cumulative SQNR");
+    expectSameNumber(op.at("isolated").at("mse"), row.isolatedMse, row.op + " isolated MSE");
+    expectSameNumber(op.at("cumulative").at("mse"), row.cumulativeMse, row.op + " cumulative MSE");
+    expectSameNumber(op.at("cumulative").at("cosine"), row.cumulativeCosine, row.op + " cumulative cosine");
+    for (const auto& in : op.at("inputs")) {
+      ASSERT_LT(h, rows->histograms.size());
+      const quant::ActivationHistogram& hist = rows->histograms[h++];
+      EXPECT_EQ(hist.op, row.op);
+      EXPECT_EQ(in.at("scheme").get<std::string>(), hist.scheme);
+      expectSameNumber(in.at("clip_range")[0], hist.clipLow, row.op + " clip low");
+      expectSameNumber(in.at("clip_range")[1], hist.clipHigh, row.op + " clip high");
+      EXPECT_EQ(in.at("levels").get<std::vector<double>>(), hist.levels) << row.op;
+      EXPECT_EQ(in.at("calibration_histogram").at("counts").get<std::vector<double>>(), hist.counts) << row.op;
+    }
+  }
+  EXPECT_EQ(h, rows->histograms.size());
+  EXPECT_EQ(layers.at("sensitivity_ranking").get<std::vector<std::string>>(), rows->sensitivity);
+
+  // Scores: Dice and NSD per organ and their means, FP32 and quantized vs ground truth and
+  // quantized vs FP32.
+  const nlohmann::json report = readJson(band.dir + "/q.json");
+  EXPECT_EQ(report.at("tolerance_mm").get<double>(), table->toleranceMm);
+  const auto& organs = report.at("organs");
+  ASSERT_EQ(organs.size(), table->organs.size());
+  ASSERT_FALSE(table->organs.empty());
+  for (size_t i = 0; i < organs.size(); ++i) {
+    const OrganComparison& row = table->organs[i];
+    EXPECT_EQ(organs[i].at("id").get<int>(), row.id);
+    expectSameNumber(organs[i].at("dsc"), row.quantDsc, row.name + " DSC");
+    expectSameNumber(organs[i].at("nsd"), row.quantNsd, row.name + " NSD");
+    expectSameNumber(report.at("fp32").at("organs")[i].at("dsc"), row.fp32Dsc, row.name + " FP32 DSC");
+    expectSameNumber(report.at("fp32").at("organs")[i].at("nsd"), row.fp32Nsd, row.name + " FP32 NSD");
+    expectSameNumber(report.at("agreement").at("organs")[i].at("dsc"), row.agreeDsc, row.name + " agreement DSC");
+    expectSameNumber(report.at("agreement").at("organs")[i].at("nsd"), row.agreeNsd, row.name + " agreement NSD");
+  }
+  expectSameNumber(report.at("mean_dsc"), table->meanQuantDsc, "mean DSC");
+  expectSameNumber(report.at("mean_nsd"), table->meanQuantNsd, "mean NSD");
+  expectSameNumber(report.at("fp32").at("mean_dsc"), table->meanFp32Dsc, "FP32 mean DSC");
+  expectSameNumber(report.at("agreement").at("mean_nsd"), table->meanAgreeNsd, "agreement mean NSD");
 }
