@@ -148,14 +148,14 @@ void measureRedraw(MainWindow& window, const QList<SliceView*>& views, const std
 // waits for), for an axial and a coronal view; then a second configuration of the same
 // calibrator, which reuses the calibration. Each orientation starts without cached
 // results (the CT is reopened) and computes FP32 first.
-int measurePreviews(MainWindow& window, const QuantSettings& settings) {
+int measurePreviews(MainWindow& window, const quant::QuantConfig& settings) {
   SessionController* c = window.controller();
   ViewerPanel* viewer = window.viewer();
   const QString volume = c->volumePath();
-  QuantSettings fp32 = settings;
-  fp32.floatingPoint = true;
-  QuantSettings second = settings;
-  second.granularity = settings.granularity == "adaptive" ? "per-tensor" : "adaptive";
+  quant::QuantConfig fp32 = settings;
+  fp32.precision.floatingPoint = true;
+  quant::QuantConfig second = settings;
+  second.granularity = settings.granularity == quant::Granularity::Adaptive ? quant::Granularity::PerTensor : quant::Granularity::Adaptive;
   for (auto orientation : {SliceView::Orientation::Axial, SliceView::Orientation::Coronal}) {
     c->openVolume(volume);
     if (!c->waitUntilIdle(300000) || !c->volume()) return 1;
@@ -168,7 +168,7 @@ int measurePreviews(MainWindow& window, const QuantSettings& settings) {
     if (!c->waitUntilIdle(3600000) || !c->fp32()) return 1;
     const double fp32Seconds = t.nsecsElapsed() / 1e9;
     for (int k = 0; k < 2; ++k) {
-      const QuantSettings& s = k == 0 ? settings : second;
+      const quant::QuantConfig& s = k == 0 ? settings : second;
       double preview = -1, whole = -1;
       const auto connection = QObject::connect(c, &SessionController::resultsChanged, [&] {
         if (c->quantizedIsPreview() && preview < 0) preview = t.nsecsElapsed() / 1e9;
@@ -180,8 +180,8 @@ int measurePreviews(MainWindow& window, const QuantSettings& settings) {
       QObject::disconnect(connection);
       std::printf("%s slice %d, %s %s (FP32 computed before, %.1f s): quantized preview after %.1f s, whole "
                   "volume after %.1f s (from Run%s)\n",
-                  qPrintable(SliceView::orientationName(orientation)), onScreen.slice, s.precisionId().c_str(),
-                  s.granularity.c_str(), fp32Seconds, preview, whole,
+                  qPrintable(SliceView::orientationName(orientation)), onScreen.slice, s.precision.id().c_str(),
+                  quant::granularityId(s.granularity).c_str(), fp32Seconds, preview, whole,
                   k == 0 ? ", calibration included" : ", calibration reused");
       std::fflush(stdout);
       if (whole < 0) return 1;
@@ -277,14 +277,14 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
   }
   std::printf("model: %s (%s, %zu quantizable ops)\n", qPrintable(model), c->modelInfo()->metadata.name.c_str(),
               c->modelInfo()->ops.size());
-  QuantSettings settings;
-  settings.weightBits = settings.activationBits = 8;
+  quant::QuantConfig settings;
+  settings.precision.weightBits = settings.precision.activationBits = 8;
   try {
     if (!o.precision.isEmpty() || !o.granularity.isEmpty()) {
       nlohmann::json j = settings.toJson();
       if (!o.precision.isEmpty()) j["precision"] = o.precision.toStdString();
       if (!o.granularity.isEmpty()) j["granularity"] = o.granularity.toStdString();
-      settings = QuantSettings::fromJson(j);
+      settings = quant::QuantConfig::fromJson(j);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "benchmark: %s\n", e.what());
@@ -347,12 +347,12 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
   const Stats gs = stats(gaps);
   size_t over50 = 0;
   for (double g : gaps) over50 += g > 50;
-  std::printf("inference FP32 + %s (%s): %.2f s [%s]\n", settings.precisionId().c_str(), settings.granularity.c_str(),
+  std::printf("inference FP32 + %s (%s): %.2f s [%s]\n", settings.precision.id().c_str(), quant::granularityId(settings.granularity).c_str(),
               runSeconds, qPrintable(c->lastRunSummary()));
   std::printf("longest UI-thread stall over the whole FP32 + %s run (until its results were drawn, 3D surfaces "
               "shown): %.1f ms (during \"%s\"); heartbeat 10 ms: %d beats (%d ideal), median gap %.1f ms, %zu gaps "
               "> 50 ms, %zu > 100 ms; torch threads %d, CPU cores %d\n",
-              settings.precisionId().c_str(), longest, qPrintable(longestStage), beats,
+              settings.precision.id().c_str(), longest, qPrintable(longestStage), beats,
               static_cast<int>(runSeconds * 100), gs.median, over50,
               static_cast<size_t>(std::count_if(gaps.begin(), gaps.end(), [](double g) { return g > 100; })),
               c->engineThreads(), QThread::idealThreadCount());

@@ -164,8 +164,8 @@ FigureRequest ExportReaction::figureRequest(const ViewState& view) const {
   for (int id : view.hiddenLabels)
     if (id >= 0 && id < 256) r.labelVisible[static_cast<size_t>(id)] = false;
   if (r.quantized) {
-    const QuantSettings& s = controller_->resultSettings();
-    r.quantTitle = s.floatingPoint ? QStringLiteral("FP32 (reference)") : QString::fromStdString("INT " + s.precisionId());
+    const quant::QuantConfig& s = controller_->resultSettings();
+    r.quantTitle = s.precision.floatingPoint ? QStringLiteral("FP32 (reference)") : QString::fromStdString(s.precision.title());
     r.configuration = QString::fromStdString(s.describe());
     r.differingVoxels = controller_->differingVoxels();
   }

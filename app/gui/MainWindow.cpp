@@ -120,7 +120,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   const QString last = settings.value("quantization/last").toString();
   if (!last.isEmpty()) {
     try {
-      quantPanel_->setSettings(QuantSettings::fromJson(nlohmann::json::parse(last.toStdString())));
+      quantPanel_->setSettings(quant::QuantConfig::fromJson(nlohmann::json::parse(last.toStdString())));
     } catch (const std::exception&) {
       // an outdated or damaged setting: keep the defaults
     }
@@ -254,7 +254,7 @@ void MainWindow::buildDocks() {
       histPlot_->clearHistogram();
       return;
     }
-    const ActivationHistogram& h = layers->histograms[static_cast<size_t>(i)];
+    const quant::ActivationHistogram& h = layers->histograms[static_cast<size_t>(i)];
     HistogramData d;
     d.title = QString::fromStdString(h.op) + (h.slot ? tr(" (input %1)").arg(h.slot) : QString());
     d.edges = QVector<double>(h.edges.begin(), h.edges.end());
@@ -592,11 +592,11 @@ void MainWindow::runComparison() {
 }
 
 void MainWindow::onResultsChanged() {
-  const QuantSettings& s = controller_->resultSettings();
+  const quant::QuantConfig& s = controller_->resultSettings();
   viewer_->setFp32(controller_->fp32(), controller_->fp32IsPreview());
   const QString title = controller_->quantized()
-                            ? (s.floatingPoint ? tr("FP32 (reference)")
-                                               : QString::fromStdString("INT " + s.precisionId() + " " + s.granularity))
+                            ? (s.precision.floatingPoint ? tr("FP32 (reference)")
+                                               : QString::fromStdString(s.precision.title() + " " + quant::granularityId(s.granularity)))
                             : tr("Quantized");
   viewer_->setQuantized(controller_->quantized(), title, controller_->quantizedIsPreview());
   viewer_->setDifference(controller_->difference(), controller_->differingVoxels(), controller_->quantizedIsPreview());
@@ -831,7 +831,7 @@ QString MainWindow::describeVoxel(int x, int y, int z) const {
   const int f = label(controller_->fp32()), q = label(controller_->quantized()), g = label(controller_->groundTruth());
   if (f >= 0) text += tr("   FP32: %1").arg(labelName(f));
   if (q >= 0)
-    text += tr("   %1: %2").arg(QString::fromStdString(controller_->resultSettings().precisionId()), labelName(q));
+    text += tr("   %1: %2").arg(QString::fromStdString(controller_->resultSettings().precision.id()), labelName(q));
   if (g >= 0) text += tr("   GT: %1").arg(labelName(g));
   if (f >= 0 && q >= 0 && f != q) text += tr("   (differ)");
   return text;
@@ -971,13 +971,13 @@ void MainWindow::startup(const AppOptions& o) {
   batch_ = o.batch();
   batchOptions_ = o;
   autosave_ = o.autosave && !batch_;
-  QuantSettings settings = quantPanel_->settings();
+  quant::QuantConfig settings = quantPanel_->settings();
   if (o.demo) {
     // FP32 beside W4A4 per-tensor: the case where quantization visibly changes the
     // segmentation (W8A8 looks identical to FP32), which the demo is there to show.
-    settings = QuantSettings();
-    settings.weightBits = settings.activationBits = 4;
-    settings.granularity = "per-tensor";
+    settings = quant::QuantConfig();
+    settings.precision.weightBits = settings.precision.activationBits = 4;
+    settings.granularity = quant::Granularity::PerTensor;
   }
   try {
     if (!o.precision.isEmpty() || !o.granularity.isEmpty() || !o.calibrator.isEmpty() || o.asymmetric) {
@@ -987,7 +987,7 @@ void MainWindow::startup(const AppOptions& o) {
       if (!o.calibrator.isEmpty()) j["calibrator"] = o.calibrator.toStdString();
       if (o.asymmetric) j["symmetric"] = false;
       j["excluded_ops"] = nlohmann::json::array();
-      settings = QuantSettings::fromJson(j);
+      settings = quant::QuantConfig::fromJson(j);
     }
   } catch (const std::exception& e) {
     showError(tr("Command line"), QString::fromStdString(e.what()));

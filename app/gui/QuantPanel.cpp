@@ -17,10 +17,6 @@
 namespace mqb::gui {
 namespace {
 
-const char* kGranularities[][2] = {{"per-tensor", "Per-tensor"},
-                                   {"per-channel", "Per-channel / token"},
-                                   {"per-voxel", "Per-voxel"},
-                                   {"adaptive", "Adaptive stratification"}};
 const char* kCalibrators[][2] = {{"minmax", "Min-max"},
                                  {"percentile:99.99", "Percentile 99.99"},
                                  {"percentile:99.9", "Percentile 99.9"},
@@ -55,8 +51,9 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   bits->addWidget(aBits_);
   form->addRow(tr("Bits"), bits);
   granularity_ = new QComboBox;
-  for (auto& g : kGranularities) granularity_->addItem(tr(g[1]), QString(g[0]));
-  granularity_->setCurrentIndex(1);
+  for (quant::Granularity g : quant::allGranularities())
+    granularity_->addItem(QString::fromStdString(quant::granularityTitle(g)), static_cast<int>(g));
+  granularity_->setCurrentIndex(granularity_->findData(static_cast<int>(quant::QuantConfig().granularity)));
   form->addRow(tr("Granularity"), granularity_);
   calibrator_ = new QComboBox;
   for (auto& c : kCalibrators) calibrator_->addItem(tr(c[1]), QString(c[0]));
@@ -189,13 +186,13 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   updateEnabled();
 }
 
-QuantSettings QuantPanel::settings() const {
-  QuantSettings s;
-  s.floatingPoint = fp32_->isChecked();
-  s.weightBits = wBits_->value();
-  s.activationBits = aBits_->value();
-  s.granularity = granularity_->currentData().toString().toStdString();
-  s.calibrator = calibrator_->currentData().toString().toStdString();
+quant::QuantConfig QuantPanel::settings() const {
+  quant::QuantConfig s;
+  s.precision.floatingPoint = fp32_->isChecked();
+  s.precision.weightBits = wBits_->value();
+  s.precision.activationBits = aBits_->value();
+  s.granularity = static_cast<quant::Granularity>(granularity_->currentData().toInt());
+  s.calibrator = quant::CalibrationMethod::parse(calibrator_->currentData().toString().toStdString());
   s.symmetric = symmetric_->currentData().toBool();
   s.calibrationPatches = patches_->value();
   s.calibrationSeed = static_cast<uint32_t>(seed_->value());
@@ -207,16 +204,18 @@ QuantSettings QuantPanel::settings() const {
   return s;
 }
 
-void QuantPanel::setSettings(const QuantSettings& s) {
+void QuantPanel::setSettings(const quant::QuantConfig& s) {
   updating_ = true;
-  fp32_->setChecked(s.floatingPoint);
-  wBits_->setValue(s.weightBits);
-  aBits_->setValue(s.activationBits);
-  int g = granularity_->findData(QString::fromStdString(s.granularity));
+  fp32_->setChecked(s.precision.floatingPoint);
+  if (!s.precision.floatingPoint) {  // FP32 keeps the bits last chosen
+    wBits_->setValue(s.precision.weightBits);
+    aBits_->setValue(s.precision.activationBits);
+  }
+  int g = granularity_->findData(static_cast<int>(s.granularity));
   granularity_->setCurrentIndex(g >= 0 ? g : 1);
-  int c = calibrator_->findData(QString::fromStdString(s.calibrator));
+  int c = calibrator_->findData(QString::fromStdString(s.calibrator.toString()));
   if (c < 0) {
-    calibrator_->addItem(QString::fromStdString(s.calibrator), QString::fromStdString(s.calibrator));
+    calibrator_->addItem(QString::fromStdString(s.calibrator.toString()), QString::fromStdString(s.calibrator.toString()));
     c = calibrator_->count() - 1;
   }
   calibrator_->setCurrentIndex(c);
@@ -312,11 +311,11 @@ void QuantPanel::setLayerAnalysisAvailable(bool available) {
 
 void QuantPanel::onChanged() {
   if (updating_) return;
-  const QuantSettings s = settings();
+  const quant::QuantConfig s = settings();
   {
     // Keep the preset combo in sync without re-triggering it.
     updating_ = true;
-    const int i = preset_->findText(QString::fromStdString(s.precisionId()));
+    const int i = preset_->findText(QString::fromStdString(s.precision.id()));
     preset_->setCurrentIndex(i >= 0 ? i : 0);
     updating_ = false;
   }

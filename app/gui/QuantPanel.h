@@ -2,7 +2,7 @@
 // Quantization settings (bits, granularity, calibrator, symmetry, calibration patches),
 // the model's quantizable ops with per-op exclusion checkboxes (unchecked = kept FP32),
 // "keep the k most sensitive ops in FP32" (once a layer analysis exists), Run / Cancel
-// and auto-run. Binds to QuantSettings; no engine calls.
+// and auto-run. Binds to quant::QuantConfig; no engine calls.
 #include <QWidget>
 
 #include <string>
@@ -25,8 +25,8 @@ class QuantPanel : public QWidget {
  public:
   explicit QuantPanel(QWidget* parent = nullptr);
 
-  QuantSettings settings() const;
-  void setSettings(const QuantSettings& settings);  // emits settingsChanged once
+  quant::QuantConfig settings() const;
+  void setSettings(const quant::QuantConfig& settings);  // emits settingsChanged once
   void setOps(const std::vector<OpInfo>& ops);
   // The model's quantization coverage (ModelInfo::coverage) and the contractions that stay
   // FP32 whatever the configuration, with their reasons (in the tooltip).

@@ -282,7 +282,7 @@ void SessionController::usePhantom() {
       false, 0);
 }
 
-void SessionController::run(const QuantSettings& settings, int previewSlice, int previewAxis) {
+void SessionController::run(const quant::QuantConfig& settings, int previewSlice, int previewAxis) {
   const uint64_t gen = ++runGeneration_;
   {
     std::lock_guard<std::mutex> lock(currentMutex_);
@@ -297,7 +297,7 @@ void SessionController::run(const QuantSettings& settings, int previewSlice, int
   request.toleranceMm = toleranceMm_;
   stepTimes_.clear();
   enqueue(
-      tr("Running %1").arg(QString::fromStdString(settings.precisionId())),
+      tr("Running %1").arg(QString::fromStdString(settings.precision.id())),
       [this, request, gen](Feedback& fb) {
         session_.run(request, &fb, [this, gen](const RunUpdate& u) {
           QMetaObject::invokeMethod(
@@ -336,7 +336,7 @@ void SessionController::applyUpdate(const RunUpdate& u) {
       resultSettings_ = u.settings;
       table_.reset();
       if (!u.fromCache)
-        stepTimes_ << tr("%1 %2%3").arg(QString::fromStdString(u.settings.precisionId()),
+        stepTimes_ << tr("%1 %2%3").arg(QString::fromStdString(u.settings.precision.id()),
                                         quantPreview_ ? tr("preview ") : QString(), secs);
       break;
     case K::Scores:
@@ -382,10 +382,10 @@ void SessionController::runJob(const QString& title, std::function<void(Analysis
   enqueue(title, [this, fn](Feedback& fb) { fn(session_, fb); }, std::move(onSuccess), false, 0);
 }
 
-void SessionController::analyzeLayers(const QuantSettings& settings) {
-  auto holder = std::make_shared<std::shared_ptr<const LayerAnalysisResult>>();
+void SessionController::analyzeLayers(const quant::QuantConfig& settings) {
+  auto holder = std::make_shared<std::shared_ptr<const quant::LayerAnalysisRows>>();
   enqueue(
-      tr("Analysing layers (%1)").arg(QString::fromStdString(settings.precisionId())),
+      tr("Analysing layers (%1)").arg(QString::fromStdString(settings.precision.id())),
       [this, settings, holder](Feedback& fb) { *holder = session_.analyzeLayers(settings, &fb); },
       [this, holder] {
         layers_ = *holder;

@@ -40,7 +40,7 @@ class SessionController : public QObject {
   // ---- runs ---------------------------------------------------------------------------------
   // FP32 + quantized inference and scores; previewSlice = the slice on screen (index along
   // previewAxis: 2 axial, 1 coronal, 0 sagittal) or -1 for no preview.
-  void run(const QuantSettings& settings, int previewSlice = -1, int previewAxis = 2);
+  void run(const quant::QuantConfig& settings, int previewSlice = -1, int previewAxis = 2);
   void cancel();  // the running job, whatever it is (and queued runs)
   void cancelRuns();  // the running inference (and queued runs); loads continue
   bool isBusy() const { return pending_ > 0; }
@@ -62,12 +62,12 @@ class SessionController : public QObject {
   std::shared_ptr<const LabelVolume> quantized() const { return quantized_; }
   std::shared_ptr<const LabelVolume> difference() const { return difference_; }
   std::shared_ptr<const ComparisonTable> table() const { return table_; }
-  std::shared_ptr<const LayerAnalysisResult> layerAnalysis() const { return layers_; }
+  std::shared_ptr<const quant::LayerAnalysisRows> layerAnalysis() const { return layers_; }
   bool fp32IsPreview() const { return fp32Preview_; }
   bool quantizedIsPreview() const { return quantPreview_; }
   int64_t differingVoxels() const { return differing_; }
   // Settings of the quantized result on display (valid once quantized() is set).
-  const QuantSettings& resultSettings() const { return resultSettings_; }
+  const quant::QuantConfig& resultSettings() const { return resultSettings_; }
   bool hasResults() const { return quantized_ && !quantPreview_; }
   double toleranceMm() const { return toleranceMm_; }
   // NSD tolerance tau for the next runs. With results on display (or a run queued), the
@@ -77,7 +77,7 @@ class SessionController : public QObject {
   QString lastRunSummary() const { return lastRunSummary_; }
 
   // Layer analysis (when the engine has it): computed on demand for the current settings.
-  void analyzeLayers(const QuantSettings& settings);
+  void analyzeLayers(const quant::QuantConfig& settings);
 
   // LibTorch threads for inference, set on the worker thread (OpenMP settings are per thread).
   void setEngineThreads(int threads);
@@ -125,14 +125,14 @@ class SessionController : public QObject {
   QString modelPath_, volumePath_, truthPath_, truthLabelMap_;
   std::shared_ptr<const LabelVolume> fp32_, quantized_, difference_;
   std::shared_ptr<const ComparisonTable> table_;
-  std::shared_ptr<const LayerAnalysisResult> layers_;
+  std::shared_ptr<const quant::LayerAnalysisRows> layers_;
   bool fp32Preview_ = false, quantPreview_ = false;
   int64_t differing_ = 0;
-  QuantSettings resultSettings_;
+  quant::QuantConfig resultSettings_;
   double toleranceMm_ = kDefaultNsdToleranceMm;
   QString lastRunSummary_;
   bool haveRunSettings_ = false;
-  QuantSettings lastRunSettings_;  // of the last run() requested
+  quant::QuantConfig lastRunSettings_;  // of the last run() requested
   std::atomic<int> engineThreads_{0};
   QStringList stepTimes_;
 };

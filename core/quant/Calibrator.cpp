@@ -19,11 +19,6 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr const char* kFormat = "mqb-calibrator";
 constexpr int kVersion = 1;
 
-std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 nlohmann::json extremesToJson(const std::vector<float>& values) {
   nlohmann::json out = nlohmann::json::array();
   for (float v : values) out.push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr));
@@ -37,52 +32,6 @@ std::vector<float> extremesFromJson(const nlohmann::json& j, float empty) {
 }
 
 }  // namespace
-
-std::string CalibrationMethod::toString() const {
-  switch (kind) {
-    case CalibrationKind::MinMax: return "minmax";
-    case CalibrationKind::Mse: return "mse";
-    case CalibrationKind::Entropy: return "entropy";
-    case CalibrationKind::Percentile: {
-      std::ostringstream s;
-      s.precision(10);
-      s << "percentile:" << percentile;
-      return s.str();
-    }
-  }
-  return "minmax";
-}
-
-CalibrationMethod CalibrationMethod::parse(const std::string& text) {
-  const std::string t = lowercase(text);
-  CalibrationMethod m;
-  if (t == "minmax") return m;
-  if (t == "mse") {
-    m.kind = CalibrationKind::Mse;
-    return m;
-  }
-  if (t == "entropy") {
-    m.kind = CalibrationKind::Entropy;
-    return m;
-  }
-  const std::string prefix = "percentile";
-  if (t.compare(0, prefix.size(), prefix) == 0) {
-    m.kind = CalibrationKind::Percentile;
-    if (t.size() == prefix.size()) return m;
-    if (t[prefix.size()] == ':') {
-      const std::string number = t.substr(prefix.size() + 1);
-      size_t used = 0;
-      try {
-        m.percentile = std::stod(number, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == number.size() && used > 0 && m.percentile > 0.0 && m.percentile <= 100.0) return m;
-    }
-  }
-  throw Error("unknown calibration method '" + text +
-              "' (use minmax, percentile, percentile:<p>, mse or entropy)");
-}
 
 Calibrator::Calibrator(CalibratorOptions options)
     : options_(options), tensor_(options.binsPerSide) {

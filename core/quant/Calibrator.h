@@ -9,6 +9,7 @@
 // W4A4, ... alike, and the same histograms feed the analysis views. State is plain data
 // and round-trips through JSON, so a calibration can be saved and reloaded.
 // Not thread-safe: observe() from one thread (it parallelises internally).
+#include "quant/CalibrationMethod.h"
 #include "quant/ClipSearch.h"
 #include "quant/Histogram.h"
 #include "quant/QuantGrid.h"
@@ -21,19 +22,6 @@
 #include <vector>
 
 namespace mqb::quant {
-
-enum class CalibrationKind { MinMax, Percentile, Mse, Entropy };
-
-struct CalibrationMethod {
-  CalibrationKind kind = CalibrationKind::MinMax;
-  double percentile = 99.99;  // Percentile only
-
-  bool needsHistogram() const { return kind != CalibrationKind::MinMax; }
-  // "minmax", "percentile:99.99", "mse", "entropy"
-  std::string toString() const;
-  // Accepts toString() forms, and "percentile" alone for the default p. Throws mqb::Error.
-  static CalibrationMethod parse(const std::string& text);
-};
 
 struct CalibratorOptions {
   // kPerTensor, or the channel axis of per-channel calibration (1 for conv inputs).

@@ -14,16 +14,12 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "quant/HistogramBins.h"
+
 #include <cstdint>
 #include <vector>
 
 namespace mqb::quant {
-
-// Histogram in plottable form: counts[i] values fell in [edges[i], edges[i+1]).
-struct HistogramBins {
-  std::vector<double> edges;
-  std::vector<double> counts;
-};
 
 class Histogram {
  public:

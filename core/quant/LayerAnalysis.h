@@ -1,9 +1,7 @@
 #pragma once
-// Layer-wise analysis of a quantization configuration (SPEC section 5), as plain data
-// ready to plot or export: per quantized op the isolated and cumulative error of its
-// output (SQNR, MSE, cosine), the FP32 distribution of its inputs over the calibration
-// data against the quantization grid, the FP32-vs-quantized distribution shift, weight
-// ranges per output channel, and the sensitivity ranking.
+// Layer-wise analysis of a quantization configuration (SPEC section 5): runs the FP32 and
+// the quantized model op by op and fills a LayerAnalysis (quant/LayerAnalysisResult.h,
+// the torch-free result the desktop application plots).
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
@@ -15,50 +13,11 @@
 #include "ModelMetadata.h"
 #include "quant/CalibrationData.h"
 #include "quant/Histogram.h"
+#include "quant/LayerAnalysisResult.h"
 #include "quant/QuantConfig.h"
 #include "quant/QuantizableGraph.h"
 
 namespace mqb::quant {
-
-struct LayerError {
-  double sqnrDb = 0;  // 10 log10(sum y^2 / sum (y - y_hat)^2); +inf when identical
-  double mse = 0;
-  double cosine = 1;
-};
-
-struct InputDistribution {
-  int slot = 0;
-  std::string scheme;            // "static per-tensor", "static per-channel", "dynamic per-voxel", ...
-  HistogramBins calibration;     // FP32 values over the calibration patches (>= 256 bins)
-  double clipLow = 0, clipHigh = 0;  // static grids: the clip range (widest group for per-channel)
-  std::vector<double> levels;    // per-tensor static grids: every quantization level
-  double clippedFraction = 0;    // fraction of calibration values outside the clip range(s)
-  HistogramBins fp32Run;         // this op's input in the FP32 run of the analysis patches
-  HistogramBins quantizedRun;    // ... and in the cumulative quantized run (common bins)
-  double wasserstein1 = 0;       // distance between the two, in the input's units
-};
-
-struct OpAnalysis {
-  int index = 0;
-  std::string name;
-  std::string kind;
-  bool quantized = true;  // false when excluded / FP32 override
-  LayerError isolated;    // only this op quantized, FP32 input
-  LayerError cumulative;  // every op quantized, vs the FP32 run at this op
-  std::vector<InputDistribution> inputs;
-  std::vector<float> weightChannelMin, weightChannelMax;  // per output channel
-};
-
-struct LayerAnalysis {
-  QuantConfig config;
-  int analysisPatches = 0;
-  std::vector<OpAnalysis> ops;  // graph order
-  double seconds = 0;
-
-  // Op names ordered from the most sensitive (lowest isolated SQNR) to the least.
-  std::vector<std::string> sensitivityRanking() const;
-  nlohmann::json toJson() const;
-};
 
 // The FP32 side of a layer analysis on given patches: every op's FP32 inputs and outputs
 // and the FP32-run input histograms. It does not depend on the quantization config, so a

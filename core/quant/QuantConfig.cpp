@@ -51,6 +51,12 @@ std::string granularityTitle(Granularity g) {
   return "?";
 }
 
+const std::vector<Granularity>& allGranularities() {
+  static const std::vector<Granularity> all{Granularity::PerTensor, Granularity::PerChannel, Granularity::PerVoxel,
+                                            Granularity::Adaptive};
+  return all;
+}
+
 Precision Precision::integer(int w, int a) {
   for (int b : {w, a})
     if (b < 2 || b > 16)
@@ -143,6 +149,31 @@ QuantConfig QuantConfig::fromJson(const nlohmann::json& j) {
   }
   if (c.calibrationPatches < 1) throw Error("calibration_patches must be >= 1");
   return c;
+}
+
+bool QuantConfig::operator==(const QuantConfig& o) const {
+  return precision == o.precision && granularity == o.granularity && symmetric == o.symmetric &&
+         calibrator == o.calibrator && calibrationPatches == o.calibrationPatches &&
+         calibrationSeed == o.calibrationSeed && quantizeActivationMatmul == o.quantizeActivationMatmul &&
+         excludedOps == o.excludedOps && opPrecision == o.opPrecision && execution == o.execution;
+}
+
+size_t QuantConfigHash::operator()(const QuantConfig& c) const {
+  size_t h = 0;
+  auto mix = [&h](size_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+  // Only what operator== compares, FP32 bits excepted, so equal configs hash equally.
+  mix(c.precision.floatingPoint ? 0 : size_t(c.precision.weightBits * 64 + c.precision.activationBits));
+  mix(size_t(c.granularity));
+  mix(size_t(c.symmetric));
+  mix(size_t(c.calibrator.kind));
+  if (c.calibrator.kind == CalibrationKind::Percentile) mix(std::hash<double>()(c.calibrator.percentile));
+  mix(size_t(c.calibrationPatches));
+  mix(size_t(c.calibrationSeed));
+  mix(size_t(c.quantizeActivationMatmul));
+  for (const auto& op : c.excludedOps) mix(std::hash<std::string>()(op));
+  for (const auto& [op, p] : c.opPrecision) mix(std::hash<std::string>()(op) + size_t(p.weightBits * 64 + p.activationBits));
+  mix(size_t(c.execution));
+  return h;
 }
 
 }  // namespace mqb::quant

@@ -2,12 +2,17 @@
 // What a quantization run is: precision (W/A bits), granularity, symmetry, calibrator and
 // per-op exceptions (SPEC sections 1-4). Plain data with a JSON form, so runs are
 // reproducible, and parsing that rejects anything ambiguous with a clear message.
+// Torch-free, so the desktop application's widgets use it directly (and
+// tests/core/guard_torch_free_headers.cpp keeps it so).
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
-#include "quant/Calibrator.h"
+#include "quant/CalibrationMethod.h"
 
 namespace mqb::quant {
 
@@ -18,6 +23,8 @@ enum class Granularity { PerTensor, PerChannel, PerVoxel, Adaptive };
 Granularity parseGranularity(const std::string& text);
 std::string granularityId(Granularity g);     // "per-channel"
 std::string granularityTitle(Granularity g);  // "Per-channel" / "Adaptive stratification"
+// Every granularity, in the order a user is offered them (the GUI's combo box).
+const std::vector<Granularity>& allGranularities();
 
 // How a configuration runs: simulated (fake quantization in float32, every scheme) or on
 // LibTorch's integer kernels (W8A8, static per-tensor activations; SPEC section 9).
@@ -40,6 +47,19 @@ struct Precision {
   bool operator==(const Precision& o) const {
     return floatingPoint == o.floatingPoint && (floatingPoint || (weightBits == o.weightBits && activationBits == o.activationBits));
   }
+  bool operator!=(const Precision& o) const { return !(*this == o); }
+};
+
+// What calibration statistics depend on besides model, volume and ground truth: the
+// sampled patches. Not bits, granularity, symmetry or calibrator (one pass serves them all).
+struct CalibrationKey {
+  int patches = 16;
+  uint32_t seed = 0;
+  bool operator==(const CalibrationKey& o) const { return patches == o.patches && seed == o.seed; }
+  bool operator!=(const CalibrationKey& o) const { return !(*this == o); }
+  bool operator<(const CalibrationKey& o) const {
+    return patches != o.patches ? patches < o.patches : seed < o.seed;
+  }
 };
 
 struct QuantConfig {
@@ -55,9 +75,17 @@ struct QuantConfig {
   Execution execution = Execution::Simulated;
 
   Precision precisionOf(const std::string& opName) const;
+  CalibrationKey calibrationKey() const { return {calibrationPatches, calibrationSeed}; }
   std::string describe() const;  // "W4A4 adaptive, symmetric, minmax, 2 ops FP32"
   nlohmann::json toJson() const;
   static QuantConfig fromJson(const nlohmann::json& j);
+  // Same run: every field that changes a result (an FP32 precision ignores its bits).
+  bool operator==(const QuantConfig& o) const;
+  bool operator!=(const QuantConfig& o) const { return !(*this == o); }
+};
+
+struct QuantConfigHash {
+  size_t operator()(const QuantConfig& c) const;
 };
 
 }  // namespace mqb::quant

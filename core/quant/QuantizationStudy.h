@@ -1,14 +1,30 @@
 #pragma once
 // One model on one CT volume (with optional ground truth), studied under many
-// quantization configurations. Caches what configurations share: the prepared volume,
-// the FP32 prediction and its scores, the calibration statistics (which depend only on
-// the patches, not on bits, granularity or calibrator). The CLI's quantize / analyze /
-// sweep and the desktop application all run through it.
+// quantization configurations: the one orchestrator behind the CLI's quantize / analyze /
+// sweep / export-int8, the desktop application (app/gui/session/AnalysisSession, a thin
+// adapter on its worker thread) and the benchmarks. It caches what configurations share:
+//
+//   prepared volume      model + volume (built by the constructor)
+//   FP32 prediction      model + volume
+//   calibration          + ground truth + CalibrationKey (patches, seed): NOT bits,
+//                        granularity, calibrator or symmetry (one pass serves them all)
+//   FP32 capture         + CalibrationKey (analysis patches, seed): the FP32 side of the
+//                        layer analysis, recorded while calibrating (one kept at a time)
+//   quantized result     + the whole QuantConfig (LRU of kResultCacheSize)
+//   score table          + NSD tolerance (rescoring never runs an inference)
+//
+// Thread use: one thread at a time calls the computing methods; the const accessors
+// (hasFp32, cachedQuantized, hasCalibration, counters) may be called from another thread.
+// Results are handed out as shared_ptr<const ...> snapshots. Failures are mqb::Error,
+// cancellation mqb::Canceled (caches keep only complete results).
+#include <list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
+#include "ComparisonTable.h"
 #include "SegmentationMetrics.h"
 #include "SegmentationModel.h"
 #include "SlidingWindowInference.h"
@@ -16,6 +32,7 @@
 #include "quant/LayerAnalysis.h"
 #include "quant/QuantConfig.h"
 #include "quant/QuantizableGraph.h"
+#include "quant/QuantizedModel.h"
 
 namespace mqb::quant {
 
@@ -36,49 +53,130 @@ struct QuantizedRun {
   SegmentationScores agreement;              // vs the FP32 prediction
 };
 
+// The windows covering one slice of the original grid: run first, so a user sees the
+// effect of a configuration on the slice on screen before the whole volume is done.
+struct PreviewWindows {
+  InferenceOptions options;  // previewSchedule, restricted to the slice's model-space range
+  double share = 0;          // preview windows / (preview + whole-volume windows)
+};
+
+// Expensive steps actually computed (cache hits do not count).
+struct StudyCounters {
+  int prepare = 0, fp32 = 0, calibrate = 0, quantized = 0, previews = 0;
+};
+
 class QuantizationStudy {
  public:
+  static constexpr size_t kResultCacheSize = 3;
+  // Analysis patches recorded while calibrating (the desktop application's analysis).
+  static constexpr int kCapturedAnalysisPatches = 1;
+
   // Loads and validates everything (model, volume, labels on the CT grid), prepares the volume.
   QuantizationStudy(const StudyInputs& inputs, Feedback* feedback = nullptr);
-  // The same with an already loaded model and volume (the GUI keeps these itself).
+  // The same with an already loaded model and volume.
   QuantizationStudy(std::shared_ptr<SegmentationModel> model, std::shared_ptr<const ImageVolume> volume,
                     std::shared_ptr<const LabelVolume> groundTruth, double toleranceMm,
                     InferenceOptions inference, Feedback* feedback = nullptr);
+  // The desktop application's form: model and its graph already loaded, names for the tables.
+  QuantizationStudy(std::shared_ptr<SegmentationModel> model, std::shared_ptr<const QuantizableGraph> graph,
+                    std::shared_ptr<const ImageVolume> volume, std::string volumeName,
+                    std::shared_ptr<const LabelVolume> groundTruth, const FeedbackStage& preparing);
 
   const SegmentationModel& model() const { return *model_; }
   const QuantizableGraph& graph() const { return *graph_; }
+  std::shared_ptr<const QuantizableGraph> graphPtr() const { return graph_; }
   const ImageVolume& volume() const { return *volume_; }
   const LabelVolume* groundTruth() const { return truth_.get(); }
   const PreparedVolume& prepared() const { return prepared_; }
   double toleranceMm() const { return toleranceMm_; }
+  // New ground truth on the CT grid (or none): drops calibrations, captures, quantized
+  // results and scores (calibration centres patches on its foreground); keeps FP32.
+  void setGroundTruth(std::shared_ptr<const LabelVolume> groundTruth);
 
+  // ---- FP32 ----------------------------------------------------------------------------
   const InferenceResult& fp32(Feedback* feedback = nullptr);
+  std::shared_ptr<const InferenceResult> fp32(const FeedbackStage& stage);
+  std::shared_ptr<const LabelVolume> fp32Labels() const;  // null until computed
+  bool hasFp32() const { return fp32Labels() != nullptr; }
   const std::optional<SegmentationScores>& fp32Scores(Feedback* feedback = nullptr);
-  const CalibrationData& calibration(int patches, uint32_t seed, Feedback* feedback = nullptr);
-  // Replaces the cached calibration for (patches, seed) with loaded data.
-  void setCalibration(int patches, uint32_t seed, CalibrationData data);
 
+  // ---- previews --------------------------------------------------------------------------
+  // The windows covering original-grid slice `slice` normal to index axis `axis` (2 axial,
+  // 1 coronal, 0 sagittal); nullopt when there is nothing to preview or a preview would
+  // cost most of the whole volume anyway.
+  std::optional<PreviewWindows> previewWindows(int axis, int slice) const;
+  std::shared_ptr<const LabelVolume> fp32Preview(const PreviewWindows& preview, const FeedbackStage& stage);
+  // Calibrates first when needed (calibrationStage).
+  std::shared_ptr<const LabelVolume> quantizedPreview(const QuantConfig& config, const PreviewWindows& preview,
+                                                      const FeedbackStage& calibrationStage,
+                                                      const FeedbackStage& stage);
+
+  // ---- calibration (the one cache of calibration statistics) ------------------------------
+  bool needsCalibration(const QuantConfig& config) const;
+  bool hasCalibration(const CalibrationKey& key) const;
+  std::shared_ptr<const CalibrationData> cachedCalibration(const CalibrationKey& key) const;  // or null
+  std::shared_ptr<const CalibrationData> calibration(const CalibrationKey& key, const FeedbackStage& stage);
+  const CalibrationData& calibration(int patches, uint32_t seed, Feedback* feedback = nullptr);
+  // Replaces the cached calibration for the key with loaded data.
+  void setCalibration(int patches, uint32_t seed, CalibrationData data);
+  // The patches calibration `key` runs on (half foreground-centred with ground truth).
+  std::vector<torch::Tensor> calibrationPatches(const CalibrationKey& key) const;
+
+  // ---- quantized results ------------------------------------------------------------------
+  // The configuration's whole-volume result (an FP32 configuration is the FP32 result);
+  // computed when not in the LRU. Needs FP32 first only for scoring, not here.
+  std::shared_ptr<const InferenceResult> quantized(const QuantConfig& config, const FeedbackStage& calibrationStage,
+                                                   const FeedbackStage& stage);
+  // The cached result (marks it most recently used), or null.
+  std::shared_ptr<const LabelVolume> cachedQuantized(const QuantConfig& config) const;
+  // CLI form: quantized() plus scores vs ground truth and agreement with FP32.
   QuantizedRun runQuantized(const QuantConfig& config, Feedback* feedback = nullptr);
+
+  // ---- scores -----------------------------------------------------------------------------
+  // The per-organ table of FP32 and the configuration vs ground truth and vs each other at
+  // `toleranceMm`; mqb::Error unless FP32 and the configuration's result are cached, so a
+  // new tolerance rescoring never runs an inference.
+  std::shared_ptr<const ComparisonTable> compare(const QuantConfig& config, double toleranceMm,
+                                                 const FeedbackStage& stage);
+
+  // ---- layer analysis ---------------------------------------------------------------------
+  // On the first `analysisPatches` calibration patches; reuses the calibration and the
+  // FP32 capture when cached.
   LayerAnalysis analyze(const QuantConfig& config, int analysisPatches = 1, Feedback* feedback = nullptr);
+  LayerAnalysis analyze(const QuantConfig& config, int analysisPatches, const FeedbackStage& stage);
+
+  StudyCounters counters() const;
 
  private:
-  void initialise(Feedback* feedback);
-  std::vector<torch::Tensor> calibrationPatches(int count, uint32_t seed) const;
+  void initialise(const FeedbackStage& preparing);
+  Fp32Capture& captureFor(const CalibrationKey& key);
+  std::shared_ptr<QuantizedModel> quantizedModel(const QuantConfig& config, const FeedbackStage& calibrationStage);
+  void storeQuantized(const QuantConfig& config, std::shared_ptr<const InferenceResult> result);
 
   std::shared_ptr<SegmentationModel> model_;
   std::shared_ptr<const QuantizableGraph> graph_;
   std::shared_ptr<const ImageVolume> volume_;
+  std::string volumeName_;
   std::shared_ptr<const LabelVolume> truth_;
   double toleranceMm_ = 2.0;
   InferenceOptions inference_;
   PreparedVolume prepared_;
   torch::Tensor modelSpaceTruth_;
-  std::optional<InferenceResult> fp32_;
+
+  // Guards the caches below against the const readers (held by pointer: studies move).
+  std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
+  std::shared_ptr<const InferenceResult> fp32_;
   std::optional<std::optional<SegmentationScores>> fp32Scores_;
-  std::map<std::pair<int, uint32_t>, std::unique_ptr<CalibrationData>> calibrations_;
-  // The FP32 side of the layer analysis per (analysis patches, seed): any further config
-  // on the same patches skips the FP32 run.
-  std::map<std::pair<int, uint32_t>, std::unique_ptr<Fp32Capture>> captures_;
+  std::optional<SegmentationScores> fp32VsTruth_;  // at fp32VsTruth_->toleranceMm
+  std::map<CalibrationKey, std::shared_ptr<const CalibrationData>> calibrations_;
+  // The FP32 side of the layer analysis for (analysis patches, seed); at most one is kept,
+  // so one memory budget (Fp32Capture::defaultBudget) is held however many seeds are tried.
+  std::map<CalibrationKey, std::unique_ptr<Fp32Capture>> captures_;
+  mutable std::list<std::pair<QuantConfig, std::shared_ptr<const InferenceResult>>> results_;  // front = newest
+  std::list<std::pair<std::pair<QuantConfig, double>, std::shared_ptr<const ComparisonTable>>> tables_;
+  std::optional<QuantConfig> modelConfig_;  // of model_ below: preview and whole volume share it
+  std::shared_ptr<QuantizedModel> quantizedModel_;
+  StudyCounters counters_;
 };
 
 }  // namespace mqb::quant

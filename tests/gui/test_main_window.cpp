@@ -56,10 +56,10 @@ QImage grabView(SliceView* v) {
   return v->grabFramebuffer();
 }
 
-QuantSettings w4a4() {
-  QuantSettings s;
-  s.weightBits = s.activationBits = 4;
-  s.granularity = "per-channel";
+quant::QuantConfig w4a4() {
+  quant::QuantConfig s;
+  s.precision = quant::Precision::integer(4, 4);
+  s.granularity = quant::Granularity::PerChannel;
   s.calibrationPatches = 4;
   return s;
 }
@@ -241,8 +241,8 @@ TEST_F(MainWindowTest, Fp32AndW4A4SideBySideWithDifferenceAndExports) {
   EXPECT_EQ(back.voxels, c->quantized()->voxels);
 
   // A configuration change reuses FP32 and calibration (only the quantized run is new).
-  QuantSettings adaptive = w4a4();
-  adaptive.granularity = "adaptive";
+  quant::QuantConfig adaptive = w4a4();
+  adaptive.granularity = quant::Granularity::Adaptive;
   window->quantPanel()->setSettings(adaptive);
   window->runComparison();
   ASSERT_TRUE(c->waitUntilIdle(120000));
@@ -250,7 +250,7 @@ TEST_F(MainWindowTest, Fp32AndW4A4SideBySideWithDifferenceAndExports) {
   EXPECT_EQ(counters.fp32, 1);
   EXPECT_EQ(counters.calibrate, 1);
   EXPECT_EQ(counters.quantized, 2);
-  EXPECT_EQ(c->resultSettings().granularity, "adaptive");
+  EXPECT_EQ(c->resultSettings().granularity, quant::Granularity::Adaptive);
 }
 
 TEST_F(MainWindowTest, LayerAnalysisPlotsAndKeepMostSensitiveInFp32) {
@@ -374,13 +374,13 @@ TEST_F(MainWindowTest, CancelKeepsTheWindowResponsiveAndLeavesNoResult) {
   EXPECT_FALSE(finished.first().first().toBool());
   EXPECT_FALSE(c->hasResults());
   // A run superseded by another: only the last one's results arrive.
-  QuantSettings w8 = w4a4();
-  w8.weightBits = w8.activationBits = 8;
+  quant::QuantConfig w8 = w4a4();
+  w8.precision = quant::Precision::integer(8, 8);
   c->run(w4a4(), -1);
   c->run(w8, -1);
   ASSERT_TRUE(c->waitUntilIdle(120000));
   ASSERT_TRUE(c->hasResults());
-  EXPECT_EQ(c->resultSettings().precisionId(), "W8A8");
+  EXPECT_EQ(c->resultSettings().precision.id(), "W8A8");
 }
 
 TEST_F(MainWindowTest, EngineErrorsAreDialogsNotCrashes) {
@@ -414,8 +414,8 @@ TEST_F(MainWindowTest, SessionSaveAndRestore) {
   window->openVolume(QString::fromStdString(ct));
   window->openGroundTruth(QString::fromStdString(gt));
   ASSERT_TRUE(window->controller()->waitUntilIdle(60000));
-  QuantSettings s = w4a4();
-  s.granularity = "per-voxel";
+  quant::QuantConfig s = w4a4();
+  s.granularity = quant::Granularity::PerVoxel;
   s.excludedOps = {window->controller()->modelInfo()->ops[0].name};
   window->quantPanel()->setSettings(s);
   window->viewer()->view(ViewerPanel::Fp32Pane)->setSlice(7);

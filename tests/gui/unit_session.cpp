@@ -1,8 +1,13 @@
 // The Qt-free layer of the desktop application: AnalysisSession (caching, previews,
-// cancellation, scores), QuantSettings, session files and table export.
+// cancellation, scores), session files and table export; and that the desktop path computes
+// what the CLI computes.
 // LibTorch's headers before any Qt header (Qt's `slots` macro breaks them).
 #include "SegmentationModel.h"
+#include "quant/QuantizationStudy.h"
+
 #include "AnalysisSession.h"
+#include "BandCase.h"
+#include "CommandRun.h"
 #include "GuiTestSupport.h"
 #include "SessionController.h"
 #include "SessionFile.h"
@@ -27,9 +32,9 @@ using namespace mqb::gui;
 
 namespace {
 
-QuantSettings w4a4(const std::string& granularity = "per-channel") {
-  QuantSettings s;
-  s.weightBits = s.activationBits = 4;
+quant::QuantConfig w4a4(quant::Granularity granularity = quant::Granularity::PerChannel) {
+  quant::QuantConfig s;
+  s.precision = quant::Precision::integer(4, 4);
   s.granularity = granularity;
   s.calibrationPatches = 4;
   return s;
@@ -45,7 +50,7 @@ class SessionTest : public ::testing::Test {
     session.loadModel(model);
     session.setVolume(phantom.image, "phantom");
   }
-  std::vector<RunUpdate> run(const QuantSettings& s, int previewSlice = -1, Feedback* fb = nullptr,
+  std::vector<RunUpdate> run(const quant::QuantConfig& s, int previewSlice = -1, Feedback* fb = nullptr,
                              int previewAxis = 2) {
     std::vector<RunUpdate> updates;
     RunRequest r;
@@ -67,39 +72,6 @@ const RunUpdate* find(const std::vector<RunUpdate>& u, RunUpdate::Kind k) {
 }
 
 }  // namespace
-
-TEST(QuantSettingsTest, JsonRoundTripAndValidation) {
-  QuantSettings s = w4a4("adaptive");
-  s.symmetric = false;
-  s.calibrator = "percentile:99.9";
-  s.excludedOps = {"a.b", "c"};
-  EXPECT_EQ(s.precisionId(), "W4A4");
-  const QuantSettings back = QuantSettings::fromJson(s.toJson());
-  EXPECT_EQ(back, s);
-  EXPECT_NE(s.describe().find("W4A4 adaptive"), std::string::npos) << s.describe();
-  QuantSettings fp;
-  fp.floatingPoint = true;
-  EXPECT_EQ(fp.precisionId(), "FP32");
-  EXPECT_TRUE(QuantSettings::fromJson(fp.toJson()).floatingPoint);
-  // Bits outside 2..16 and unknown granularities are rejected with the engine's messages.
-  nlohmann::json bad = s.toJson();
-  bad["precision"] = "W1A8";
-  EXPECT_THROW(QuantSettings::fromJson(bad), Error);
-  bad = s.toJson();
-  bad["granularity"] = "per-pixel";
-  EXPECT_THROW(QuantSettings::fromJson(bad), Error);
-  // Aliases are normalised.
-  bad = s.toJson();
-  bad["granularity"] = "adaptive-stratification";
-  EXPECT_EQ(QuantSettings::fromJson(bad).granularity, "adaptive");
-  // Calibration key ignores bits / granularity / calibrator.
-  QuantSettings other = w4a4("per-tensor");
-  other.weightBits = 8;
-  other.calibrator = "mse";
-  EXPECT_EQ(other.calibrationKey(), w4a4().calibrationKey());
-  other.calibrationPatches = 5;
-  EXPECT_NE(other.calibrationKey(), w4a4().calibrationKey());
-}
 
 TEST_F(SessionTest, ModelInfoListsTheQuantizableOps) {
   auto info = session.modelInfo();
@@ -137,9 +109,9 @@ TEST_F(SessionTest, RunsFp32AndW4A4AndCachesWhatTheChangeAllows) {
   EXPECT_TRUE(session.calibrationCached(w4a4()));
 
   // Another granularity / calibrator / bit-width: FP32, preparation and calibration reused.
-  QuantSettings s2 = w4a4("per-tensor");
-  s2.calibrator = "mse";
-  s2.weightBits = 8;
+  quant::QuantConfig s2 = w4a4(quant::Granularity::PerTensor);
+  s2.calibrator = quant::CalibrationMethod::parse("mse");
+  s2.precision.weightBits = 8;
   updates = run(s2);
   EXPECT_TRUE(find(updates, RunUpdate::Kind::Fp32)->fromCache);
   EXPECT_EQ(session.counters().fp32, 1);
@@ -153,14 +125,14 @@ TEST_F(SessionTest, RunsFp32AndW4A4AndCachesWhatTheChangeAllows) {
   EXPECT_EQ(session.counters().quantized, 2);
 
   // More calibration patches: a new calibration.
-  QuantSettings s3 = w4a4();
+  quant::QuantConfig s3 = w4a4();
   s3.calibrationPatches = 6;
   run(s3);
   EXPECT_EQ(session.counters().calibrate, 2);
 
   // FP32 "quantization" is the FP32 result itself.
-  QuantSettings fp;
-  fp.floatingPoint = true;
+  quant::QuantConfig fp;
+  fp.precision = quant::Precision::fp32();
   updates = run(fp);
   EXPECT_EQ(find(updates, RunUpdate::Kind::Quant)->differingVoxels, 0);
   EXPECT_EQ(session.counters().fp32, 1);
@@ -292,10 +264,10 @@ TEST_F(SessionTest, LayerAnalysisAndKeepMostSensitive) {
   EXPECT_FALSE(h.scheme.empty());
   // Calibration of the analysis is the run's calibration.
   EXPECT_TRUE(session.calibrationCached(w4a4()));
-  const QuantSettings kept = session.keepMostSensitiveInFp32(w4a4(), 1);
+  const quant::QuantConfig kept = session.keepMostSensitiveInFp32(w4a4(), 1);
   EXPECT_EQ(kept.excludedOps, (std::set<std::string>{a->sensitivity[0]}));
-  QuantSettings fp;
-  fp.floatingPoint = true;
+  quant::QuantConfig fp;
+  fp.precision = quant::Precision::fp32();
   EXPECT_THROW(session.analyzeLayers(fp, nullptr), Error);
 }
 
@@ -346,7 +318,7 @@ TEST_F(SessionTest, ErrorsNameTheProblem) {
     EXPECT_NE(std::string(e.what()).find("no model"), std::string::npos) << e.what();
   }
   EXPECT_THROW(empty.loadModel(dir + "/missing.pt"), Error);
-  QuantSettings s = w4a4();
+  quant::QuantConfig s = w4a4();
   s.excludedOps = {"no.such.op"};
   try {
     run(s);
@@ -394,7 +366,7 @@ TEST(SessionFileTest, SaveLoadRoundTripWithRelativeFallback) {
   s.model = dir + "/data/model.pt";
   s.volume = dir + "/data/ct.nii.gz";
   s.labelMap = "totalsegmentator-to-btcv";
-  s.settings = w4a4("adaptive");
+  s.settings = w4a4(quant::Granularity::Adaptive);
   s.settings.excludedOps = {"enc.conv"};
   s.toleranceMm = 1.5;
   s.view.orientation = "coronal";
@@ -490,13 +462,13 @@ TEST(TableExportTest, ComparisonTableFormats) {
   t.architecture = "nnU-Net";
   t.category = "CNN";
   t.parameterCount = 26'900'000;
-  const std::string bench = formatBenchmarkRows(t, w4a4("adaptive"), TableFormat::Markdown);
+  const std::string bench = formatBenchmarkRows(t, w4a4(quant::Granularity::Adaptive), TableFormat::Markdown);
   EXPECT_NE(bench.find("| nnUNet | nnU-Net | CNN | 26.9 M | FP32 | -- | 0.900 (--) | 0.800 (--) |"), std::string::npos)
       << bench;
   EXPECT_NE(bench.find("| INT W4A4 | Adaptive stratification | 0.450 (50.0%) | 0.880 (10.0%↑) |"), std::string::npos)
       << bench;
   EXPECT_NE(bench.find("NSD tolerance"), std::string::npos) << bench;
-  const nlohmann::json bj = nlohmann::json::parse(formatBenchmarkRows(t, w4a4("adaptive"), TableFormat::Json));
+  const nlohmann::json bj = nlohmann::json::parse(formatBenchmarkRows(t, w4a4(quant::Granularity::Adaptive), TableFormat::Json));
   EXPECT_EQ(bj["rows"].size(), 2u);
   const nlohmann::json cj = nlohmann::json::parse(formatComparisonTable(t, TableFormat::Json));
   EXPECT_EQ(cj["organs"].size(), 2u);
@@ -525,6 +497,26 @@ void processEventsFor(int ms) {
   t.start();
   while (t.elapsed() < ms) QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
 }
+}  // namespace
+
+// ---- the desktop path and the CLI path compute the same thing -----------------------------
+
+namespace {
+
+nlohmann::json readJson(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return nlohmann::json::parse(in);
+}
+
+// NaN (organ absent from both masks) is null in the CLI's JSON.
+void expectSameNumber(const nlohmann::json& cli, double gui, const std::string& what) {
+  if (cli.is_null()) {
+    EXPECT_TRUE(std::isnan(gui)) << what << ": CLI null, desktop " << gui;
+  } else {
+    EXPECT_EQ(cli.get<double>(), gui) << what;  // to the last bit
+  }
+}
 
 }  // namespace
 
@@ -541,8 +533,8 @@ TEST(SessionControllerCancel, CancelDuringALongWindowEndsTheRunWithinTwoSeconds)
   ASSERT_TRUE(c.modelInfo());
   c.setVolumeData(oneWindowCt(), "one window");
   ASSERT_TRUE(c.waitUntilIdle(60000));
-  QuantSettings fp;
-  fp.floatingPoint = true;
+  quant::QuantConfig fp;
+  fp.precision.floatingPoint = true;
   c.run(fp);
   processEventsFor(500);
   QElapsedTimer sinceCancel;
@@ -578,4 +570,99 @@ TEST(SessionControllerCancel, AForwardOutsideTheSlidingWindowStopsAsACancel) {
   EXPECT_LT(sinceCancel.elapsed(), 2000);
   EXPECT_FALSE(loaded);
   EXPECT_EQ(failed.count(), 0) << qPrintable(failed.first().at(1).toString());
+}
+
+TEST(DesktopAndCliPathsTest, SameCalibrationLayerAnalysisAndScores) {
+  // The band model on its phantom with ground truth, as files, opened by both paths as a
+  // user would: File > Open in the desktop application, the command line in the CLI.
+  const test::BandCase band = test::makeBandCase();
+  quant::QuantConfig config;
+  config.precision = quant::Precision::integer(4, 4);
+  config.granularity = quant::Granularity::PerTensor;
+  config.calibrator = quant::CalibrationMethod::parse("percentile:99.9");
+  config.calibrationPatches = 4;
+  config.calibrationSeed = 3;
+  const double tolerance = 1.5;
+
+  AnalysisSession session;
+  session.loadModel(band.model);
+  session.loadVolume(band.ct);
+  session.loadGroundTruth(band.truth);
+  RunRequest request;
+  request.settings = config;
+  request.toleranceMm = tolerance;
+  std::shared_ptr<const ComparisonTable> table;
+  session.run(request, nullptr, [&](const RunUpdate& u) {
+    if (u.kind == RunUpdate::Kind::Scores) table = u.table;
+  });
+  ASSERT_TRUE(table);
+  const auto rows = session.analyzeLayers(config, nullptr);
+  ASSERT_TRUE(rows && !rows->empty());
+  ASSERT_TRUE(session.study());
+  const auto calibration = session.study()->cachedCalibration(config.calibrationKey());
+  ASSERT_TRUE(calibration);
+
+  const std::string common = " --model " + band.model + " --volume " + band.ct + " --labels " + band.truth +
+                             " --precision W4A4 --granularity per-tensor --calibrator percentile:99.9"
+                             " --calibration-patches 4 --seed 3 --quiet";
+  const std::string cli = MQB_CLI;
+  const test::CommandRun q = test::runCommand(cli + " quantize" + common + " --tolerance-mm 1.5 --json " + band.dir +
+                                              "/q.json --save-calibration " + band.dir + "/cal.json");
+  ASSERT_EQ(q.code, 0) << q.out;
+  const test::CommandRun a = test::runCommand(cli + " analyze" + common + " --json " + band.dir + "/layers.json");
+  ASSERT_EQ(a.code, 0) << a.out;
+
+  // Calibration: every statistic (ranges and histograms) equal.
+  EXPECT_EQ(readJson(band.dir + "/cal.json"), calibration->toJson());
+
+  // Layer analysis: per-op SQNR / MSE / cosine and each input's clip range and histogram.
+  const nlohmann::json layers = readJson(band.dir + "/layers.json");
+  const auto& ops = layers.at("ops");
+  ASSERT_EQ(ops.size(), rows->layers.size());
+  size_t h = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const auto& op = ops[i];
+    const quant::LayerErrorRow& row = rows->layers[i];
+    ASSERT_EQ(op.at("name").get<std::string>(), row.op);
+    ASSERT_TRUE(op.at("quantized").get<bool>());
+    expectSameNumber(op.at("isolated").at("sqnr_db"), row.isolatedSqnrDb, row.op + " isolated SQNR");
+    expectSameNumber(op.at("cumulative").at("sqnr_db"), row.cumulativeSqnrDb, row.op + " cumulative SQNR");
+    expectSameNumber(op.at("isolated").at("mse"), row.isolatedMse, row.op + " isolated MSE");
+    expectSameNumber(op.at("cumulative").at("mse"), row.cumulativeMse, row.op + " cumulative MSE");
+    expectSameNumber(op.at("cumulative").at("cosine"), row.cumulativeCosine, row.op + " cumulative cosine");
+    for (const auto& in : op.at("inputs")) {
+      ASSERT_LT(h, rows->histograms.size());
+      const quant::ActivationHistogram& hist = rows->histograms[h++];
+      EXPECT_EQ(hist.op, row.op);
+      EXPECT_EQ(in.at("scheme").get<std::string>(), hist.scheme);
+      expectSameNumber(in.at("clip_range")[0], hist.clipLow, row.op + " clip low");
+      expectSameNumber(in.at("clip_range")[1], hist.clipHigh, row.op + " clip high");
+      EXPECT_EQ(in.at("levels").get<std::vector<double>>(), hist.levels) << row.op;
+      EXPECT_EQ(in.at("calibration_histogram").at("counts").get<std::vector<double>>(), hist.counts) << row.op;
+    }
+  }
+  EXPECT_EQ(h, rows->histograms.size());
+  EXPECT_EQ(layers.at("sensitivity_ranking").get<std::vector<std::string>>(), rows->sensitivity);
+
+  // Scores: Dice and NSD per organ and their means, FP32 and quantized vs ground truth and
+  // quantized vs FP32.
+  const nlohmann::json report = readJson(band.dir + "/q.json");
+  EXPECT_EQ(report.at("tolerance_mm").get<double>(), table->toleranceMm);
+  const auto& organs = report.at("organs");
+  ASSERT_EQ(organs.size(), table->organs.size());
+  ASSERT_FALSE(table->organs.empty());
+  for (size_t i = 0; i < organs.size(); ++i) {
+    const OrganComparison& row = table->organs[i];
+    EXPECT_EQ(organs[i].at("id").get<int>(), row.id);
+    expectSameNumber(organs[i].at("dsc"), row.quantDsc, row.name + " DSC");
+    expectSameNumber(organs[i].at("nsd"), row.quantNsd, row.name + " NSD");
+    expectSameNumber(report.at("fp32").at("organs")[i].at("dsc"), row.fp32Dsc, row.name + " FP32 DSC");
+    expectSameNumber(report.at("fp32").at("organs")[i].at("nsd"), row.fp32Nsd, row.name + " FP32 NSD");
+    expectSameNumber(report.at("agreement").at("organs")[i].at("dsc"), row.agreeDsc, row.name + " agreement DSC");
+    expectSameNumber(report.at("agreement").at("organs")[i].at("nsd"), row.agreeNsd, row.name + " agreement NSD");
+  }
+  expectSameNumber(report.at("mean_dsc"), table->meanQuantDsc, "mean DSC");
+  expectSameNumber(report.at("mean_nsd"), table->meanQuantNsd, "mean NSD");
+  expectSameNumber(report.at("fp32").at("mean_dsc"), table->meanFp32Dsc, "FP32 mean DSC");
+  expectSameNumber(report.at("agreement").at("mean_nsd"), table->meanAgreeNsd, "agreement mean NSD");
 }

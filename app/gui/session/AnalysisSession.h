@@ -1,14 +1,15 @@
 #pragma once
 // The Qt-free core of the desktop application (ITK-SNAP style: logic without widgets).
-// Holds the loaded model, CT and ground truth, runs FP32 and quantized inference with the
-// engine, and caches everything a configuration change does not invalidate:
+// Holds the loaded model, CT and ground truth and runs the engine's orchestrator,
+// quant::QuantizationStudy, which caches everything a configuration change does not
+// invalidate:
 //
 //   prepared volume      model + volume
 //   FP32 prediction      model + volume
 //   quantizable graph    model
 //   calibration          model + volume + calibration patches + seed (NOT bits, granularity,
 //                        calibrator or symmetry: the statistics serve every calibrator)
-//   quantized result     all of the above + the whole QuantSettings (small LRU)
+//   quantized result     all of the above + the whole quant::QuantConfig (small LRU)
 //   scores vs truth      the two label maps
 //
 // Thread use: one thread at a time calls the mutating methods (the GUI's worker thread);
@@ -24,10 +25,14 @@
 #include "SessionTypes.h"
 #include "Volume.h"
 
+namespace mqb::quant {
+class QuantizationStudy;
+}
+
 namespace mqb::gui {
 
 struct RunRequest {
-  QuantSettings settings;
+  quant::QuantConfig settings;
   // Slice shown on screen, as an original-grid index along previewAxis (the index axis
   // normal to the slice: 2 axial, 1 coronal, 0 sagittal): first compute only the windows
   // covering it ("preview"), then the whole volume. -1: no preview.
@@ -52,7 +57,7 @@ struct RunUpdate {
   std::shared_ptr<const LabelVolume> quantized;
   std::shared_ptr<const LabelVolume> difference;  // 1 where fp32 != quantized
   std::shared_ptr<const ComparisonTable> table;   // Kind::Scores
-  QuantSettings settings;
+  quant::QuantConfig settings;
   double seconds = 0;      // time of this step
   bool fromCache = false;  // result reused, nothing computed
   int64_t differingVoxels = 0;
@@ -98,11 +103,11 @@ class AnalysisSession {
 
   // Last complete results (null when not computed for the current inputs).
   std::shared_ptr<const LabelVolume> fp32Result() const;
-  std::shared_ptr<const LabelVolume> quantizedResult(const QuantSettings& settings) const;
+  std::shared_ptr<const LabelVolume> quantizedResult(const quant::QuantConfig& settings) const;
 
   // Whether the calibration for these settings is cached (for tests and the status bar).
-  bool calibrationCached(const QuantSettings& settings) const;
-  bool needsCalibration(const QuantSettings& settings) const;
+  bool calibrationCached(const quant::QuantConfig& settings) const;
+  bool needsCalibration(const quant::QuantConfig& settings) const;
   // Counters of expensive steps actually computed (cache hits do not count).
   struct Counters {
     int prepare = 0, fp32 = 0, calibrate = 0, quantized = 0, previews = 0;
@@ -114,11 +119,15 @@ class AnalysisSession {
   // quant::analyzeLayers on the first calibration patch (as the CLI's `analyze` does):
   // isolated / cumulative SQNR, MSE, cosine per op, input histograms with clip range and
   // levels, distribution shift, sensitivity ranking. Reuses the cached calibration.
-  std::shared_ptr<const LayerAnalysisResult> analyzeLayers(const QuantSettings& settings,
+  std::shared_ptr<const quant::LayerAnalysisRows> analyzeLayers(const quant::QuantConfig& settings,
                                                            Feedback* feedback);
   // `settings` with the k most sensitive quantized ops (of the last analysis) kept in FP32
   // (quant::keepMostSensitiveInFp32). mqb::Error without an analysis.
-  QuantSettings keepMostSensitiveInFp32(const QuantSettings& settings, int k) const;
+  quant::QuantConfig keepMostSensitiveInFp32(const quant::QuantConfig& settings, int k) const;
+
+  // The engine's orchestrator behind this session (null before the first run or analysis
+  // for the current model + volume): for tests that compare the desktop and CLI paths.
+  std::shared_ptr<const quant::QuantizationStudy> study() const;
 
   // LibTorch intra-op threads used by inference (process-wide).
   static int engineThreads();

@@ -103,7 +103,7 @@ SessionState SessionState::fromJson(const nlohmann::json& j, const std::string& 
       if (in.contains("labels")) s.labels = resolvePath(in["labels"], base);
       s.labelMap = jsonValue<std::string>(in, "label_map", "", source, "inputs");
     }
-    if (j.contains("quantization")) s.settings = QuantSettings::fromJson(j["quantization"]);
+    if (j.contains("quantization")) s.settings = quant::QuantConfig::fromJson(j["quantization"]);
     s.toleranceMm = jsonValue<double>(j, "nsd_tolerance_mm", kDefaultNsdToleranceMm, source);
     if (j.contains("view")) {
       const auto& v = j["view"];

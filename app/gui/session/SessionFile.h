@@ -36,7 +36,7 @@ struct ViewState {
 
 struct SessionState {
   std::string model, volume, labels, labelMap;
-  QuantSettings settings;
+  quant::QuantConfig settings;
   double toleranceMm = kDefaultNsdToleranceMm;
   ViewState view;
 

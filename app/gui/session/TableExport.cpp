@@ -188,7 +188,7 @@ std::string formatComparisonTable(const ComparisonTable& t, TableFormat format) 
   return render(header, rows, format, caption);
 }
 
-std::string formatBenchmarkRows(const ComparisonTable& t, const QuantSettings& settings, TableFormat format) {
+std::string formatBenchmarkRows(const ComparisonTable& t, const quant::QuantConfig& settings, TableFormat format) {
   if (!t.haveTruth) throw Error("the benchmark table needs ground truth (File > Open ground truth)");
   // The CLI's table (core/BenchmarkTable), so GUI exports and sweeps look the same.
   BenchmarkTable table;
@@ -205,11 +205,11 @@ std::string formatBenchmarkRows(const ComparisonTable& t, const QuantSettings& s
   fp32.nsd = fp32.fp32Nsd = t.meanFp32Nsd;
   fp32.agreementDsc = 1.0;
   table.rows.push_back(fp32);
-  if (!settings.floatingPoint) {
+  if (!settings.precision.floatingPoint) {
     BenchmarkRow q = fp32;
     q.order = 1;
-    q.precision = settings.precisionId();
-    q.granularity = settings.granularity;
+    q.precision = settings.precision.id();
+    q.granularity = quant::granularityId(settings.granularity);
     q.dsc = t.meanQuantDsc;
     q.nsd = t.meanQuantNsd;
     q.agreementDsc = t.meanAgreeDsc;

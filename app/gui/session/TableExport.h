@@ -18,7 +18,7 @@ std::string formatComparisonTable(const ComparisonTable& table, TableFormat form
 // The FP32 row and the quantized row of the benchmark table (Framework | Architecture |
 // Category | Param | Precision | Quant-Granularity | DSC | NSD), written by core's
 // BenchmarkTable exactly as the CLI writes it; needs ground truth (mqb::Error otherwise).
-std::string formatBenchmarkRows(const ComparisonTable& table, const QuantSettings& settings, TableFormat format);
+std::string formatBenchmarkRows(const ComparisonTable& table, const quant::QuantConfig& settings, TableFormat format);
 
 // "26.9 M" (core formatParameters)
 std::string formatParameterCount(int64_t parameters);
