@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "TableExport.h"
+#include "SegmentationReport.h"
 
 namespace mqb::gui {
 
@@ -23,10 +23,7 @@ std::string general(double value, int significant) {
 std::string scoreText(double value) { return fixed(value, 3); }
 
 std::string scoreWithDelta(double value, double reference) {
-  if (!std::isfinite(value)) return "--";
-  const double d = deltaPercent(value, reference);
-  if (!std::isfinite(d)) return scoreText(value);
-  return d < 0 ? scoreText(value) + " (" + fixed(-d, 1) + "%\u2191)" : scoreText(value) + " (" + fixed(d, 1) + "%)";
+  return std::isfinite(value) ? formatWithDelta(value, reference) : "--";
 }
 
 std::string escapeHtml(const std::string& text) {

@@ -11,8 +11,8 @@ std::string fixed(double value, int decimals);
 std::string general(double value, int significant);
 // Three decimals ("0.912") or "--": how every score is shown.
 std::string scoreText(double value);
-// "0.850 (5.6%)" for a drop, "0.950 (3.2%\u2191)" for a gain, per SPEC section 6; the bare score
-// when the relative change is undefined, "--" for a missing score.
+// core's formatWithDelta ("0.850 (5.6%)" for a drop, "0.950 (3.2%\u2191)" for a gain, the bare
+// score when the relative change is undefined), "--" for a missing score.
 std::string scoreWithDelta(double value, double reference);
 // & < > " as entities, for names inside rich-text tooltips.
 std::string escapeHtml(const std::string& text);
