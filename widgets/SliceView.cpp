@@ -1,3 +1,7 @@
+// Over 600 lines on purpose: one interactive view whose camera, lazy slice composition,
+// cursor, annotations and mouse / key handling share the same private state (Axes, zoom,
+// pan, slice); split, each part would need that state through accessors. The orientation
+// math lives in SliceOrientation, the pixel composition in SliceCompositor.
 #include "SliceView.h"
 
 #include "SliceCompositor.h"
