@@ -1,6 +1,7 @@
 #include "BenchmarkTable.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -46,32 +47,6 @@ std::vector<std::string> cellsOf(const BenchmarkRow& r, bool executionColumns) {
   return c;
 }
 
-std::string csvField(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
-std::string latexEscape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '%' || c == '&' || c == '_' || c == '#') out += std::string("\\") + c;
-    else if (s.compare(i, 3, "↑") == 0) {
-      out += "$\\uparrow$";
-      i += 2;
-    } else if (s.compare(i, 3, "↓") == 0) {
-      out += "$\\downarrow$";
-      i += 2;
-    } else if (s.compare(i, 2, "Δ") == 0) {
-      out += "$\\Delta$";
-      i += 1;
-    } else out += c;
-  }
-  return out;
-}
-
 // One line per model and distinct coverage of its quantized rows, so a number for a model
 // whose attention stayed FP32 is never read as a fully quantized one.
 std::vector<std::string> coverageNotes(const std::vector<BenchmarkRow>& rows) {
@@ -86,6 +61,84 @@ std::vector<std::string> coverageNotes(const std::vector<BenchmarkRow>& rows) {
 }
 
 }  // namespace
+
+std::string csvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string latexEscape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    switch (c) {
+      case '&': case '%': case '$': case '#': case '_': case '{': case '}':
+        out += '\\';
+        out += c;
+        continue;
+      case '~': out += "\\textasciitilde{}"; continue;
+      case '^': out += "\\textasciicircum{}"; continue;
+      case '\\': out += "\\textbackslash{}"; continue;
+      default: break;
+    }
+    if (s.compare(i, 3, "↑") == 0) {
+      out += "$\\uparrow$";
+      i += 2;
+    } else if (s.compare(i, 3, "↓") == 0) {
+      out += "$\\downarrow$";
+      i += 2;
+    } else if (s.compare(i, 2, "Δ") == 0) {
+      out += "$\\Delta$";
+      i += 1;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string markdownTable(const std::vector<std::string>& header, const TableRows& rows) {
+  std::ostringstream s;
+  s << "|";
+  for (const auto& h : header) s << " " << h << " |";
+  s << "\n|";
+  for (size_t i = 0; i < header.size(); ++i) s << "---|";
+  s << "\n";
+  for (const auto& r : rows) {
+    s << "|";
+    for (const auto& c : r) s << " " << c << " |";
+    s << "\n";
+  }
+  return s.str();
+}
+
+std::string csvTable(const std::vector<std::string>& header, const TableRows& rows) {
+  std::ostringstream s;
+  for (size_t i = 0; i < header.size(); ++i) s << (i ? "," : "") << csvField(header[i]);
+  s << "\n";
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) s << (i ? "," : "") << csvField(r[i]);
+    s << "\n";
+  }
+  return s.str();
+}
+
+std::string latexTabular(const std::vector<std::string>& header, const TableRows& rows, const std::string& columns,
+                         size_t ruleBeforeRow) {
+  std::ostringstream s;
+  s << "\\begin{tabular}{" << columns << "}\n\\hline\n";
+  for (size_t i = 0; i < header.size(); ++i) s << latexEscape(header[i]) << (i + 1 < header.size() ? " & " : " \\\\\n");
+  s << "\\hline\n";
+  for (size_t k = 0; k < rows.size(); ++k) {
+    if (k == ruleBeforeRow) s << "\\hline\n";
+    const auto& c = rows[k];
+    for (size_t i = 0; i < c.size(); ++i) s << latexEscape(c[i]) << (i + 1 < c.size() ? " & " : " \\\\\n");
+  }
+  s << "\\hline\n\\end{tabular}\n";
+  return s.str();
+}
 
 std::string formatParameters(int64_t p) {
   char buf[32];
@@ -114,17 +167,10 @@ std::vector<std::string> BenchmarkTable::header() const {
 std::string BenchmarkTable::toMarkdown() const {
   const std::vector<std::string> head = header();
   const bool execution = hasExecutionColumns();
+  TableRows cells;
+  for (const auto& r : rows) cells.push_back(cellsOf(r, execution));
   std::ostringstream s;
-  s << "|";
-  for (const auto& h : head) s << " " << h << " |";
-  s << "\n|";
-  for (size_t i = 0; i < head.size(); ++i) s << "---|";
-  s << "\n";
-  for (const auto& r : rows) {
-    s << "|";
-    for (const auto& c : cellsOf(r, execution)) s << " " << c << " |";
-    s << "\n";
-  }
+  s << markdownTable(head, cells);
   char tol[64];
   std::snprintf(tol, sizeof tol, "%g", toleranceMm);
   s << "\nNSD tolerance " << tol << " mm; DSC/NSD are means over organs";
@@ -150,9 +196,10 @@ std::string BenchmarkTable::toCsv() const {
   s << (execution ? ",execution,speedup,size_ratio\n" : "\n");
   for (const auto& r : rows) {
     auto delta = [&](double v, double ref) {
-      if (r.isReference() || ref == 0) return std::string();
+      const double d = deltaPercent(v, ref);
+      if (r.isReference() || !std::isfinite(d)) return std::string();
       char b[32];
-      std::snprintf(b, sizeof b, "%.3f", (ref - v) / ref * 100.0);
+      std::snprintf(b, sizeof b, "%.3f", d);
       return std::string(b);
     };
     char nums[256];
@@ -174,15 +221,10 @@ std::string BenchmarkTable::toCsv() const {
 std::string BenchmarkTable::toLatex() const {
   const std::vector<std::string> head = header();
   const bool execution = hasExecutionColumns();
+  TableRows cells;
+  for (const auto& r : rows) cells.push_back(cellsOf(r, execution));
   std::ostringstream s;
-  s << "\\begin{tabular}{" << std::string(head.size(), 'l') << "}\n\\hline\n";
-  for (size_t i = 0; i < head.size(); ++i) s << latexEscape(head[i]) << (i + 1 < head.size() ? " & " : " \\\\\n");
-  s << "\\hline\n";
-  for (const auto& r : rows) {
-    auto c = cellsOf(r, execution);
-    for (size_t i = 0; i < c.size(); ++i) s << latexEscape(c[i]) << (i + 1 < c.size() ? " & " : " \\\\\n");
-  }
-  s << "\\hline\n\\end{tabular}\n";
+  s << latexTabular(head, cells, std::string(head.size(), 'l'));
   for (const auto& n : coverageNotes(rows)) s << "\\par{\\footnotesize Quantization coverage: " << latexEscape(n) << "}\n";
   return s.str();
 }

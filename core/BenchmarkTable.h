@@ -53,6 +53,21 @@ struct BenchmarkTable {
   static BenchmarkTable merge(const std::vector<BenchmarkTable>& parts);
 };
 
+// The project's one Markdown / CSV / LaTeX table writer (this table, the desktop
+// application's per-organ score table).
+using TableRows = std::vector<std::vector<std::string>>;
+// "| a | b |" header, "|---|---|" rule, one line per row.
+std::string markdownTable(const std::vector<std::string>& header, const TableRows& rows);
+// Comma-separated; fields with , " or a newline quoted (RFC 4180).
+std::string csvTable(const std::vector<std::string>& header, const TableRows& rows);
+std::string csvField(const std::string& text);
+// \begin{tabular}{<columns>} ... \end{tabular} with \hline around the header and at the end;
+// one more \hline before row `ruleBeforeRow` (e.g. the mean) when it is a row index.
+std::string latexTabular(const std::vector<std::string>& header, const TableRows& rows, const std::string& columns,
+                         size_t ruleBeforeRow = static_cast<size_t>(-1));
+// Text for LaTeX: \ & % $ # _ { } ~ ^ escaped; ↑ ↓ Δ as math symbols.
+std::string latexEscape(const std::string& text);
+
 // "26.9 M" style parameter count.
 std::string formatParameters(int64_t parameters);
 // Table precision label: "FP32" or "INT W8A8"; granularity label: "--" or "Per-channel".

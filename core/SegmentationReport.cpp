@@ -43,10 +43,15 @@ std::string formatScoresTable(const SegmentationScores& s, const std::string& ti
   return out.str();
 }
 
+double deltaPercent(double value, double reference) {
+  if (!std::isfinite(value) || !std::isfinite(reference) || reference == 0.0) return NAN;
+  return (reference - value) / reference * 100.0;
+}
+
 std::string formatWithDelta(double value, double reference, bool isReference) {
   if (isReference) return fixed3(value) + " (--)";
-  if (!std::isfinite(value) || !std::isfinite(reference) || reference == 0.0) return fixed3(value);
-  const double delta = (reference - value) / reference * 100.0;
+  const double delta = deltaPercent(value, reference);
+  if (!std::isfinite(delta)) return fixed3(value);
   char buf[64];
   // One decimal everywhere (0.2%, 54.9%), so columns compare; improvements get an arrow.
   if (delta < 0) {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "SliceOrientation.h"
+
 namespace mqb {
 namespace {
 
@@ -13,45 +15,12 @@ struct PlaneAxes {
   bool flipV;  // row 0 shows the lowest index unless flipV
 };
 
-// Same decisions as SliceView::axes(): axisSign from the direction matrix, then
-// axial: right = +x*sign0, up = -y*sign1; coronal: right = +x*sign0, up = +z*sign2;
-// sagittal: right = +y*sign1, up = +z*sign2.
+// The image rows / columns of SliceView's orientation (SliceOrientation.h).
 PlaneAxes planeAxes(const ImageGeometry& g, int normal) {
-  std::array<int, 3> sign{1, 1, 1};
-  for (int a = 0; a < 3; ++a) {
-    int best = 0;
-    for (int r = 1; r < 3; ++r)
-      if (std::abs(g.direction[r * 3 + a]) > std::abs(g.direction[best * 3 + a])) best = r;
-    sign[a] = g.direction[best * 3 + a] < 0 ? -1 : 1;
-  }
-  PlaneAxes p{};
-  int rightSign = 1, upSign = 1;
-  switch (normal) {
-    case 0:
-      p.horizontal = 1;
-      p.vertical = 2;
-      rightSign = sign[1];
-      upSign = sign[2];
-      break;
-    case 1:
-      p.horizontal = 0;
-      p.vertical = 2;
-      rightSign = sign[0];
-      upSign = sign[2];
-      break;
-    default:
-      p.horizontal = 0;
-      p.vertical = 1;
-      rightSign = sign[0];
-      upSign = -sign[1];
-      break;
-  }
-  p.flipH = rightSign < 0;
+  const ScreenAxes plane = screenAxes(g, normal);
   // "up" along +index means the top row holds the highest index.
-  p.flipV = upSign > 0;
-  return p;
+  return PlaneAxes{plane.horizontal, plane.vertical, plane.rightSign < 0, plane.upSign > 0};
 }
-
 
 }  // namespace
 

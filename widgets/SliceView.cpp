@@ -1,6 +1,11 @@
+// Over 600 lines on purpose: one interactive view whose camera, lazy slice composition,
+// cursor, annotations and mouse / key handling share the same private state (Axes, zoom,
+// pan, slice); split, each part would need that state through accessors. The orientation
+// math lives in SliceOrientation, the pixel composition in SliceCompositor.
 #include "SliceView.h"
 
 #include "SliceCompositor.h"
+#include "SliceOrientation.h"
 
 #include <QKeyEvent>
 #include <QMouseEvent>
@@ -184,28 +189,13 @@ SliceView::~SliceView() = default;
 // ---- geometry helpers -------------------------------------------------------------------
 
 SliceView::Axes SliceView::axes() const {
+  const ScreenAxes plane = screenAxes(static_cast<int>(orientation_), axisSign_);
   Axes a{};
-  a.normal = static_cast<int>(orientation_);
-  switch (orientation_) {
-    case Orientation::Axial:  // patient left to the right, anterior up
-      a.horizontal = 0;
-      a.vertical = 1;
-      a.right = unit(0, axisSign_[0]);
-      a.up = unit(1, -axisSign_[1]);
-      break;
-    case Orientation::Coronal:  // patient left to the right, superior up
-      a.horizontal = 0;
-      a.vertical = 2;
-      a.right = unit(0, axisSign_[0]);
-      a.up = unit(2, axisSign_[2]);
-      break;
-    case Orientation::Sagittal:  // posterior to the right, superior up
-      a.horizontal = 1;
-      a.vertical = 2;
-      a.right = unit(1, axisSign_[1]);
-      a.up = unit(2, axisSign_[2]);
-      break;
-  }
+  a.normal = plane.normal;
+  a.horizontal = plane.horizontal;
+  a.vertical = plane.vertical;
+  a.right = unit(plane.horizontal, plane.rightSign);
+  a.up = unit(plane.vertical, plane.upSign);
   return a;
 }
 
@@ -346,12 +336,7 @@ bool SliceView::setImage(std::shared_ptr<const ImageVolume> image) {
   }
 
   const auto& g = image_->geometry;
-  for (int a = 0; a < 3; ++a) {  // sign of each index axis's dominant physical component
-    int best = 0;
-    for (int r = 1; r < 3; ++r)
-      if (std::abs(g.direction[r * 3 + a]) > std::abs(g.direction[best * 3 + a])) best = r;
-    axisSign_[a] = g.direction[best * 3 + a] < 0 ? -1 : 1;
-  }
+  axisSign_ = indexAxisSigns(g);
 
   if (labels_ && !sameSize(labels_->geometry, g)) setLabels(nullptr);
   if (difference_ && !sameSize(difference_->geometry, g)) setDifference(nullptr);

@@ -8,6 +8,7 @@
 
 #include <vtkActor.h>
 #include <vtkCallbackCommand.h>
+#include <vtkAlgorithm.h>
 #include <vtkCamera.h>
 #include <vtkCellData.h>
 #include <vtkDecimatePro.h>
@@ -29,6 +30,8 @@
 #include <vtkWindowedSincPolyDataFilter.h>
 
 #include <algorithm>
+
+#include "Error.h"
 
 #ifdef __linux__
 #include <sys/resource.h>
@@ -69,6 +72,7 @@ SurfaceView::SurfaceView(QWidget* parent) : VtkOpenGLView(parent) {
 }
 
 SurfaceView::~SurfaceView() {
+  if (feedback_) feedback_->cancel();  // closing: the pool thread stops at its next check
   if (cameraObserver_) renderer()->GetActiveCamera()->RemoveObserver(cameraObserver_);
 }
 
@@ -132,6 +136,8 @@ void SurfaceView::setLabels(std::shared_ptr<const LabelVolume> labels) {
 
 void SurfaceView::scheduleExtraction() {
   const uint64_t generation = ++generation_;
+  if (feedback_) feedback_->cancel();  // superseded: its result would be dropped anyway
+  feedback_.reset();
   if (!labels_ || labels_->voxels.empty()) {
     applyExtraction(generation, Extraction{});
     return;
@@ -141,13 +147,21 @@ void SurfaceView::scheduleExtraction() {
   // visibility; the view may change or die meanwhile (QPointer guards the hand-over).
   auto labels = labels_;
   const auto visible = visible_;
+  auto feedback = std::make_shared<Feedback>();
+  feedback_ = feedback;
   QPointer<SurfaceView> self(this);
   auto* watcher = new QFutureWatcher<Extraction>(this);
   connect(watcher, &QFutureWatcher<Extraction>::finished, this, [self, watcher, generation] {
     watcher->deleteLater();
     if (self) self->applyExtraction(generation, watcher->result());
   });
-  watcher->setFuture(QtConcurrent::run([labels, visible] { return extract(*labels, visible); }));
+  watcher->setFuture(QtConcurrent::run([labels, visible, feedback] {
+    try {
+      return extract(*labels, visible, feedback.get());
+    } catch (const Canceled&) {
+      return Extraction{};  // superseded or closing: nobody shows it (the generation moved on)
+    }
+  }));
 }
 
 void SurfaceView::applyExtraction(uint64_t generation, const Extraction& e) {
@@ -193,8 +207,21 @@ bool SurfaceView::waitUntilBuilt(int timeoutMs) {
   return !building_;
 }
 
-SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const std::array<bool, 256>& visible) {
+SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const std::array<bool, 256>& visible,
+                                             Feedback* feedback) {
   Extraction result;
+  auto stage = [feedback](double fraction, const char* name) {
+    if (!feedback) return;
+    feedback->throwIfCanceled();
+    feedback->report(fraction, name);
+  };
+  // VTK filters poll AbortExecute during their work: a cancel stops a long smoothing pass
+  // inside it, not only between the stages.
+  auto abortOnCancel = vtkSmartPointer<vtkCallbackCommand>::New();
+  abortOnCancel->SetClientData(feedback);
+  abortOnCancel->SetCallback([](vtkObject* caller, unsigned long, void* client, void*) {
+    if (client && static_cast<Feedback*>(client)->isCanceled()) static_cast<vtkAlgorithm*>(caller)->AbortExecuteOn();
+  });
 #ifdef __linux__
   // Background work: let the GUI thread win the CPU (as the engine worker does).
   setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 5);
@@ -217,6 +244,7 @@ SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const st
     if (voxels() <= maxVoxels()) break;
     target *= 1.25;
   }
+  stage(0.0, "surfaces: subsampling");
   const int nx = static_cast<int>((g.size[0] + step[0] - 1) / step[0]);
   const int ny = static_cast<int>((g.size[1] + step[1] - 1) / step[1]);
   const int nz = static_cast<int>((g.size[2] + step[2] - 1) / step[2]);
@@ -229,7 +257,8 @@ SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const st
   auto* out = static_cast<uint8_t*>(image->GetScalarPointer());
   std::fill(out, out + static_cast<size_t>(nx + 2) * (ny + 2) * (nz + 2), uint8_t(0));
   std::array<bool, 256> present{};
-  for (int z = 0; z < nz; ++z)
+  for (int z = 0; z < nz; ++z) {
+    if (feedback && z % 16 == 0) feedback->throwIfCanceled();
     for (int y = 0; y < ny; ++y) {
       uint8_t* row = out + ((static_cast<size_t>(z + 1) * (ny + 2) + (y + 1)) * (nx + 2)) + 1;
       for (int x = 0; x < nx; ++x) {
@@ -238,6 +267,8 @@ SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const st
         present[v] = true;
       }
     }
+  }
+  stage(0.1, "surfaces: flying edges");
   std::vector<int> ids;
   for (int id = 1; id < 256; ++id)
     if (present[id] && visible[id]) ids.push_back(id);
@@ -249,6 +280,7 @@ SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const st
   fe->ComputeScalarsOn();
   fe->ComputeNormalsOff();
   fe->ComputeGradientsOff();
+  fe->AddObserver(vtkCommand::ProgressEvent, abortOnCancel);
   // Voxel staircases smoothed away (windowed sinc keeps the volume, unlike Laplacian);
   // boundary and feature edges stay put so touching organs keep a shared border.
   auto smooth = vtkSmartPointer<vtkWindowedSincPolyDataFilter>::New();
@@ -259,7 +291,9 @@ SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const st
   smooth->BoundarySmoothingOff();
   smooth->FeatureEdgeSmoothingOff();
   smooth->NonManifoldSmoothingOn();
+  smooth->AddObserver(vtkCommand::ProgressEvent, abortOnCancel);
   smooth->Update();
+  stage(0.7, "surfaces: decimation");
   // Every frame of a software rasterizer pays per triangle on the GUI thread (llvmpipe
   // transforms and sets up vertices in the calling thread): at most maxTriangles() stay.
   // DecimatePro only removes vertices, so the remaining ones keep their exact label id.
@@ -273,6 +307,7 @@ SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const st
     decimate->SplittingOff();
     decimate->BoundaryVertexDeletionOff();
     decimate->SetFeatureAngle(45);
+    decimate->AddObserver(vtkCommand::ProgressEvent, abortOnCancel);
     surface = decimate->GetOutputPort();
   }
   auto normals = vtkSmartPointer<vtkPolyDataNormals>::New();
@@ -280,6 +315,7 @@ SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const st
   normals->SetFeatureAngle(60);
   normals->SplittingOff();
   normals->Update();
+  stage(1.0, "surfaces: done");  // a cancel during the filters (aborted, partial output) ends here
   result.poly = vtkSmartPointer<vtkPolyData>::New();
   result.poly->DeepCopy(normals->GetOutput());
   result.surfaces = static_cast<int>(ids.size());

@@ -9,11 +9,14 @@
 // Threading: surface extraction (flying edges, smoothing, normals) costs hundreds of ms on
 // a large label map, so it runs on a pool thread (QtConcurrent) on a private copy of the
 // inputs; the finished vtkPolyData is handed to the GUI thread, which only swaps it in.
-// A newer request supersedes an older one (its result is dropped). surfacesReady() is
-// emitted when the surfaces on display match the last request.
+// Every job runs under its own core Feedback: a newer request (a new run's labels, a
+// visibility change) cancels the older job, and so does destroying the view (closing the
+// window), so no stale extraction keeps a core busy. surfacesReady() is emitted when the
+// surfaces on display match the last request.
 #include "VtkOpenGLView.h"
 
 #include "ClassInfo.h"
+#include "Feedback.h"
 #include "Volume.h"
 
 #include <array>
@@ -60,8 +63,13 @@ class SurfaceView : public VtkOpenGLView {
     int surfaces = 0;
   };
   // The extraction itself, on any thread: surfaces of the visible labels present in
-  // `labels` (subsampled to maxVoxels()), smoothed, with normals. Thread-safe.
-  static Extraction extract(const LabelVolume& labels, const std::array<bool, 256>& visible);
+  // `labels` (subsampled to maxVoxels()), smoothed, with normals. Thread-safe. Reports its
+  // stages to `feedback` and throws mqb::Canceled between (and inside) them once it is
+  // canceled.
+  static Extraction extract(const LabelVolume& labels, const std::array<bool, 256>& visible,
+                            Feedback* feedback = nullptr);
+  // The Feedback of the extraction in progress (null when none): tests cancel through it.
+  std::shared_ptr<Feedback> extractionFeedback() const { return building_ ? feedback_ : nullptr; }
 
  signals:
   void surfacesReady();
@@ -77,6 +85,7 @@ class SurfaceView : public VtkOpenGLView {
   std::array<bool, 256> visible_{};
   uint64_t generation_ = 0;
   bool building_ = false;
+  std::shared_ptr<Feedback> feedback_;  // of the newest job
   vtkSmartPointer<vtkPolyData> poly_;
   vtkSmartPointer<vtkActor> actor_;
   vtkSmartPointer<vtkLookupTable> lut_;

@@ -1,8 +1,10 @@
 #pragma once
-// The MedQuanBench main window: menus, drag and drop, the comparison viewer, the
-// quantization panel, model / volume information, organ legend, plots and tables, the
-// status bar (cursor read-out, progress, Cancel). Engine work goes through the
-// SessionController (worker thread); exports through the ExportReaction.
+// The MedQuanBench main window composes the parts: the comparison viewer (central), the
+// docks (QuantPanel, InputsPanel, OrganLegend, AnalysisTabs), menus, drag and drop and the
+// status bar (cursor read-out, progress, Cancel). It wires the SessionController (engine
+// work on the worker thread) to them; what the parts show comes from the Qt-free
+// presentation models in model/. Export dialogs: ExportDialogs; the autosave and recent
+// files: SessionFiles; the end of a batch run: BatchRun.
 #include <QMainWindow>
 #include <QPointer>
 
@@ -13,15 +15,12 @@
 #include "SessionFile.h"
 
 class QAction;
-class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QMenu;
 class QProgressBar;
 class QPushButton;
-class QStackedWidget;
 class QTableWidget;
-class QTabWidget;
 class QTreeWidget;
 
 namespace mqb {
@@ -33,8 +32,12 @@ class ScorePlot;
 
 namespace mqb::gui {
 
+class AnalysisTabs;
+class ExportDialogs;
 class ExportReaction;
+class InputsPanel;
 class QuantPanel;
+class SessionFiles;
 class SessionController;
 class ViewerPanel;
 
@@ -53,13 +56,15 @@ class MainWindow : public QMainWindow {
   ViewerPanel* viewer() const { return viewer_; }
   QuantPanel* quantPanel() const { return quantPanel_; }
   OrganLegend* legend() const { return legend_; }
-  ScorePlot* dscPlot() const { return dscPlot_; }
-  ScorePlot* nsdPlot() const { return nsdPlot_; }
-  LayerErrorPlot* layerPlot() const { return layerPlot_; }
-  HistogramPlot* histogramPlot() const { return histPlot_; }
-  QTableWidget* scoreTable() const { return scoreTable_; }
-  QDoubleSpinBox* toleranceSpin() const { return tolerance_; }  // NSD tolerance (mm)
-  QTreeWidget* infoTree() const { return info_; }
+  AnalysisTabs* analysis() const { return analysis_; }
+  InputsPanel* inputs() const { return inputs_; }
+  ScorePlot* dscPlot() const;
+  ScorePlot* nsdPlot() const;
+  LayerErrorPlot* layerPlot() const;
+  HistogramPlot* histogramPlot() const;
+  QTableWidget* scoreTable() const;
+  QDoubleSpinBox* toleranceSpin() const;  // NSD tolerance (mm)
+  QTreeWidget* infoTree() const;
   QString statusText() const;
   QString hoverText() const;
 
@@ -103,38 +108,22 @@ class MainWindow : public QMainWindow {
   void maybeAutoRun();
   void showError(const QString& title, const QString& message);
   void addRecent(const QString& kind, const QString& path);
-  void rebuildRecentMenu();
   void autosave();
   void finishBatch();
-  void exportFigureDialog();
-  void exportViewDialog();
-  void exportPlotDialog();
-  void exportTableDialog(bool benchmark);
-  void exportPredictionDialog(int which);
-  bool askScale(int& scale, bool& transparent, const QString& title);
-  QString labelName(int id) const;
 
   SessionController* controller_;
   ExportReaction* export_;
   ViewerPanel* viewer_;
   QuantPanel* quantPanel_;
+  InputsPanel* inputs_;
   OrganLegend* legend_;
-  QTreeWidget* info_;
-  ScorePlot* dscPlot_;
-  ScorePlot* nsdPlot_;
-  QTableWidget* scoreTable_;
-  QDoubleSpinBox* tolerance_;
-  QTabWidget* plotTabs_;
-  QStackedWidget* layerStack_;
-  LayerErrorPlot* layerPlot_;
-  QComboBox* layerMetric_;
-  HistogramPlot* histPlot_;
-  QComboBox* histOp_;
+  AnalysisTabs* analysis_;
+  ExportDialogs* exportDialogs_;
+  SessionFiles* sessionFiles_;
   QLabel* hoverLabel_;
   QLabel* stageLabel_;
   QProgressBar* progress_;
   QPushButton* cancelButton_;
-  QMenu* recentMenu_ = nullptr;
   QMenu* viewMenu_ = nullptr;
   QAction* phantomAction_ = nullptr;
 

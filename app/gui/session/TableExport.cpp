@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <sstream>
 
 #include "BenchmarkTable.h"
 #include "Error.h"
@@ -31,90 +30,24 @@ std::string withDelta(double v, double ref) {
   return formatWithDelta(v, ref);
 }
 
-std::string csvQuote(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string latexEscape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    switch (c) {
-      case '&': case '%': case '$': case '#': case '_': case '{': case '}':
-        out += '\\';
-        out += c;
-        break;
-      case '~': out += "\\textasciitilde{}"; break;
-      case '^': out += "\\textasciicircum{}"; break;
-      case '\\': out += "\\textbackslash{}"; break;
-      default:
-        // "↑" (UTF-8 E2 86 91) -> $\uparrow$
-        if (static_cast<unsigned char>(c) == 0xE2 && i + 2 < s.size() &&
-            static_cast<unsigned char>(s[i + 1]) == 0x86 && static_cast<unsigned char>(s[i + 2]) == 0x91) {
-          out += "$\\uparrow$";
-          i += 2;
-        } else if (static_cast<unsigned char>(c) == 0xCE && i + 1 < s.size() &&
-                   static_cast<unsigned char>(s[i + 1]) == 0x94) {  // Δ
-          out += "$\\Delta$";
-          i += 1;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
+// The table through core's one writer (BenchmarkTable.h); LaTeX as a captioned table float
+// with a rule above the mean row.
 std::string render(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
                    TableFormat format, const std::string& caption) {
-  std::ostringstream s;
   switch (format) {
-    case TableFormat::Csv:
-      for (size_t i = 0; i < header.size(); ++i) s << (i ? "," : "") << csvQuote(header[i]);
-      s << "\n";
-      for (const auto& r : rows) {
-        for (size_t i = 0; i < r.size(); ++i) s << (i ? "," : "") << csvQuote(r[i]);
-        s << "\n";
-      }
-      break;
-    case TableFormat::Markdown:
-      if (!caption.empty()) s << caption << "\n\n";
-      s << "|";
-      for (const auto& h : header) s << " " << h << " |";
-      s << "\n|";
-      for (size_t i = 0; i < header.size(); ++i) s << "---|";
-      s << "\n";
-      for (const auto& r : rows) {
-        s << "|";
-        for (const auto& c : r) s << " " << c << " |";
-        s << "\n";
-      }
-      break;
-    case TableFormat::Latex:
-      s << "\\begin{table}[t]\n\\centering\n";
-      if (!caption.empty()) s << "\\caption{" << latexEscape(caption) << "}\n";
-      s << "\\begin{tabular}{l";
-      for (size_t i = 1; i < header.size(); ++i) s << "c";
-      s << "}\n\\hline\n";
-      for (size_t i = 0; i < header.size(); ++i) s << (i ? " & " : "") << latexEscape(header[i]);
-      s << " \\\\\n\\hline\n";
-      for (size_t k = 0; k < rows.size(); ++k) {
-        if (k + 1 == rows.size() && rows[k][0] == "mean") s << "\\hline\n";
-        for (size_t i = 0; i < rows[k].size(); ++i) s << (i ? " & " : "") << latexEscape(rows[k][i]);
-        s << " \\\\\n";
-      }
-      s << "\\hline\n\\end{tabular}\n\\end{table}\n";
-      break;
+    case TableFormat::Csv: return csvTable(header, rows);
+    case TableFormat::Markdown: return (caption.empty() ? std::string() : caption + "\n\n") + markdownTable(header, rows);
+    case TableFormat::Latex: {
+      const size_t meanRow = !rows.empty() && rows.back()[0] == "mean" ? rows.size() - 1 : static_cast<size_t>(-1);
+      std::string s = "\\begin{table}[t]\n\\centering\n";
+      if (!caption.empty()) s += "\\caption{" + latexEscape(caption) + "}\n";
+      s += latexTabular(header, rows, "l" + std::string(header.size() > 1 ? header.size() - 1 : 0, 'c'), meanRow);
+      return s + "\\end{table}\n";
+    }
     case TableFormat::Json:  // callers produce JSON themselves
       break;
   }
-  return s.str();
+  return {};
 }
 
 }  // namespace
@@ -125,11 +58,6 @@ TableFormat tableFormatForPath(const std::string& path) {
   if (hasSuffixIgnoringCase(path, ".tex")) return TableFormat::Latex;
   if (hasSuffixIgnoringCase(path, ".json")) return TableFormat::Json;
   throw Error(path + ": unknown table format (use .csv, .md, .tex or .json)");
-}
-
-double deltaPercent(double value, double reference) {
-  if (!std::isfinite(value) || !std::isfinite(reference) || reference == 0.0) return NAN;
-  return (reference - value) / reference * 100.0;
 }
 
 std::string formatParameterCount(int64_t p) { return formatParameters(p); }

@@ -22,7 +22,5 @@ std::string formatBenchmarkRows(const ComparisonTable& table, const quant::Quant
 
 // "26.9 M" (core formatParameters)
 std::string formatParameterCount(int64_t parameters);
-// Relative drop in percent per SPEC section 6, NaN when undefined.
-double deltaPercent(double value, double reference);
 
 }  // namespace mqb::gui
