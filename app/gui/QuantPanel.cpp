@@ -87,12 +87,14 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
                             "Real INT8: LibTorch's integer kernels (W8A8, per-tensor or per-channel), with the\n"
                             "measured speed-up over FP32 and the INT8 model size."));
   form->addRow(tr("Execution"), execution_);
+  layout->addLayout(form);
+  // Below the form, not in it: a wrapped label in a form row gets one line's height.
   executionNote_ = new QLabel;
   executionNote_->setWordWrap(true);
   executionNote_->setStyleSheet("color: #b03030");
+  executionNote_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
   executionNote_->hide();
-  form->addRow(QString(), executionNote_);
-  layout->addLayout(form);
+  layout->addWidget(executionNote_);
 
   auto* runRow = new QHBoxLayout;
   run_ = new QPushButton(tr("Run"));
