@@ -213,8 +213,10 @@ bool ExportReaction::exportBenchmark(const QString& path, QString* error) const 
   const auto table = controller_->table();
   if (!table) return fail(error, tr("%1: no scores yet (run the comparison first)").arg(path));
   try {
+    const auto& realInt8 = controller_->realInt8Measurement();  // Speed-up / Size columns
     return writeText(path,
-                     formatBenchmarkRows(*table, controller_->resultSettings(), tableFormatForPath(path.toStdString())),
+                     formatBenchmarkRows(*table, controller_->resultSettings(), tableFormatForPath(path.toStdString()),
+                                         realInt8 ? &*realInt8 : nullptr),
                      error);
   } catch (const std::exception& e) {
     return fail(error, QString::fromStdString(e.what()));

@@ -14,6 +14,10 @@
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
+#include "quant/Int8Support.h"
+
 namespace mqb::gui {
 namespace {
 
@@ -76,12 +80,25 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   matmul_ = new QCheckBox(tr("Quantize attention matmuls"));
   matmul_->setChecked(true);
   form->addRow(QString(), matmul_);
+  execution_ = new QComboBox;
+  execution_->addItem(tr("Simulated (fake quantization)"), static_cast<int>(quant::Execution::Simulated));
+  execution_->addItem(tr("Real INT8 (integer kernels)"), static_cast<int>(quant::Execution::RealInt8));
+  execution_->setToolTip(tr("Simulated: float arithmetic on the quantization grid (any bits / granularity).\n"
+                            "Real INT8: LibTorch's integer kernels (W8A8, per-tensor or per-channel), with the\n"
+                            "measured speed-up over FP32 and the INT8 model size."));
+  form->addRow(tr("Execution"), execution_);
   layout->addLayout(form);
+  // Below the form, not in it: a wrapped label in a form row gets one line's height.
+  executionNote_ = new QLabel;
+  executionNote_->setWordWrap(true);
+  executionNote_->setStyleSheet("color: #b03030");
+  executionNote_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
+  executionNote_->hide();
+  layout->addWidget(executionNote_);
 
   auto* runRow = new QHBoxLayout;
   run_ = new QPushButton(tr("Run"));
   run_->setDefault(true);
-  run_->setToolTip(tr("FP32 and quantized inference (FP32, prepared volume and calibration are reused when possible)"));
   cancel_ = new QPushButton(tr("Cancel"));
   autoRun_ = new QCheckBox(tr("Auto run"));
   autoRun_->setChecked(true);
@@ -136,7 +153,7 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   debounce_->setSingleShot(true);
   debounce_->setInterval(400);
   connect(debounce_, &QTimer::timeout, this, [this] {
-    if (autoRun_->isChecked() && runEnabled_) emit runRequested();
+    if (autoRun_->isChecked() && runEnabled_ && runProblem().isEmpty()) emit runRequested();
   });
 
   auto changed = [this] { onChanged(); };
@@ -149,6 +166,7 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   connect(patches_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
   connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
   connect(matmul_, &QCheckBox::toggled, this, changed);
+  connect(execution_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
   connect(ops_, &QTreeWidget::itemChanged, this, [this](QTreeWidgetItem*, int column) {
     if (column == 0) onChanged();
   });
@@ -166,6 +184,7 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   });
   connect(run_, &QPushButton::clicked, this, [this] {
     debounce_->stop();
+    if (!runProblem().isEmpty()) return;
     emit runRequested();
   });
   connect(cancel_, &QPushButton::clicked, this, [this] {
@@ -197,6 +216,7 @@ quant::QuantConfig QuantPanel::settings() const {
   s.calibrationPatches = patches_->value();
   s.calibrationSeed = static_cast<uint32_t>(seed_->value());
   s.quantizeActivationMatmul = matmul_->isChecked();
+  s.execution = static_cast<quant::Execution>(execution_->currentData().toInt());
   for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
     const auto* item = ops_->topLevelItem(i);
     if (item->checkState(0) != Qt::Checked) s.excludedOps.insert(item->data(0, Qt::UserRole).toString().toStdString());
@@ -223,6 +243,7 @@ void QuantPanel::setSettings(const quant::QuantConfig& s) {
   patches_->setValue(s.calibrationPatches);
   seed_->setValue(static_cast<int>(s.calibrationSeed));
   matmul_->setChecked(s.quantizeActivationMatmul);
+  execution_->setCurrentIndex(std::max(0, execution_->findData(static_cast<int>(s.execution))));
   for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
     auto* item = ops_->topLevelItem(i);
     const bool excluded = s.excludedOps.count(item->data(0, Qt::UserRole).toString().toStdString()) > 0;
@@ -299,6 +320,12 @@ void QuantPanel::setRunEnabled(bool enabled) {
   updateEnabled();
 }
 
+QString QuantPanel::runProblem() const {
+  const quant::QuantConfig s = settings();
+  if (s.execution != quant::Execution::RealInt8 || s.precision.floatingPoint) return {};
+  return QString::fromStdString(quant::realInt8Problem(s));
+}
+
 bool QuantPanel::autoRun() const { return autoRun_->isChecked(); }
 void QuantPanel::setAutoRun(bool on) { autoRun_->setChecked(on); }
 
@@ -323,7 +350,7 @@ void QuantPanel::onChanged() {
   opSummary_->setText(tr("%1 ops, %2 quantized, %3 FP32").arg(opCount()).arg(opCount() - excluded).arg(excluded));
   updateEnabled();
   emit settingsChanged();
-  if (autoRun_->isChecked() && runEnabled_) debounce_->start();
+  if (autoRun_->isChecked() && runEnabled_ && runProblem().isEmpty()) debounce_->start();
 }
 
 void QuantPanel::updateEnabled() {
@@ -336,7 +363,14 @@ void QuantPanel::updateEnabled() {
   patches_->setEnabled(q);
   seed_->setEnabled(q);
   matmul_->setEnabled(q);
-  run_->setEnabled(runEnabled_);
+  execution_->setEnabled(q);
+  const QString problem = runProblem();
+  executionNote_->setText(problem);
+  executionNote_->setVisible(!problem.isEmpty());
+  run_->setEnabled(runEnabled_ && problem.isEmpty());
+  run_->setToolTip(problem.isEmpty()
+                       ? tr("FP32 and quantized inference (FP32, prepared volume and calibration are reused when possible)")
+                       : problem);
   cancel_->setEnabled(busy_);
   analyzeButton_->setEnabled(analysisAvailable_ && runEnabled_ && q);
   keepK_->setEnabled(!sensitivity_.empty());

@@ -1,8 +1,10 @@
 #pragma once
 // Quantization settings (bits, granularity, calibrator, symmetry, calibration patches),
 // the model's quantizable ops with per-op exclusion checkboxes (unchecked = kept FP32),
-// "keep the k most sensitive ops in FP32" (once a layer analysis exists), Run / Cancel
-// and auto-run. Binds to quant::QuantConfig; no engine calls.
+// "keep the k most sensitive ops in FP32" (once a layer analysis exists), the execution
+// (simulated fake quantization or real INT8 on the integer kernels, with the reason shown
+// in the panel when the kernels cannot run the combination), Run / Cancel and auto-run.
+// Binds to quant::QuantConfig; no engine calls.
 #include <QWidget>
 
 #include <string>
@@ -38,6 +40,9 @@ class QuantPanel : public QWidget {
   int keepCount() const;
   void setBusy(bool busy);
   void setRunEnabled(bool enabled);
+  // Why the settings cannot run (real INT8 with a precision / granularity the integer
+  // kernels lack), "" when they can; Run and auto-run are off while it is not empty.
+  QString runProblem() const;
   bool autoRun() const;
   void setAutoRun(bool on);
   void setLayerAnalysisAvailable(bool available);
@@ -66,6 +71,8 @@ class QuantPanel : public QWidget {
   QSpinBox* patches_;
   QSpinBox* seed_;
   QCheckBox* matmul_;
+  QComboBox* execution_;
+  QLabel* executionNote_;
   QTreeWidget* ops_;
   QLabel* opSummary_;
   QLabel* coverage_;

@@ -15,6 +15,8 @@
 
 #include "CancelPoint.h"
 #include "Error.h"
+#include "ExecutionSummary.h"
+#include "quant/Int8Support.h"
 #include "Phantom.h"
 
 namespace mqb::gui {
@@ -132,7 +134,10 @@ void SessionController::finishJob(const std::shared_ptr<Job>& job, bool ok, bool
   if (ok && job->done) job->done();
   if (!ok && !canceled) emit jobFailed(job->title, error);
   if (job->isRun) {
-    if (ok) lastRunSummary_ = stepTimes_.join(", ");
+    if (ok) {
+      const QString execution = executionSummary();
+      lastRunSummary_ = execution.isEmpty() ? stepTimes_.join(", ") : execution + "; " + stepTimes_.join(", ");
+    }
     emit runFinished(ok);
   }
   if (pending_ == 0) {
@@ -161,6 +166,7 @@ void SessionController::resetResults() {
   table_.reset();
   layers_.reset();
   fp32Preview_ = quantPreview_ = false;
+  realInt8_.reset();
   differing_ = 0;
   emit resultsChanged();
   emit tableChanged();
@@ -283,6 +289,15 @@ void SessionController::usePhantom() {
 }
 
 void SessionController::run(const quant::QuantConfig& settings, int previewSlice, int previewAxis) {
+  // The quantization panel shows why (and disables Run); a run started another way (menu,
+  // session restore) stops here instead of failing in an error dialog.
+  if (settings.execution == quant::Execution::RealInt8 && !settings.precision.floatingPoint) {
+    const std::string problem = quant::realInt8Problem(settings);
+    if (!problem.empty()) {
+      emit progress(0.0, QString::fromStdString(problem));
+      return;
+    }
+  }
   const uint64_t gen = ++runGeneration_;
   {
     std::lock_guard<std::mutex> lock(currentMutex_);
@@ -334,6 +349,7 @@ void SessionController::applyUpdate(const RunUpdate& u) {
       differing_ = u.differingVoxels;
       quantPreview_ = u.kind == K::QuantPreview;
       resultSettings_ = u.settings;
+      realInt8_ = u.realInt8;
       table_.reset();
       if (!u.fromCache)
         stepTimes_ << tr("%1 %2%3").arg(QString::fromStdString(u.settings.precision.id()),
@@ -347,6 +363,11 @@ void SessionController::applyUpdate(const RunUpdate& u) {
   }
   emit resultsChanged();
   if (u.kind == K::Quant || u.kind == K::QuantPreview) emit tableChanged();
+}
+
+QString SessionController::executionSummary() const {
+  if (!quantized_) return {};
+  return QString::fromStdString(describeExecution(resultSettings_, realInt8_ ? &*realInt8_ : nullptr));
 }
 
 void SessionController::setToleranceMm(double mm) {

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "AnalysisSession.h"
 
@@ -39,7 +40,9 @@ class SessionController : public QObject {
 
   // ---- runs ---------------------------------------------------------------------------------
   // FP32 + quantized inference and scores; previewSlice = the slice on screen (index along
-  // previewAxis: 2 axial, 1 coronal, 0 sagittal) or -1 for no preview.
+  // previewAxis: 2 axial, 1 coronal, 0 sagittal) or -1 for no preview. Settings the
+  // engine cannot run (real INT8 other than W8A8 per-tensor / per-channel) start nothing:
+  // progress() names the reason.
   void run(const quant::QuantConfig& settings, int previewSlice = -1, int previewAxis = 2);
   void cancel();  // the running job, whatever it is (and queued runs)
   void cancelRuns();  // the running inference (and queued runs); loads continue
@@ -69,11 +72,18 @@ class SessionController : public QObject {
   // Settings of the quantized result on display (valid once quantized() is set).
   const quant::QuantConfig& resultSettings() const { return resultSettings_; }
   bool hasResults() const { return quantized_ && !quantPreview_; }
+  // The real-INT8 measurement of the result on display (time per volume / window next to
+  // FP32, model size), nullopt for a simulated result or a preview.
+  const std::optional<quant::RealInt8Measurement>& realInt8Measurement() const { return realInt8_; }
+  // How the result on display was executed: "W8A8 per-tensor, real INT8 (onednn): 12.3 s,
+  // FP32 24.1 s, 1.96x" or "W4A4 per-channel, simulated" (ExecutionSummary.h); "" without one.
+  QString executionSummary() const;
   double toleranceMm() const { return toleranceMm_; }
   // NSD tolerance tau for the next runs. With results on display (or a run queued), the
   // scores are recomputed at the new tolerance from the cached label maps: no inference.
   void setToleranceMm(double mm);
-  // Time of the last finished run and of its steps ("FP32 1.2 s, W4A4 2.0 s ...").
+  // The execution of the last finished run and the time of its steps
+  // ("W4A4 per-channel, simulated; FP32 1.2 s, W4A4 2.0 s ...").
   QString lastRunSummary() const { return lastRunSummary_; }
 
   // Layer analysis (when the engine has it): computed on demand for the current settings.
@@ -129,6 +139,7 @@ class SessionController : public QObject {
   bool fp32Preview_ = false, quantPreview_ = false;
   int64_t differing_ = 0;
   quant::QuantConfig resultSettings_;
+  std::optional<quant::RealInt8Measurement> realInt8_;
   double toleranceMm_ = kDefaultNsdToleranceMm;
   QString lastRunSummary_;
   bool haveRunSettings_ = false;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <optional>
 
 #include "CancelPoint.h"
@@ -15,6 +16,7 @@
 #include "quant/Int8Engine.h"
 #include "quant/Int8Kernels.h"
 #include "quant/Int8Packing.h"
+#include "quant/Int8Support.h"
 #include "quant/QuantGrid.h"
 #include "quant/QuantizedModel.h"
 
@@ -316,11 +318,8 @@ nlohmann::json Int8Coverage::toJson() const {
 }
 
 void Int8Model::checkConfig(const QuantConfig& c) {
-  if (c.precision.floatingPoint || c.precision.weightBits != 8 || c.precision.activationBits != 8)
-    throw Error("real INT8 execution runs W8A8 only (got " + c.precision.id() + "); other precisions are simulated");
-  if (c.granularity != Granularity::PerTensor && c.granularity != Granularity::PerChannel)
-    throw Error("real INT8 execution needs static per-tensor activation scales: use --granularity per-tensor or "
-                "per-channel (per-channel weights), not " + granularityId(c.granularity));
+  const std::string problem = realInt8Problem(c);
+  if (!problem.empty()) throw Error(problem);
 }
 
 Int8Model::Int8Model(const QuantizableGraph& graph, ModelMetadata metadata, const QuantConfig& config,
@@ -445,7 +444,7 @@ torch::Tensor Int8Model::predict(const torch::Tensor& batch) {
   throw Error("the model's forward does not return a tensor");
 }
 
-void Int8Model::save(const std::string& path) {
+torch::jit::ExtraFilesMap Int8Model::extraFiles() const {
   nlohmann::json md = metadata_.raw.is_object() ? metadata_.raw : metadata_.toJson();
   md["int8"] = {{"engine", engine_},
                 {"accumulator_may_saturate", maySaturate_},
@@ -455,7 +454,17 @@ void Int8Model::save(const std::string& path) {
                 {"uint8_cats", uint8Cats_},
                 {"config", config_.toJson()},
                 {"coverage", coverage_.toJson()}};
-  torch::jit::ExtraFilesMap extra{{"medquanbench.json", md.dump(2)}};
+  return {{"medquanbench.json", md.dump(2)}};
+}
+
+int64_t Int8Model::serializedBytes() {
+  std::ostringstream out;
+  module_.save(out, extraFiles());
+  return static_cast<int64_t>(out.tellp());
+}
+
+void Int8Model::save(const std::string& path) {
+  const torch::jit::ExtraFilesMap extra = extraFiles();
   const std::string temporary = path + ".partial";
   try {
     module_.save(temporary, extra);

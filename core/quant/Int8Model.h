@@ -87,6 +87,8 @@ class Int8Model : public PatchPredictor {
   // with an "int8" block: engine, config, coverage); the file is loaded like any model.
   // Written to a temporary name and renamed, so a failure leaves no half file.
   void save(const std::string& path);
+  // The size of the file save() writes, measured by serializing to memory.
+  int64_t serializedBytes();
 
   // W8A8 with per-tensor (weights and activations per tensor) or per-channel (weights per
   // output channel, activations per tensor: the kernels take one activation scale)
@@ -94,6 +96,8 @@ class Int8Model : public PatchPredictor {
   static void checkConfig(const QuantConfig& config);
 
  private:
+  torch::jit::ExtraFilesMap extraFiles() const;  // the embedded metadata save() writes
+
   ModelMetadata metadata_;
   QuantConfig config_;
   std::string engine_;

@@ -1,9 +1,13 @@
 #include "quant/QuantizationStudy.h"
 
+#include <filesystem>
+
 #include "Error.h"
 #include "MultiStepFeedback.h"
 #include "Reorientation.h"
 #include "VolumeIO.h"
+#include "quant/Int8Model.h"
+#include "quant/Int8OutputRanges.h"
 
 namespace mqb::quant {
 
@@ -93,6 +97,7 @@ void QuantizationStudy::setGroundTruth(std::shared_ptr<const LabelVolume> ground
   calibrations_.clear();
   captures_.clear();  // recorded on the old patches
   results_.clear();
+  int8Measurements_.clear();
   tables_.clear();
   modelConfig_.reset();
   quantizedModel_.reset();
@@ -184,6 +189,7 @@ std::vector<torch::Tensor> QuantizationStudy::calibrationPatches(const Calibrati
 }
 
 bool QuantizationStudy::needsCalibration(const QuantConfig& config) const {
+  if (config.execution == Execution::RealInt8) return true;  // static activation grids
   return !config.precision.floatingPoint && QuantizedModel::needsCalibration(*graph_, config);
 }
 
@@ -241,15 +247,44 @@ void QuantizationStudy::setCalibration(int patches, uint32_t seed, CalibrationDa
 
 // ---- quantized results ---------------------------------------------------------------------
 
-std::shared_ptr<QuantizedModel> QuantizationStudy::quantizedModel(const QuantConfig& config,
+std::shared_ptr<PatchPredictor> QuantizationStudy::quantizedModel(const QuantConfig& config,
                                                                   const FeedbackStage& calibrationStage) {
   if (modelConfig_ && *modelConfig_ == config) return quantizedModel_;
-  std::shared_ptr<const CalibrationData> cal;
-  if (QuantizedModel::needsCalibration(*graph_, config)) cal = calibration(config.calibrationKey(), calibrationStage);
-  // The model keeps a pointer to the calibration: cal stays alive in calibrations_.
-  quantizedModel_ = std::make_shared<QuantizedModel>(graph_, model_->metadata(), config, cal.get());
+  if (config.execution == Execution::RealInt8) {
+    quantizedModel_ = buildInt8(config, calibrationStage);
+  } else {
+    std::shared_ptr<const CalibrationData> cal;
+    if (QuantizedModel::needsCalibration(*graph_, config)) cal = calibration(config.calibrationKey(), calibrationStage);
+    // The model keeps a pointer to the calibration: cal stays alive in calibrations_.
+    quantizedModel_ = std::make_shared<QuantizedModel>(graph_, model_->metadata(), config, cal.get());
+  }
   modelConfig_ = config;
   return quantizedModel_;
+}
+
+std::shared_ptr<Int8Model> QuantizationStudy::buildInt8(const QuantConfig& config,
+                                                        const FeedbackStage& calibrationStage) {
+  Int8Model::checkConfig(config);  // before calibrating: W4A4 or per-voxel fails at once
+  const CalibrationKey key = config.calibrationKey();
+  const auto inputs = calibration(key, calibrationStage);
+  // The kernels requantize to the FP32 output ranges on the same calibration patches.
+  calibrationStage.report(1.0, "INT8 output ranges");
+  const Int8OutputRanges outputs = recordOutputRanges(*graph_, calibrationPatches(key));
+  return std::make_shared<Int8Model>(*graph_, model_->metadata(), config, *inputs, outputs);
+}
+
+std::optional<RealInt8Measurement> QuantizationStudy::realInt8Measurement(const QuantConfig& config) const {
+  std::lock_guard<std::mutex> lock(*mutex_);
+  for (const auto& [c, m] : int8Measurements_)
+    if (c == config) {
+      RealInt8Measurement r = m;
+      if (fp32_) {
+        r.fp32Seconds = fp32_->seconds;
+        r.fp32Windows = fp32_->windows;
+      }
+      return r;
+    }
+  return std::nullopt;
 }
 
 std::shared_ptr<const LabelVolume> QuantizationStudy::cachedQuantized(const QuantConfig& config) const {
@@ -286,8 +321,27 @@ std::shared_ptr<const InferenceResult> QuantizationStudy::quantized(const QuantC
   }
   auto model = quantizedModel(config, calibrationStage);
   auto r = std::make_shared<const InferenceResult>(runSlidingWindow(*model, prepared_, inference_, stage));
+  std::optional<RealInt8Measurement> measured;
+  if (auto* int8 = dynamic_cast<Int8Model*>(model.get())) {
+    measured.emplace();
+    measured->engine = int8->engine();
+    measured->graph = int8->graphOptions().id();
+    measured->integerOps = int8->coverage().integerOps();
+    measured->totalOps = static_cast<int>(int8->coverage().ops.size());
+    measured->seconds = r->seconds;
+    measured->windows = r->windows;
+    measured->modelBytes = int8->serializedBytes();
+    std::error_code ec;
+    const auto fp32Bytes = std::filesystem::file_size(model_->path(), ec);
+    measured->fp32ModelBytes = ec ? 0 : static_cast<int64_t>(fp32Bytes);
+  }
   storeQuantized(config, r);
   std::lock_guard<std::mutex> lock(*mutex_);
+  if (measured) {
+    int8Measurements_.remove_if([&](const auto& e) { return e.first == config; });
+    int8Measurements_.emplace_front(config, *measured);
+    while (int8Measurements_.size() > kResultCacheSize) int8Measurements_.pop_back();
+  }
   ++counters_.quantized;
   return r;
 }

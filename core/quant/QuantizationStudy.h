@@ -33,6 +33,7 @@
 #include "quant/QuantConfig.h"
 #include "quant/QuantizableGraph.h"
 #include "quant/QuantizedModel.h"
+#include "quant/RealInt8Measurement.h"
 
 namespace mqb::quant {
 
@@ -64,6 +65,8 @@ struct PreviewWindows {
 struct StudyCounters {
   int prepare = 0, fp32 = 0, calibrate = 0, quantized = 0, previews = 0;
 };
+
+class Int8Model;
 
 class QuantizationStudy {
  public:
@@ -129,6 +132,10 @@ class QuantizationStudy {
                                                    const FeedbackStage& stage);
   // The cached result (marks it most recently used), or null.
   std::shared_ptr<const LabelVolume> cachedQuantized(const QuantConfig& config) const;
+  // What the whole-volume run of a cached real-INT8 configuration measured, with the FP32
+  // side filled from the cached FP32 result (zero while FP32 has not run); nullopt for a
+  // simulated configuration or one not (or no longer) cached.
+  std::optional<RealInt8Measurement> realInt8Measurement(const QuantConfig& config) const;
   // CLI form: quantized() plus scores vs ground truth and agreement with FP32.
   QuantizedRun runQuantized(const QuantConfig& config, Feedback* feedback = nullptr);
 
@@ -150,7 +157,10 @@ class QuantizationStudy {
  private:
   void initialise(const FeedbackStage& preparing);
   Fp32Capture& captureFor(const CalibrationKey& key);
-  std::shared_ptr<QuantizedModel> quantizedModel(const QuantConfig& config, const FeedbackStage& calibrationStage);
+  // The simulated (fake-quant) or the real-INT8 model of the configuration; the last one
+  // built is kept, so a preview and the whole volume share it.
+  std::shared_ptr<PatchPredictor> quantizedModel(const QuantConfig& config, const FeedbackStage& calibrationStage);
+  std::shared_ptr<Int8Model> buildInt8(const QuantConfig& config, const FeedbackStage& calibrationStage);
   void storeQuantized(const QuantConfig& config, std::shared_ptr<const InferenceResult> result);
 
   std::shared_ptr<SegmentationModel> model_;
@@ -175,7 +185,9 @@ class QuantizationStudy {
   mutable std::list<std::pair<QuantConfig, std::shared_ptr<const InferenceResult>>> results_;  // front = newest
   std::list<std::pair<std::pair<QuantConfig, double>, std::shared_ptr<const ComparisonTable>>> tables_;
   std::optional<QuantConfig> modelConfig_;  // of model_ below: preview and whole volume share it
-  std::shared_ptr<QuantizedModel> quantizedModel_;
+  std::shared_ptr<PatchPredictor> quantizedModel_;
+  // Real-INT8 measurements of the configurations in results_ (FP32 side filled on reading).
+  std::list<std::pair<QuantConfig, RealInt8Measurement>> int8Measurements_;
   StudyCounters counters_;
 };
 

@@ -10,8 +10,10 @@
 #include "ComparisonTable.h"
 #include "quant/CalibrationMethod.h"
 #include "quant/HistogramBins.h"
+#include "quant/Int8Support.h"
 #include "quant/LayerAnalysisResult.h"
 #include "quant/QuantConfig.h"
+#include "quant/RealInt8Measurement.h"
 
 #ifdef TORCH_API
 #error "a torch-free value header pulled in LibTorch"

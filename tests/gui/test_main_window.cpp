@@ -18,6 +18,7 @@
 #include "VolumeIO.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
@@ -28,7 +29,9 @@
 #include <QUrl>
 #include <QMessageBox>
 #include <QProcess>
+#include <QPushButton>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -381,6 +384,61 @@ TEST_F(MainWindowTest, CancelKeepsTheWindowResponsiveAndLeavesNoResult) {
   ASSERT_TRUE(c->waitUntilIdle(120000));
   ASSERT_TRUE(c->hasResults());
   EXPECT_EQ(c->resultSettings().precision.id(), "W8A8");
+}
+
+TEST_F(MainWindowTest, RealInt8ChosenInThePanelRunsAndTheStatusNamesIt) {
+  loadInputs();
+  SessionController* c = window->controller();
+  QuantPanel* panel = window->quantPanel();
+  quant::QuantConfig w8a8 = w4a4();
+  w8a8.precision = quant::Precision::integer(8, 8);
+  w8a8.granularity = quant::Granularity::PerTensor;
+  panel->setSettings(w8a8);
+  // Choose the execution as a user does: the panel's combo box.
+  QComboBox* execution = nullptr;
+  for (auto* box : panel->findChildren<QComboBox*>())
+    if (box->findText("Real INT8 (integer kernels)") >= 0) execution = box;
+  ASSERT_TRUE(execution);
+  execution->setCurrentIndex(execution->findText("Real INT8 (integer kernels)"));
+  EXPECT_EQ(panel->settings().execution, quant::Execution::RealInt8);
+  EXPECT_TRUE(panel->runProblem().isEmpty());
+
+  QSignalSpy finished(c, &SessionController::runFinished);
+  window->runComparison();
+  ASSERT_TRUE(c->waitUntilIdle(120000));
+  ASSERT_EQ(finished.count(), 1);
+  EXPECT_TRUE(finished.first().first().toBool());
+  ASSERT_TRUE(c->hasResults());
+  ASSERT_TRUE(c->realInt8Measurement());
+  EXPECT_GT(c->realInt8Measurement()->speedup(), 0.0);
+  const QString summary = c->lastRunSummary();
+  std::printf("real INT8 run on the phantom: %s\n", qPrintable(summary));
+  EXPECT_TRUE(summary.startsWith("W8A8 per-tensor, real INT8 (")) << summary.toStdString();
+  EXPECT_NE(summary.indexOf(", FP32 "), -1) << summary.toStdString();
+  guitest::saveScreenshot(window->grab().toImage(), "e2e_real_int8");
+
+  // W4A4 cannot run on the integer kernels: the panel says why, Run is off, nothing starts.
+  QPushButton* runButton = nullptr;
+  for (auto* b : panel->findChildren<QPushButton*>())
+    if (b->text() == "Run") runButton = b;
+  ASSERT_TRUE(runButton);
+  QSpinBox* weightBits = nullptr;
+  for (auto* box : panel->findChildren<QSpinBox*>())
+    if (box->prefix() == "W") weightBits = box;
+  ASSERT_TRUE(weightBits);
+  weightBits->setValue(4);
+  EXPECT_NE(panel->runProblem().indexOf("W8A8"), -1) << panel->runProblem().toStdString();
+  EXPECT_FALSE(runButton->isEnabled());
+  EXPECT_EQ(runButton->toolTip(), panel->runProblem());
+  QSignalSpy failed(c, &SessionController::jobFailed);
+  QSignalSpy busy(c, &SessionController::busyChanged);
+  window->runComparison();
+  QTest::qWait(200);
+  EXPECT_TRUE(c->waitUntilIdle(1000));
+  EXPECT_EQ(finished.count(), 1);  // no new run
+  EXPECT_EQ(busy.count(), 0);
+  EXPECT_EQ(failed.count(), 0);
+  guitest::saveScreenshot(window->grab().toImage(), "e2e_real_int8_w4a4_refused");
 }
 
 TEST_F(MainWindowTest, EngineErrorsAreDialogsNotCrashes) {

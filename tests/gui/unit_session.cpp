@@ -8,6 +8,7 @@
 #include "AnalysisSession.h"
 #include "BandCase.h"
 #include "CommandRun.h"
+#include "ExecutionSummary.h"
 #include "GuiTestSupport.h"
 #include "SessionController.h"
 #include "SessionFile.h"
@@ -333,6 +334,96 @@ TEST_F(SessionTest, ErrorsNameTheProblem) {
   EXPECT_THROW(session.loadVolume(dir + "/missing.nii.gz"), Error);
   // A failed load leaves the previous volume in place.
   EXPECT_TRUE(session.hasVolume());
+}
+
+quant::QuantConfig realInt8W8A8(quant::Granularity granularity = quant::Granularity::PerTensor) {
+  quant::QuantConfig s;
+  s.precision = quant::Precision::integer(8, 8);
+  s.granularity = granularity;
+  s.calibrationPatches = 4;
+  s.execution = quant::Execution::RealInt8;
+  return s;
+}
+
+TEST_F(SessionTest, RealInt8RunIsMeasuredAndItsBenchmarkRowsCarrySpeedUpAndSize) {
+  session.setGroundTruth(phantom.labels, "phantom labels");
+  const quant::QuantConfig config = realInt8W8A8();
+  const auto updates = run(config);
+  const RunUpdate* q = find(updates, RunUpdate::Kind::Quant);
+  ASSERT_TRUE(q && q->quantized);
+  ASSERT_TRUE(q->realInt8.has_value());
+  const quant::RealInt8Measurement& m = *q->realInt8;
+  EXPECT_FALSE(m.engine.empty());
+  EXPECT_GT(m.integerOps, 0);
+  EXPECT_GT(m.windows, 0);
+  EXPECT_EQ(m.fp32Windows, m.windows);  // the same windows, so per volume and per window agree
+  EXPECT_GT(m.speedup(), 0.0);
+  EXPECT_GT(m.modelBytes, 0);
+  EXPECT_GT(m.fp32ModelBytes, 0);
+  ASSERT_TRUE(session.realInt8Measurement(config).has_value());
+  quant::QuantConfig simulated = config;
+  simulated.execution = quant::Execution::Simulated;
+  EXPECT_FALSE(session.realInt8Measurement(simulated).has_value());
+  EXPECT_EQ(session.quantizedResult(simulated), nullptr);  // a different cached result
+
+  const std::string line = describeExecution(config, &m);
+  EXPECT_EQ(line.rfind("W8A8 per-tensor, real INT8 (" + m.engine + "): ", 0), 0u) << line;
+  EXPECT_NE(line.find(", FP32 "), std::string::npos) << line;
+  EXPECT_EQ(describeExecution(simulated, nullptr), "W8A8 per-tensor, simulated");
+
+  const RunUpdate* scores = find(updates, RunUpdate::Kind::Scores);
+  ASSERT_TRUE(scores && scores->table);
+  // INT8 labels agree with FP32 (the phantom's intensity ramps put a few voxels on a class border).
+  EXPECT_GE(scores->table->meanAgreeDsc, 0.95);
+  for (TableFormat f : {TableFormat::Markdown, TableFormat::Csv, TableFormat::Latex, TableFormat::Json}) {
+    // Column names as core's BenchmarkTable writes them: headings, or CSV / JSON keys.
+    const bool keys = f == TableFormat::Csv || f == TableFormat::Json;
+    const std::string speedup = keys ? "speedup" : "Speed-up", size = keys ? "size_ratio" : "Size";
+    const std::string real = formatBenchmarkRows(*scores->table, config, f, &m);
+    EXPECT_NE(real.find(speedup), std::string::npos) << real;
+    EXPECT_NE(real.find(size), std::string::npos) << real;
+    const std::string sim = formatBenchmarkRows(*scores->table, simulated, f);
+    EXPECT_EQ(sim.find(speedup), std::string::npos) << sim;
+  }
+  const nlohmann::json rows = nlohmann::json::parse(formatBenchmarkRows(*scores->table, config, TableFormat::Json, &m));
+  const std::string dump = rows.dump();
+  EXPECT_NE(dump.find("real-int8"), std::string::npos) << dump;
+}
+
+TEST_F(SessionTest, RealInt8WithACombinationTheKernelsLackStartsNothing) {
+  quant::QuantConfig w4 = realInt8W8A8();
+  w4.precision = quant::Precision::integer(4, 4);
+  for (const quant::QuantConfig& config : {w4, realInt8W8A8(quant::Granularity::PerVoxel)}) {
+    try {
+      run(config, 10);
+      FAIL() << "expected mqb::Error for " << config.describe();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("W8A8"), std::string::npos) << e.what();
+    }
+  }
+  const auto c = session.counters();
+  EXPECT_EQ(c.prepare + c.fp32 + c.previews + c.calibrate + c.quantized, 0);
+}
+
+TEST(SessionFileTest, ExecutionIsStoredAndOldSessionsLoadAsSimulated) {
+  namespace fs = std::filesystem;
+  const std::string dir = test::tempDir();
+  std::ofstream(dir + "/model.pt") << "x";
+  std::ofstream(dir + "/ct.nii.gz") << "x";
+  SessionState s;
+  s.model = dir + "/model.pt";
+  s.volume = dir + "/ct.nii.gz";
+  s.settings = realInt8W8A8(quant::Granularity::PerChannel);
+  s.save(dir + "/session.json");
+  EXPECT_EQ(SessionState::load(dir + "/session.json").settings.execution, quant::Execution::RealInt8);
+  // A session written before the execution choice existed.
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(dir + "/session.json"));
+  ASSERT_TRUE(j.at("quantization").contains("execution"));
+  j["quantization"].erase("execution");
+  std::ofstream(dir + "/old.json") << j.dump(2);
+  const SessionState old = SessionState::load(dir + "/old.json");
+  EXPECT_EQ(old.settings.execution, quant::Execution::Simulated);
+  EXPECT_EQ(old.settings.precision, s.settings.precision);
 }
 
 TEST(DifferenceVolumeTest, CountsAndSliceRestriction) {

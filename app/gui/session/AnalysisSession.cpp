@@ -6,6 +6,7 @@
 #include "BlasThreads.h"
 #include "MultiStepFeedback.h"
 #include "SegmentationModel.h"
+#include "quant/Int8Support.h"
 #include "quant/QuantCoverage.h"
 #include "quant/QuantizableGraph.h"
 #include "quant/QuantizationStudy.h"
@@ -258,8 +259,15 @@ bool AnalysisSession::calibrationCached(const quant::QuantConfig& settings) cons
   return study && study->hasCalibration(settings.calibrationKey());
 }
 
+std::optional<quant::RealInt8Measurement> AnalysisSession::realInt8Measurement(
+    const quant::QuantConfig& settings) const {
+  auto study = d->currentStudy();
+  return study ? study->realInt8Measurement(settings) : std::nullopt;
+}
+
 bool AnalysisSession::needsCalibration(const quant::QuantConfig& settings) const {
   if (settings.precision.floatingPoint || !d->graph) return false;
+  if (settings.execution == quant::Execution::RealInt8) return true;  // static activation grids
   return quant::QuantizedModel::needsCalibration(*d->graph, settings);
 }
 
@@ -280,6 +288,11 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   d->requireInputs();
   const quant::QuantConfig& config = request.settings;
   d->requireKnownOps(config);
+  // Before the FP32 preview: a combination the integer kernels cannot run starts nothing.
+  if (config.execution == quant::Execution::RealInt8 && !config.precision.floatingPoint) {
+    const std::string problem = quant::realInt8Problem(config);
+    if (!problem.empty()) throw Error(problem);
+  }
   auto emit = [&](RunUpdate u) {
     u.settings = config;
     if (listener) listener(u);
@@ -381,6 +394,7 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
     q.seconds = secondsSince(t0);
   }
   q.difference = differenceVolume(*fp32, *q.quantized, -1, &q.differingVoxels);
+  q.realInt8 = study.realInt8Measurement(config);
   emit(q);
 
   // 4. scores

@@ -24,6 +24,7 @@
 #include "Feedback.h"
 #include "SessionTypes.h"
 #include "Volume.h"
+#include "quant/RealInt8Measurement.h"
 
 namespace mqb::quant {
 class QuantizationStudy;
@@ -58,6 +59,9 @@ struct RunUpdate {
   std::shared_ptr<const LabelVolume> difference;  // 1 where fp32 != quantized
   std::shared_ptr<const ComparisonTable> table;   // Kind::Scores
   quant::QuantConfig settings;
+  // Kind::Quant of a real-INT8 configuration: its time per window next to FP32's and the
+  // INT8 model's size (quant::QuantizationStudy::realInt8Measurement).
+  std::optional<quant::RealInt8Measurement> realInt8;
   double seconds = 0;      // time of this step
   bool fromCache = false;  // result reused, nothing computed
   int64_t differingVoxels = 0;
@@ -104,6 +108,10 @@ class AnalysisSession {
   // Last complete results (null when not computed for the current inputs).
   std::shared_ptr<const LabelVolume> fp32Result() const;
   std::shared_ptr<const LabelVolume> quantizedResult(const quant::QuantConfig& settings) const;
+
+  // What the cached real-INT8 run of these settings measured (nullopt for simulated
+  // settings or before the whole volume ran).
+  std::optional<quant::RealInt8Measurement> realInt8Measurement(const quant::QuantConfig& settings) const;
 
   // Whether the calibration for these settings is cached (for tests and the status bar).
   bool calibrationCached(const quant::QuantConfig& settings) const;

@@ -116,7 +116,8 @@ std::string formatComparisonTable(const ComparisonTable& t, TableFormat format) 
   return render(header, rows, format, caption);
 }
 
-std::string formatBenchmarkRows(const ComparisonTable& t, const quant::QuantConfig& settings, TableFormat format) {
+std::string formatBenchmarkRows(const ComparisonTable& t, const quant::QuantConfig& settings, TableFormat format,
+                                const quant::RealInt8Measurement* realInt8) {
   if (!t.haveTruth) throw Error("the benchmark table needs ground truth (File > Open ground truth)");
   // The CLI's table (core/BenchmarkTable), so GUI exports and sweeps look the same.
   BenchmarkTable table;
@@ -141,6 +142,11 @@ std::string formatBenchmarkRows(const ComparisonTable& t, const quant::QuantConf
     q.dsc = t.meanQuantDsc;
     q.nsd = t.meanQuantNsd;
     q.agreementDsc = t.meanAgreeDsc;
+    if (settings.execution == quant::Execution::RealInt8 && realInt8) {
+      q.execution = quant::executionId(quant::Execution::RealInt8);
+      q.speedup = realInt8->speedup();
+      q.sizeRatio = realInt8->sizeRatio();
+    }
     table.rows.push_back(q);
   }
   switch (format) {

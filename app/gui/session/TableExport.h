@@ -4,6 +4,7 @@
 #include <string>
 
 #include "SessionTypes.h"
+#include "quant/RealInt8Measurement.h"
 
 namespace mqb::gui {
 
@@ -18,7 +19,10 @@ std::string formatComparisonTable(const ComparisonTable& table, TableFormat form
 // The FP32 row and the quantized row of the benchmark table (Framework | Architecture |
 // Category | Param | Precision | Quant-Granularity | DSC | NSD), written by core's
 // BenchmarkTable exactly as the CLI writes it; needs ground truth (mqb::Error otherwise).
-std::string formatBenchmarkRows(const ComparisonTable& table, const quant::QuantConfig& settings, TableFormat format);
+// A real-INT8 result (`realInt8`, AnalysisSession::realInt8Measurement) adds the Speed-up and
+// Size columns, as the CLI's sweep --real-int8 does.
+std::string formatBenchmarkRows(const ComparisonTable& table, const quant::QuantConfig& settings, TableFormat format,
+                                const quant::RealInt8Measurement* realInt8 = nullptr);
 
 // "26.9 M" (core formatParameters)
 std::string formatParameterCount(int64_t parameters);
