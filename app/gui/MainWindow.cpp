@@ -333,11 +333,12 @@ void MainWindow::runComparison() {
 void MainWindow::onResultsChanged() {
   const quant::QuantConfig& s = controller_->resultSettings();
   viewer_->setFp32(controller_->fp32(), controller_->fp32IsPreview());
-  const QString title = controller_->quantized()
-                            ? (s.precision.floatingPoint ? tr("FP32 (reference)")
-                                                         : QString::fromStdString(s.precision.title() + " " +
-                                                                                  quant::granularityId(s.granularity)))
-                            : tr("Quantized");
+  QString title = tr("Quantized");
+  if (controller_->quantized()) {
+    if (s.precision.floatingPoint) title = tr("FP32 (reference)");
+    else if (s.execution == quant::Execution::RealInt8) title = controller_->executionSummary();  // names the engine, time
+    else title = QString::fromStdString(s.precision.title() + " " + quant::granularityId(s.granularity));
+  }
   viewer_->setQuantized(controller_->quantized(), title, controller_->quantizedIsPreview());
   viewer_->setDifference(controller_->difference(), controller_->differingVoxels(), controller_->quantizedIsPreview());
 }
