@@ -89,10 +89,20 @@ AnalysisTabs::AnalysisTabs(bool layerAnalysisAvailable, QWidget* parent) : QTabW
   plots->addWidget(nsdPlot_);
   addTab(scores, tr("DSC / NSD"));
 
+  auto* tablePage = new QWidget;
+  auto* tableLayout = new QVBoxLayout(tablePage);
+  tableLayout->setContentsMargins(0, 0, 0, 0);
+  executionLabel_ = new QLabel;
+  executionLabel_->setObjectName("execution");
+  executionLabel_->setWordWrap(true);
+  executionLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  executionLabel_->hide();
   scoreTable_ = new QTableWidget;
   scoreTable_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   scoreTable_->verticalHeader()->setVisible(false);
-  addTab(scoreTable_, tr("Table"));
+  tableLayout->addWidget(executionLabel_);
+  tableLayout->addWidget(scoreTable_);
+  addTab(tablePage, tr("Table"));
 
   layerStack_ = new QStackedWidget;
   auto* noLayers = new QLabel;
@@ -140,6 +150,11 @@ AnalysisTabs::AnalysisTabs(bool layerAnalysisAvailable, QWidget* parent) : QTabW
       setCurrentIndex(HistogramsTab);
     }
   });
+}
+
+void AnalysisTabs::showExecution(const QString& line) {
+  executionLabel_->setText(line);
+  executionLabel_->setVisible(!line.isEmpty());
 }
 
 void AnalysisTabs::showScores(const std::shared_ptr<const ComparisonTable>& t) {

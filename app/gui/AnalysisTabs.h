@@ -12,6 +12,7 @@ class QComboBox;
 class QCustomPlot;
 class QDoubleSpinBox;
 class QStackedWidget;
+class QLabel;
 class QTableWidget;
 
 namespace mqb {
@@ -36,6 +37,10 @@ class AnalysisTabs : public QTabWidget {
   LayerErrorPlot* layerPlot() const { return layerPlot_; }
   HistogramPlot* histogramPlot() const { return histPlot_; }
 
+  // Above the table: how the quantized side ran ("W8A8 per-tensor, real INT8 (onednn): 13.1 s,
+  // FP32 26.1 s, 2.00x, model 0.25x the FP32 file"); empty hides the line.
+  void showExecution(const QString& line);
+  QLabel* executionLabel() const { return executionLabel_; }
   // Null clears the plots and the table.
   void showScores(const std::shared_ptr<const ComparisonTable>& table);
   // Null or empty shows the "press Analyse layers" page. `keepCount` most sensitive ops
@@ -58,6 +63,7 @@ class AnalysisTabs : public QTabWidget {
   ScorePlot* dscPlot_;
   ScorePlot* nsdPlot_;
   QTableWidget* scoreTable_;
+  QLabel* executionLabel_;
   QDoubleSpinBox* tolerance_;
   QStackedWidget* layerStack_;
   LayerErrorPlot* layerPlot_;

@@ -347,6 +347,7 @@ void MainWindow::onTableChanged() {
   const auto t = controller_->table();
   legend_->clearDetails();
   analysis_->showScores(t);
+  analysis_->showExecution(t ? controller_->executionSummary() : QString());
   if (!t) return;
   legend_->setDetailTitle(QString::fromStdString(legendDetailTitle(*t)));
   legend_->tree()->headerItem()->setToolTip(1, QString::fromStdString(legendDetailTooltip(*t)));

@@ -384,7 +384,7 @@ namespace {
 void expectSoftStopInsideTheForward(const std::string& command) {
   const std::string dir = test::tempDir();
   const std::string model = dir + "/chain.pt", ct = dir + "/one-window.nii", out = dir + "/out";
-  test::writeConvChainModel(model, 64, 16, 32);
+  test::writeConvChainModel(model, 64, 16, 64);
   ImageVolume v;
   v.geometry.size = {48, 48, 48};
   v.geometry.spacing = {2, 2, 2};

@@ -1,6 +1,7 @@
 // End to end: the main window on a small phantom with the band test model (FP32 and W4A4),
 // exports, sessions, errors, and the headless command line (--export-figure).
 // Screenshots go to <build>/test-screenshots/gui/.
+#include "AnalysisTabs.h"
 #include "ComparisonFigure.h"
 #include "ExportReaction.h"
 #include "GuiTestSupport.h"
@@ -19,6 +20,7 @@
 
 #include <QApplication>
 #include <QComboBox>
+#include <QLabel>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
@@ -415,6 +417,10 @@ TEST_F(MainWindowTest, RealInt8ChosenInThePanelRunsAndTheStatusNamesIt) {
   std::printf("real INT8 run on the phantom: %s\n", qPrintable(summary));
   EXPECT_TRUE(summary.startsWith("W8A8 per-tensor, real INT8 (")) << summary.toStdString();
   EXPECT_NE(summary.indexOf(", FP32 "), -1) << summary.toStdString();
+  // The Table tab says the same above the per-organ scores: time, speed-up and file size.
+  const QString caption = window->analysis()->executionLabel()->text();
+  EXPECT_TRUE(caption.startsWith("W8A8 per-tensor, real INT8 (")) << caption.toStdString();
+  EXPECT_NE(caption.indexOf("x the FP32 file"), -1) << caption.toStdString();
   guitest::saveScreenshot(window->grab().toImage(), "e2e_real_int8");
 
   // W4A4 cannot run on the integer kernels: the panel says why, Run is off, nothing starts.
