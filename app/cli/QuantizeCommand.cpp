@@ -8,7 +8,6 @@
 #include "AtomicFile.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
-#include "Int8FileSize.h"
 #include "Error.h"
 #include "JsonField.h"
 #include "LabelCoverage.h"
@@ -90,7 +89,16 @@ int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
   const SegmentationScores agreement = scoreSegmentation(run.labels, fp32.labels, classes, study.toleranceMm(), nullptr);
   const SegmentationScores withSimulated =
       scoreSegmentation(run.labels, simulated.inference.labels, classes, study.toleranceMm(), nullptr);
-  const int64_t modelBytes = int8FileBytes(*int8, cl.get("int8-model"), output);
+  // The size of the file the model is exported as: the written file when the user asked for
+  // it, else measured in memory.
+  int64_t modelBytes = 0;
+  if (cl.has("int8-model")) {
+    const std::string staged = output.stage(cl.get("int8-model"));
+    int8->save(staged);
+    modelBytes = static_cast<int64_t>(std::filesystem::file_size(staged));
+  } else {
+    modelBytes = int8->serializedBytes();
+  }
   const auto fp32Bytes = static_cast<int64_t>(std::filesystem::file_size(cl.get("model")));
   const double perWindow = run.seconds / std::max(1, run.windows);
   const double fp32PerWindow = fp32.seconds / std::max(1, fp32.windows);

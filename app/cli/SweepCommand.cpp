@@ -1,5 +1,4 @@
 #include <cmath>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -7,13 +6,12 @@
 #include "BenchmarkTable.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
-#include "Int8FileSize.h"
 #include "Error.h"
 #include "JsonField.h"
 #include "ModelErrors.h"
 #include "Preflight.h"
 #include "QuantOptions.h"
-#include "quant/Int8Build.h"
+#include "quant/Int8Model.h"
 #include "quant/QuantCoverage.h"
 
 namespace mqb::cli {
@@ -163,35 +161,24 @@ int runSweep(int argc, char** argv) {
         agree.push_back(1.0);
         seconds += study->fp32().seconds;
       } else if (c.realInt8) {
+        // The study runs it like any configuration (the same path as the desktop app) and
+        // measures time per window against its FP32 run and the INT8 model's size.
         quant::QuantConfig config = quantConfigFrom(cl, c.precision, c.granularity);
         config.execution = quant::Execution::RealInt8;
-        const InferenceResult& fp32 = study->fp32(&feedback);
-        std::unique_ptr<quant::Int8Model> int8 =
-            withModelContext(row.model, [&] { return quant::buildInt8Model(*study, config, &feedback); });
-        InferenceOptions options;
-        options.windowBatch = cl.getInt("window-batch");
-        const InferenceResult run = withModelContext(row.model, [&] {
-          return runSlidingWindow(*int8, study->prepared(), options, FeedbackStage(&feedback, 0, 1, "INT8 inference"));
-        });
-        const ClassList& classes = md.classes;
-        if (const LabelVolume* truth = study->groundTruth()) {
-          const SegmentationScores s = scoreSegmentation(run.labels, *truth, classes, study->toleranceMm(), nullptr);
-          dsc.push_back(s.meanDsc);
-          nsd.push_back(s.meanNsd);
+        quant::QuantizedRun run = withModelContext(row.model, [&] { return study->runQuantized(config, &feedback); });
+        if (run.scores) {
+          dsc.push_back(run.scores->meanDsc);
+          nsd.push_back(run.scores->meanNsd);
         }
-        agree.push_back(scoreSegmentation(run.labels, fp32.labels, classes, study->toleranceMm(), nullptr).meanDsc);
-        seconds += run.seconds;
-        const double perWindow = run.seconds / std::max(1, run.windows);
-        const double fp32PerWindow = fp32.seconds / std::max(1, fp32.windows);
-        speedups.push_back(fp32PerWindow / perWindow);
-        if (row.sizeRatio == 0) {
-          OutputTransaction scratch;  // nothing kept: only the size is measured
-          row.sizeRatio = double(int8FileBytes(*int8, "", scratch)) /
-                          double(std::filesystem::file_size(models[c.model]));
-        }
+        agree.push_back(run.agreement.meanDsc);
+        seconds += run.inference.seconds;
+        const auto measured = study->realInt8Measurement(config);
+        if (!measured) throw Error(row.model + ": the real-INT8 run recorded no measurement");
+        speedups.push_back(measured->speedup());
+        if (row.sizeRatio == 0) row.sizeRatio = measured->sizeRatio();
         if (row.coverage.empty())
-          row.coverage = std::to_string(int8->coverage().integerOps()) + "/" +
-                         std::to_string(int8->coverage().ops.size()) + " ops on integer kernels (" + int8->engine() + ")";
+          row.coverage = std::to_string(measured->integerOps) + "/" + std::to_string(measured->totalOps) +
+                         " ops on integer kernels (" + measured->engine + ")";
       } else {
         const quant::QuantConfig config = quantConfigFrom(cl, c.precision, c.granularity);
         if (row.coverage.empty()) {

@@ -4,19 +4,20 @@
 
 namespace mqb::quant {
 
+std::unique_ptr<Int8Model> buildInt8Model(QuantizationStudy& study, const QuantConfig& config,
+                                          const FeedbackStage& calibrationStage, Int8GraphOptions options) {
+  Int8Model::checkConfig(config);
+  const CalibrationKey key = config.calibrationKey();
+  const auto inputs = study.calibration(key, calibrationStage);
+  // The kernels requantize to the FP32 output ranges on the same calibration patches.
+  calibrationStage.report(1.0, "INT8 output ranges");
+  const Int8OutputRanges outputs = recordOutputRanges(study.graph(), study.calibrationPatches(key));
+  return std::make_unique<Int8Model>(study.graph(), study.model().metadata(), config, *inputs, outputs, "", options);
+}
+
 std::unique_ptr<Int8Model> buildInt8Model(QuantizationStudy& study, const QuantConfig& config, Feedback* feedback,
                                           Int8GraphOptions options) {
-  Int8Model::checkConfig(config);
-  const CalibrationData& inputs = study.calibration(config.calibrationPatches, config.calibrationSeed, feedback);
-  // The patches QuantizationStudy::calibration sampled: same volume, labels, count and seed.
-  const torch::Tensor truth =
-      study.groundTruth() ? study.prepared().toModelSpace(*study.groundTruth()) : torch::Tensor();
-  const auto patches = sampleCalibrationPatches(study.prepared(), truth, study.model().metadata().patchSize,
-                                                config.calibrationPatches, config.calibrationSeed);
-  FeedbackStage stage(feedback, 0, 1, "INT8 output ranges");
-  const Int8OutputRanges outputs = recordOutputRanges(study.graph(), patches);
-  stage.report(1.0, "");
-  return std::make_unique<Int8Model>(study.graph(), study.model().metadata(), config, inputs, outputs, "", options);
+  return buildInt8Model(study, config, FeedbackStage(feedback, 0, 1, "calibrating"), options);
 }
 
 }  // namespace mqb::quant

@@ -9,6 +9,10 @@
 
 namespace mqb::quant {
 
+// Checks the config first (W4A4 or per-voxel fails before any calibration).
+std::unique_ptr<Int8Model> buildInt8Model(QuantizationStudy& study, const QuantConfig& config,
+                                          const FeedbackStage& calibrationStage,
+                                          Int8GraphOptions options = Int8GraphOptions::fromEnvironment());
 std::unique_ptr<Int8Model> buildInt8Model(QuantizationStudy& study, const QuantConfig& config, Feedback* feedback,
                                           Int8GraphOptions options = Int8GraphOptions::fromEnvironment());
 

@@ -1,5 +1,7 @@
 #include "quant/QuantizationStudy.h"
 
+#include "quant/Int8Build.h"
+
 #include <filesystem>
 
 #include "Error.h"
@@ -7,7 +9,6 @@
 #include "Reorientation.h"
 #include "VolumeIO.h"
 #include "quant/Int8Model.h"
-#include "quant/Int8OutputRanges.h"
 
 namespace mqb::quant {
 
@@ -264,13 +265,7 @@ std::shared_ptr<PatchPredictor> QuantizationStudy::quantizedModel(const QuantCon
 
 std::shared_ptr<Int8Model> QuantizationStudy::buildInt8(const QuantConfig& config,
                                                         const FeedbackStage& calibrationStage) {
-  Int8Model::checkConfig(config);  // before calibrating: W4A4 or per-voxel fails at once
-  const CalibrationKey key = config.calibrationKey();
-  const auto inputs = calibration(key, calibrationStage);
-  // The kernels requantize to the FP32 output ranges on the same calibration patches.
-  calibrationStage.report(1.0, "INT8 output ranges");
-  const Int8OutputRanges outputs = recordOutputRanges(*graph_, calibrationPatches(key));
-  return std::make_shared<Int8Model>(*graph_, model_->metadata(), config, *inputs, outputs);
+  return buildInt8Model(*this, config, calibrationStage);
 }
 
 std::optional<RealInt8Measurement> QuantizationStudy::realInt8Measurement(const QuantConfig& config) const {

@@ -19,6 +19,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "CommandRun.h"
 #include "CorpusFiles.h"
 #include "TestModels.h"
 #include "TestSupport.h"
@@ -62,15 +63,6 @@ CliRun runCli(const std::string& args) {
   r.hang = r.code == 124 || r.code == 137;
   r.crash = !r.hang && r.code >= 128 && r.code != 130;
   return r;
-}
-
-std::vector<std::string> nonEmptyLines(const std::string& s) {
-  std::vector<std::string> lines;
-  std::istringstream in(s);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(line);
-  return lines;
 }
 
 std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
@@ -773,7 +765,7 @@ TEST(HostileInputCorpus, EveryCaseIsRefusedClearlyOrHandled) {
     const std::string outDir = corpus.root() + "/out/" + std::to_string(i);
     const CliRun& r = runs[i];
     const auto files = filesUnder(outDir);
-    const auto lines = nonEmptyLines(r.out);
+    const auto lines = test::nonEmptyLines(r.out);
     SCOPED_TRACE("case " + std::to_string(i) + " \"" + c.name + "\"\n" + replaceAll(c.args, "%O", outDir) + "\n" + r.out);
     crashes += r.crash;
     hangs += r.hang;

@@ -37,15 +37,6 @@ AppRun runApp(const std::string& args) {
                           " </dev/null");
 }
 
-std::vector<std::string> nonEmptyLines(const std::string& s) {
-  std::vector<std::string> lines;
-  std::istringstream in(s);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.push_back(line);
-  return lines;
-}
-
 struct Inputs {
   std::string dir, model, ct, truth;
 };
@@ -114,7 +105,7 @@ TEST(GuiBatchCorpus, BadInputsEndTheRunBeforeAnyWindowAndWriteNothing) {
   };
   for (const auto& c : cases) {
     const AppRun r = runApp(c.args);
-    const auto lines = nonEmptyLines(r.out);
+    const auto lines = test::nonEmptyLines(r.out);
     EXPECT_EQ(r.code, 1) << c.name << "\n" << r.out;
     ASSERT_EQ(lines.size(), 1u) << c.name << "\n" << r.out;
     EXPECT_EQ(lines[0].rfind("medquanbench: error: ", 0), 0u) << c.name << "\n" << r.out;
