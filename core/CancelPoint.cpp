@@ -95,4 +95,6 @@ CancelScope::CancelScope(const Feedback* feedback) : previous_(t_watched) { t_wa
 
 CancelScope::~CancelScope() { t_watched = previous_; }
 
+const Feedback* watchedFeedback() { return t_watched; }
+
 }  // namespace mqb

@@ -5,6 +5,7 @@
 // by the calling thread was cancelled, in which case it throws. insertCancelPoints puts one
 // after every heavy node of a finished (frozen, oneDNN-rewritten) graph, so a cancel takes
 // effect after at most one convolution / contraction instead of after the whole window.
+#include <stdexcept>
 #include <string>
 
 #include "Error.h"
@@ -42,6 +43,10 @@ class CancelScope {
   const Feedback* previous_;
 };
 
+// The Feedback this thread's innermost CancelScope watches, or null: for checks in code a
+// job reaches without a Feedback parameter (calibration grids built inside a model).
+const Feedback* watchedFeedback();
+
 // Runs `forward` (a model's predict) with this thread's cancellation points watching
 // `feedback`. The TorchScript interpreter turns the cancel point's exception into a
 // std::runtime_error with a traceback; it comes out of here as mqb::Canceled again.
@@ -56,6 +61,26 @@ auto runCancellable(const Feedback* feedback, Forward&& forward) -> decltype(for
     if (feedback && feedback->isCanceled() && isCancelPointError(e.what())) throw Canceled();
     throw;
   }
+}
+
+// For work a forward runs in its hooks (calibration statistics, analysis observers): an
+// mqb::Canceled thrown there leaves the forward as the cancellation point's own error, so
+// runCancellable around the forward gives mqb::Canceled again.
+template <class Work>
+void cancellableInForward(Work&& work) {
+  try {
+    work();
+  } catch (const Canceled&) {
+    throw std::runtime_error(kCancelPointMessage);
+  }
+}
+
+// runCancellable when there is a Feedback; otherwise `forward` as it is, under the
+// thread's current watch (a null Feedback must not switch off the job's scope).
+template <class Forward>
+auto runWatched(const Feedback* feedback, Forward&& forward) -> decltype(forward()) {
+  if (feedback) return runCancellable(feedback, std::forward<Forward>(forward));
+  return forward();
 }
 
 }  // namespace mqb

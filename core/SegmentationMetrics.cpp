@@ -90,13 +90,20 @@ void checkTolerance(double toleranceMm) {
   }
 }
 
-LabelStats scanLabels(const LabelVolume& pred, const LabelVolume& ref) {
+// Every pass over voxels looks at the Feedback once per slice (at most a few milliseconds
+// of work), so a cancel stops even one large organ's distance transform at once.
+void checkCanceled(const Feedback* feedback) {
+  if (feedback) feedback->throwIfCanceled();
+}
+
+LabelStats scanLabels(const LabelVolume& pred, const LabelVolume& ref, const Feedback* feedback) {
   LabelStats st;
   const auto& size = ref.geometry.size;
   const uint8_t* p = pred.voxels.data();
   const uint8_t* r = ref.voxels.data();
   size_t i = 0;
   for (int64_t z = 0; z < size[2]; ++z) {
+    checkCanceled(feedback);
     for (int64_t y = 0; y < size[1]; ++y) {
       for (int64_t x = 0; x < size[0]; ++x, ++i) {
         const uint8_t a = p[i], b = r[i];
@@ -173,17 +180,19 @@ void edt1d(double* f, int64_t n, int64_t stride, double w, double* out, int64_t*
 // In-place squared Euclidean distance (mm^2) to the nearest zero of `field` (others +inf),
 // separable over x, y, z with the physical spacing as per-axis weight.
 void squaredEdt(std::vector<double>& field, const std::array<int64_t, 3>& n,
-                const std::array<double, 3>& spacing) {
+                const std::array<double, 3>& spacing, const Feedback* feedback) {
   const int64_t longest = std::max({n[0], n[1], n[2]});
   std::vector<double> out(longest), z(longest + 1);
   std::vector<int64_t> v(longest);
   const std::array<int64_t, 3> stride{1, n[0], n[0] * n[1]};
   for (int axis = 0; axis < 3; ++axis) {
     const int a1 = axis == 0 ? 1 : 0, a2 = axis == 2 ? 1 : 2;  // the two other axes
-    for (int64_t j = 0; j < n[a2]; ++j)
+    for (int64_t j = 0; j < n[a2]; ++j) {
+      checkCanceled(feedback);
       for (int64_t i = 0; i < n[a1]; ++i)
         edt1d(field.data() + i * stride[a1] + j * stride[a2], n[axis], stride[axis], spacing[axis],
               out.data(), v.data(), z.data());
+    }
   }
 }
 
@@ -199,13 +208,14 @@ bool isSurface(const uint8_t* vox, const std::array<int64_t, 3>& size, int64_t x
 // Counts the surface voxels of `label` inside `box` (the mask's bounding box, so the whole
 // surface), and flags those lying inside `region` with `bit` in regionFlags.
 int64_t markSurface(const LabelVolume& vol, uint8_t label, const Box& box, const Box& region,
-                    uint8_t bit, std::vector<uint8_t>& regionFlags) {
+                    uint8_t bit, std::vector<uint8_t>& regionFlags, const Feedback* feedback) {
   const auto& size = vol.geometry.size;
   const uint8_t* vox = vol.voxels.data();
   const bool haveRegion = !region.empty();
   const int64_t rx = region.extent(0), ry = region.extent(1);
   int64_t count = 0;
   for (int64_t z = box.lo[2]; z <= box.hi[2]; ++z) {
+    checkCanceled(feedback);
     for (int64_t y = box.lo[1]; y <= box.hi[1]; ++y) {
       size_t i = size_t((z * size[1] + y) * size[0] + box.lo[0]);
       for (int64_t x = box.lo[0]; x <= box.hi[0]; ++x, ++i) {
@@ -225,9 +235,9 @@ int64_t markSurface(const LabelVolume& vol, uint8_t label, const Box& box, const
 // Number of voxels flagged `queryBit` within `tau2` (mm^2) of a voxel flagged `siteBit`.
 int64_t countWithin(const std::vector<uint8_t>& flags, uint8_t siteBit, uint8_t queryBit,
                     const std::array<int64_t, 3>& n, const std::array<double, 3>& spacing, double tau2,
-                    std::vector<double>& field) {
+                    std::vector<double>& field, const Feedback* feedback) {
   for (size_t i = 0; i < flags.size(); ++i) field[i] = (flags[i] & siteBit) ? 0.0 : kInf;
-  squaredEdt(field, n, spacing);
+  squaredEdt(field, n, spacing, feedback);
   int64_t within = 0;
   for (size_t i = 0; i < flags.size(); ++i)
     if ((flags[i] & queryBit) && field[i] <= tau2) ++within;
@@ -235,7 +245,8 @@ int64_t countWithin(const std::vector<uint8_t>& flags, uint8_t siteBit, uint8_t 
 }
 
 double surfaceDiceForLabel(const LabelVolume& pred, const LabelVolume& ref, uint8_t label,
-                           const Box& predBox, const Box& refBox, double toleranceMm) {
+                           const Box& predBox, const Box& refBox, double toleranceMm,
+                           const Feedback* feedback = nullptr) {
   if (predBox.empty() && refBox.empty()) return kNaN;
   if (predBox.empty() || refBox.empty()) return 0.0;
   const ImageGeometry& g = ref.geometry;
@@ -257,15 +268,15 @@ double surfaceDiceForLabel(const LabelVolume& pred, const LabelVolume& ref, uint
     flags.assign(size_t(n[0] * n[1] * n[2]), 0);
   }
   constexpr uint8_t kPred = 1, kRef = 2;
-  const int64_t predSurface = markSurface(pred, label, predBox, region, kPred, flags);
-  const int64_t refSurface = markSurface(ref, label, refBox, region, kRef, flags);
+  const int64_t predSurface = markSurface(pred, label, predBox, region, kPred, flags, feedback);
+  const int64_t refSurface = markSurface(ref, label, refBox, region, kRef, flags, feedback);
   if (region.empty()) return 0.0;
 
   // Distances equal to tau up to rounding (e.g. 3 x 0.7 mm against 2.1 mm) count as within.
   const double tau2 = toleranceMm * toleranceMm * (1.0 + 1e-9);
   std::vector<double> field(flags.size());
-  const int64_t predWithin = countWithin(flags, kRef, kPred, n, g.spacing, tau2, field);
-  const int64_t refWithin = countWithin(flags, kPred, kRef, n, g.spacing, tau2, field);
+  const int64_t predWithin = countWithin(flags, kRef, kPred, n, g.spacing, tau2, field, feedback);
+  const int64_t refWithin = countWithin(flags, kPred, kRef, n, g.spacing, tau2, field, feedback);
   return double(predWithin + refWithin) / double(predSurface + refSurface);
 }
 
@@ -313,7 +324,7 @@ SegmentationScores scoreSegmentation(const LabelVolume& pred, const LabelVolume&
     feedback->throwIfCanceled();
     feedback->report(0.0, "metrics: counting voxels");
   }
-  const auto stats = std::make_unique<LabelStats>(scanLabels(pred, ref));
+  const auto stats = std::make_unique<LabelStats>(scanLabels(pred, ref, feedback));
 
   std::vector<const ClassInfo*> organs;
   for (const ClassInfo& c : classes)
@@ -338,7 +349,7 @@ SegmentationScores scoreSegmentation(const LabelVolume& pred, const LabelVolume&
     o.referenceVoxels = stats->reference[c.id];
     o.dsc = diceFromCounts(o.predictedVoxels, o.referenceVoxels, stats->overlap[c.id]);
     o.nsd = surfaceDiceForLabel(pred, ref, uint8_t(c.id), stats->predictedBox[c.id],
-                                stats->referenceBox[c.id], toleranceMm);
+                                stats->referenceBox[c.id], toleranceMm, feedback);
     scores.organs.push_back(std::move(o));
   }
   scores.meanDsc = meanOfScored(scores.organs, &OrganScore::dsc);

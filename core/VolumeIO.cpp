@@ -320,11 +320,23 @@ ImageVolume readDicomSeries(const std::string& dir, Feedback* feedback, const st
   auto io = itk::GDCMImageIO::New();
   reader->SetImageIO(io);
   reader->SetFileNames(files);
+  // A series of hundreds of (JPEG 2000) slices takes many seconds: the reader reports each
+  // slice, and is told to abort at the next one once the job was cancelled.
+  if (feedback) {
+    reader->AddObserver(itk::ProgressEvent(), [&](const itk::EventObject&) {
+      if (feedback->isCanceled()) reader->AbortGenerateDataOn();
+      else feedback->report(0.05 + 0.9 * reader->GetProgress(), "reading DICOM series");
+    });
+  }
   try {
     reader->Update();
+  } catch (const itk::ProcessAborted&) {
+    throw Canceled();
   } catch (const itk::ExceptionObject& e) {
+    if (feedback && feedback->isCanceled()) throw Canceled();
     throw Error(dir + ": cannot read the DICOM series: " + shortReason(e, &capture));
   }
+  if (feedback) feedback->throwIfCanceled();
   auto image = reader->GetOutput();
   ImageVolume v;
   v.geometry = geometryOf(image);

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "CancelPoint.h"
 #include "Error.h"
 #include "JsonField.h"
 #include "quant/QuantizedModel.h"
@@ -15,11 +16,14 @@ constexpr int kChannelBinsPerSide = 512;
 
 class CalibrationObserver : public HookObserver {
  public:
-  CalibrationObserver(CalibrationData& data) : data_(data) {}
+  CalibrationObserver(CalibrationData& data, const Feedback* feedback) : data_(data), feedback_(feedback) {}
   void onInput(int op, int slot, const torch::Tensor& x) override {
     SlotStatistics& s = data_.slots[op][slot];
-    s.perTensor->observe(x);
-    if (s.perChannel) s.perChannel->observe(x);
+    // The statistics of a large activation take a good part of a second: checked inside.
+    cancellableInForward([&] {
+      s.perTensor->observe(x, feedback_);
+      if (s.perChannel) s.perChannel->observe(x, feedback_);
+    });
     if (also_) also_->onInput(op, slot, x);
   }
   void onOutput(int op, const torch::Tensor& y) override {
@@ -29,6 +33,7 @@ class CalibrationObserver : public HookObserver {
 
  private:
   CalibrationData& data_;
+  const Feedback* feedback_;
   HookObserver* also_ = nullptr;
 };
 
@@ -98,12 +103,12 @@ CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch
   ModelMetadata md;
   QuantizedModel observed(std::shared_ptr<const QuantizableGraph>(&graph, [](const QuantizableGraph*) {}), md,
                           fp32, nullptr);
-  CalibrationObserver observer(data);
+  CalibrationObserver observer(data, stage.parent());
   observed.runtime().setObserver(&observer);
   for (size_t i = 0; i < patches.size(); ++i) {
     stage.throwIfCanceled();
     observer.setAlso(alsoObserve ? alsoObserve(i) : nullptr);
-    observed.predict(patches[i]);
+    runWatched(stage.parent(), [&] { return observed.predict(patches[i]); });
     stage.report(double(i + 1) / patches.size(), std::to_string(i + 1) + "/" + std::to_string(patches.size()));
   }
   return data;

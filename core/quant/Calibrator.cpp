@@ -1,6 +1,8 @@
 #include "quant/Calibrator.h"
 
+#include "CancelPoint.h"
 #include "Error.h"
+#include "Feedback.h"
 #include "quant/ReductionGroups.h"
 
 #include <ATen/Parallel.h>
@@ -38,39 +40,52 @@ Calibrator::Calibrator(CalibratorOptions options)
   if (options_.axis < kPerTensor) throw Error("calibration: invalid channel axis");
 }
 
-void Calibrator::observe(const torch::Tensor& input) {
+const Feedback* cancelWatch(const Feedback* feedback) { return feedback ? feedback : watchedFeedback(); }
+
+void Calibrator::observe(const torch::Tensor& input, const Feedback* feedbackArg) {
+  const Feedback* feedback = cancelWatch(feedbackArg);
+  if (feedback) feedback->throwIfCanceled();
   const torch::Tensor x = contiguousFloat32(input, "calibration");
   const GroupLayout layout = GroupLayout::of(x, options_.axis);
-  if (batches_ == 0) {
-    min_.assign(static_cast<size_t>(layout.channels), kInf);
-    max_.assign(static_cast<size_t>(layout.channels), -kInf);
-    if (options_.axis != kPerTensor && options_.channelHistograms)
-      channels_.assign(static_cast<size_t>(layout.channels), Histogram(options_.binsPerSide));
-  } else if (layout.channels != groups()) {
+  if (batches_ > 0 && layout.channels != groups()) {
     throw Error("calibration: a batch has " + std::to_string(layout.channels) +
                 " channels along axis " + std::to_string(options_.axis) + ", earlier ones had " +
                 std::to_string(groups()));
   }
-  tensor_.add(x);
+  // The batch goes into copies of the statistics (a few hundred KiB at most, small next to
+  // the batch itself), committed once all of it is in: a cancel leaves them as they were.
+  std::vector<float> lo = batches_ == 0 ? std::vector<float>(static_cast<size_t>(layout.channels), kInf) : min_;
+  std::vector<float> hi = batches_ == 0 ? std::vector<float>(static_cast<size_t>(layout.channels), -kInf) : max_;
+  Histogram tensor = tensor_;
+  tensor.add(x, feedback);
+  std::vector<Histogram> channels;
   if (options_.axis == kPerTensor) {
     // The histogram already tracks the exact extremes of the one group.
-    min_[0] = tensor_.min();
-    max_[0] = tensor_.max();
+    lo[0] = tensor.min();
+    hi[0] = tensor.max();
   } else {
     const GroupMinMax extremes = groupMinMax(x, options_.axis);
-    for (size_t g = 0; g < min_.size(); ++g) {
-      min_[g] = std::min(min_[g], extremes.min[g]);
-      max_[g] = std::max(max_[g], extremes.max[g]);
+    for (size_t g = 0; g < lo.size(); ++g) {
+      lo[g] = std::min(lo[g], extremes.min[g]);
+      hi[g] = std::max(hi[g], extremes.max[g]);
     }
-    if (!channels_.empty()) {
+    if (options_.channelHistograms) {
+      channels = batches_ == 0
+                     ? std::vector<Histogram>(static_cast<size_t>(layout.channels), Histogram(options_.binsPerSide))
+                     : channels_;
       const float* base = x.data_ptr<float>();
       at::parallel_for(0, layout.channels, 1, [&](int64_t begin, int64_t end) {
         for (int64_t c = begin; c < end; ++c)
-          channels_[static_cast<size_t>(c)].add(base + c * layout.inner, layout.outer, layout.inner,
-                                                layout.channels * layout.inner);
+          channels[static_cast<size_t>(c)].add(base + c * layout.inner, layout.outer, layout.inner,
+                                               layout.channels * layout.inner, feedback);
       });
     }
   }
+  if (feedback) feedback->throwIfCanceled();
+  min_ = std::move(lo);
+  max_ = std::move(hi);
+  tensor_ = std::move(tensor);
+  channels_ = std::move(channels);
   ++batches_;
 }
 
@@ -92,7 +107,8 @@ void Calibrator::requireData() const {
   if (batches_ == 0) throw Error("calibration: no calibration data has been observed");
 }
 
-std::vector<float> Calibrator::amax(const CalibrationMethod& method, int bits) const {
+std::vector<float> Calibrator::amax(const CalibrationMethod& method, int bits, const Feedback* feedbackArg) const {
+  const Feedback* feedback = cancelWatch(feedbackArg);
   requireData();
   checkBits(bits);
   const int64_t n = groups();
@@ -106,6 +122,7 @@ std::vector<float> Calibrator::amax(const CalibrationMethod& method, int bits) c
   // Entropy costs milliseconds per group: spread the channels over the threads.
   at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
     for (int64_t g = begin; g < end; ++g) {
+      if (feedback) feedback->throwIfCanceled();
       const Histogram& h = groupHistogram(g);
       float& a = out[static_cast<size_t>(g)];
       switch (method.kind) {
@@ -119,7 +136,9 @@ std::vector<float> Calibrator::amax(const CalibrationMethod& method, int bits) c
   return out;
 }
 
-std::vector<ClipRange> Calibrator::ranges(const CalibrationMethod& method, int bits) const {
+std::vector<ClipRange> Calibrator::ranges(const CalibrationMethod& method, int bits,
+                                          const Feedback* feedbackArg) const {
+  const Feedback* feedback = cancelWatch(feedbackArg);
   requireData();
   checkBits(bits);
   const int64_t n = groups();
@@ -132,6 +151,7 @@ std::vector<ClipRange> Calibrator::ranges(const CalibrationMethod& method, int b
   if (!hasGroupHistograms()) groupHistogram(0);
   at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
     for (int64_t g = begin; g < end; ++g) {
+      if (feedback) feedback->throwIfCanceled();
       const Histogram& h = groupHistogram(g);
       ClipRange& r = out[static_cast<size_t>(g)];
       switch (method.kind) {
@@ -145,9 +165,10 @@ std::vector<ClipRange> Calibrator::ranges(const CalibrationMethod& method, int b
   return out;
 }
 
-QuantGrid Calibrator::grid(const CalibrationMethod& method, int bits, bool symmetric) const {
-  if (symmetric) return QuantGrid::fromAmax(amax(method, bits), bits, options_.axis);
-  const auto r = ranges(method, bits);
+QuantGrid Calibrator::grid(const CalibrationMethod& method, int bits, bool symmetric,
+                           const Feedback* feedback) const {
+  if (symmetric) return QuantGrid::fromAmax(amax(method, bits, feedback), bits, options_.axis);
+  const auto r = ranges(method, bits, feedback);
   std::vector<float> lo(r.size()), hi(r.size());
   for (size_t g = 0; g < r.size(); ++g) {
     lo[g] = r[g].min;

@@ -21,6 +21,10 @@
 #include <string>
 #include <vector>
 
+namespace mqb {
+class Feedback;
+}
+
 namespace mqb::quant {
 
 struct CalibratorOptions {
@@ -38,7 +42,10 @@ class Calibrator {
 
   // One calibration batch. Every batch must have the same number of channels along the
   // axis (other dimensions may vary). Float32 CPU tensors; non-contiguous ones are copied.
-  void observe(const torch::Tensor& x);
+  // `feedback` (optional, see cancelWatch below) is checked per channel and about every
+  // million values; a cancelled observe throws mqb::Canceled and leaves the statistics
+  // as they were.
+  void observe(const torch::Tensor& x, const Feedback* feedback = nullptr);
 
   const CalibratorOptions& options() const { return options_; }
   int64_t batches() const { return batches_; }
@@ -55,11 +62,14 @@ class Calibrator {
 
   // Symmetric result: amax per group. Throws mqb::Error before any data, for bits out of
   // range, or for a histogram method when per-channel histograms were not kept.
-  std::vector<float> amax(const CalibrationMethod& method, int bits) const;
+  // The clip searches (mse, entropy) cost milliseconds per group, seconds over a model's
+  // channels: `feedback` is checked before every group (mqb::Canceled, no result).
+  std::vector<float> amax(const CalibrationMethod& method, int bits, const Feedback* feedback = nullptr) const;
   // Asymmetric result: (min, max) per group; the grid later widens it to contain 0.
-  std::vector<ClipRange> ranges(const CalibrationMethod& method, int bits) const;
+  std::vector<ClipRange> ranges(const CalibrationMethod& method, int bits, const Feedback* feedback = nullptr) const;
   // The static grid for fakeQuant(): per-tensor, or per-channel along options().axis.
-  QuantGrid grid(const CalibrationMethod& method, int bits, bool symmetric = true) const;
+  QuantGrid grid(const CalibrationMethod& method, int bits, bool symmetric = true,
+                 const Feedback* feedback = nullptr) const;
 
   nlohmann::json toJson() const;
   static Calibrator fromJson(const nlohmann::json& j);
@@ -74,5 +84,11 @@ class Calibrator {
   Histogram tensor_;
   std::vector<Histogram> channels_;  // per-channel only, when options_.channelHistograms
 };
+
+// The Feedback a calibration step checks: `feedback` when given, else the one the calling
+// thread's CancelScope watches (the running job's, in the CLI and the desktop app). Grids
+// are computed deep inside a quantized model's construction, which has no Feedback of its
+// own; the job's scope reaches them there.
+const Feedback* cancelWatch(const Feedback* feedback);
 
 }  // namespace mqb::quant

@@ -1,6 +1,7 @@
 #include "quant/Histogram.h"
 
 #include "Error.h"
+#include "Feedback.h"
 #include "quant/QuantGrid.h"
 #include "quant/ReductionGroups.h"
 
@@ -21,6 +22,8 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 // A private histogram per task costs 2 * binsPerSide counters to clear and merge, so a
 // task must stream many more values than that.
 constexpr int64_t kGrain = int64_t{1} << 20;
+// Values binned between two looks at the Feedback: about a millisecond of work.
+constexpr int64_t kCancelStride = int64_t{1} << 20;
 
 }  // namespace
 
@@ -36,6 +39,14 @@ Histogram::Histogram(int binsPerSide) : binsPerSide_(binsPerSide), min_(kInf), m
 float Histogram::maxAbs() const {
   if (count_ == 0) return 0.0f;
   return std::max(std::fabs(min_), std::fabs(max_));
+}
+
+double Histogram::rangeFor(double maxAbs) const {
+  if (maxAbs <= range_) return range_;
+  if (range_ == 0.0) return maxAbs;
+  double r = range_;
+  while (r < maxAbs) r *= 2.0;
+  return r;
 }
 
 void Histogram::growTo(double maxAbs) {
@@ -56,11 +67,11 @@ void Histogram::growTo(double maxAbs) {
   }
 }
 
-void Histogram::binRun(const float* data, int64_t n, int64_t* counts, int64_t& nonFinite) const {
+void Histogram::binRun(const float* data, int64_t n, double range, int64_t* counts, int64_t& nonFinite) const {
   // counts = [negative side | positive side]. The side is chosen arithmetically: activations
   // after a LeakyReLU or a norm mix signs at random, and a branch on the sign would
   // mispredict about every other value.
-  const double perUnit = range_ > 0.0 ? binsPerSide_ / range_ : 0.0;
+  const double perUnit = range > 0.0 ? binsPerSide_ / range : 0.0;
   const int64_t last = binsPerSide_ - 1;
   const int64_t side = binsPerSide_;
   for (int64_t i = 0; i < n; ++i) {
@@ -83,43 +94,66 @@ void Histogram::mergeCounts(const std::vector<int64_t>& counts) {
   }
 }
 
-void Histogram::add(const torch::Tensor& tensor) {
+// Both add()s bin into private counts at the range the new data needs and change the
+// histogram only once everything is binned, so a cancel midway leaves it untouched.
+void Histogram::add(const torch::Tensor& tensor, const Feedback* feedback) {
+  if (feedback) feedback->throwIfCanceled();
   const torch::Tensor x = contiguousFloat32(tensor, "histogram");
   const int64_t n = x.numel();
   if (n == 0) return;
   const float* data = x.data_ptr<float>();
   const GroupMinMax extremes = groupMinMax(x, kPerTensor);
-  if (extremes.min[0] <= extremes.max[0]) {
-    min_ = std::min(min_, extremes.min[0]);
-    max_ = std::max(max_, extremes.max[0]);
-    growTo(std::max(std::fabs(extremes.min[0]), std::fabs(extremes.max[0])));
-  }
+  const bool anyFinite = extremes.min[0] <= extremes.max[0];
+  const double maxAbs = anyFinite ? std::max(std::fabs(extremes.min[0]), std::fabs(extremes.max[0])) : 0.0;
+  const double range = rangeFor(maxAbs);
   std::mutex merge;
+  std::vector<int64_t> total(2 * positive_.size(), 0);
   int64_t skipped = 0;
   at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> counts(2 * positive_.size(), 0);
+    std::vector<int64_t> counts(total.size(), 0);
     int64_t localSkipped = 0;
-    binRun(data + begin, end - begin, counts.data(), localSkipped);
+    for (int64_t from = begin; from < end; from += kCancelStride) {
+      if (feedback) feedback->throwIfCanceled();
+      binRun(data + from, std::min(end, from + kCancelStride) - from, range, counts.data(), localSkipped);
+    }
     std::lock_guard<std::mutex> lock(merge);
-    mergeCounts(counts);
+    for (size_t k = 0; k < total.size(); ++k) total[k] += counts[k];
     skipped += localSkipped;
   });
+  if (feedback) feedback->throwIfCanceled();
+  if (anyFinite) {
+    min_ = std::min(min_, extremes.min[0]);
+    max_ = std::max(max_, extremes.max[0]);
+    growTo(maxAbs);
+  }
+  mergeCounts(total);
   count_ += n - skipped;
   nonFinite_ += skipped;
 }
 
-void Histogram::add(const float* base, int64_t runs, int64_t length, int64_t stride) {
+void Histogram::add(const float* base, int64_t runs, int64_t length, int64_t stride, const Feedback* feedback) {
   if (runs <= 0 || length <= 0) return;
+  if (feedback) feedback->throwIfCanceled();
+  // Runs per look at the Feedback: short runs are grouped so the check stays negligible.
+  const int64_t runsPerCheck = std::max<int64_t>(1, kCancelStride / length);
   float lo = kInf, hi = -kInf;
-  for (int64_t r = 0; r < runs; ++r) foldMinMax(base + r * stride, length, lo, hi);
+  for (int64_t r = 0; r < runs; ++r) {
+    if (feedback && r % runsPerCheck == 0) feedback->throwIfCanceled();
+    foldMinMax(base + r * stride, length, lo, hi);
+  }
+  const double maxAbs = lo <= hi ? std::max(std::fabs(lo), std::fabs(hi)) : 0.0;
+  const double range = rangeFor(maxAbs);
+  int64_t skipped = 0;
+  std::vector<int64_t> counts(2 * positive_.size(), 0);
+  for (int64_t r = 0; r < runs; ++r) {
+    if (feedback && r % runsPerCheck == 0) feedback->throwIfCanceled();
+    binRun(base + r * stride, length, range, counts.data(), skipped);
+  }
   if (lo <= hi) {
     min_ = std::min(min_, lo);
     max_ = std::max(max_, hi);
-    growTo(std::max(std::fabs(lo), std::fabs(hi)));
+    growTo(maxAbs);
   }
-  int64_t skipped = 0;
-  std::vector<int64_t> counts(2 * positive_.size(), 0);
-  for (int64_t r = 0; r < runs; ++r) binRun(base + r * stride, length, counts.data(), skipped);
   mergeCounts(counts);
   count_ += runs * length - skipped;
   nonFinite_ += skipped;

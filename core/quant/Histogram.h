@@ -16,6 +16,10 @@
 
 #include "quant/HistogramBins.h"
 
+namespace mqb {
+class Feedback;
+}
+
 #include <cstdint>
 #include <vector>
 
@@ -27,11 +31,14 @@ class Histogram {
 
   explicit Histogram(int binsPerSide = kDefaultBinsPerSide);
 
-  // Every value of a contiguous float32 CPU tensor; parallel.
-  void add(const torch::Tensor& x);
+  // Every value of a contiguous float32 CPU tensor; parallel. `feedback` (optional) is
+  // checked about every million values: a cancelled add throws mqb::Canceled and leaves the
+  // histogram as it was.
+  void add(const torch::Tensor& x, const Feedback* feedback = nullptr);
   // `runs` runs of `length` contiguous values, run k starting at base + k * stride: one
   // channel of a [outer, C, inner] tensor is add(base + c * inner, outer, inner, C * inner).
-  void add(const float* base, int64_t runs, int64_t length, int64_t stride);
+  void add(const float* base, int64_t runs, int64_t length, int64_t stride,
+           const Feedback* feedback = nullptr);
 
   int binsPerSide() const { return binsPerSide_; }
   double range() const { return range_; }  // R; 0 until a non-zero value arrived
@@ -68,8 +75,10 @@ class Histogram {
   static Histogram fromJson(const nlohmann::json& j);
 
  private:
+  // The range growTo(maxAbs) would give, without changing anything.
+  double rangeFor(double maxAbs) const;
   void growTo(double maxAbs);
-  void binRun(const float* data, int64_t n, int64_t* counts, int64_t& nonFinite) const;
+  void binRun(const float* data, int64_t n, double range, int64_t* counts, int64_t& nonFinite) const;
   void mergeCounts(const std::vector<int64_t>& counts);
 
   int binsPerSide_;

@@ -10,7 +10,9 @@
 #include <deque>
 #include <cmath>
 #include <limits>
+#include <optional>
 
+#include "CancelPoint.h"
 #include "Error.h"
 #include "quant/QuantizedModel.h"
 
@@ -186,10 +188,10 @@ class Fp32PassObserver : public HookObserver {
         stage_(stage), record_(record), capture_(capture), inputs_(graph.ops().size()) {}
   void onInput(int op, int slot, const torch::Tensor& x) override {
     inputs_[op][slot] = x;
-    state_.fpHist[op][slot].add(x);
+    cancellableInForward([&] { state_.fpHist[op][slot].add(x, stage_.parent()); });
   }
   void onOutput(int op, const torch::Tensor& y) override {
-    stage_.throwIfCanceled();
+    cancellableInForward([&] { stage_.throwIfCanceled(); });
     const size_t i = static_cast<size_t>(op);
     const QuantOp& q = graph_.ops()[i];
     addIsolated(state_.isolated[i], q, isQuantized_[i], quantized_, nodes_[i], inputs_[i], y);
@@ -278,9 +280,11 @@ class QuantizedPassObserver : public HookObserver {
   QuantizedPassObserver(AnalysisState& state, const std::vector<std::vector<torch::Tensor>>& fpOutputs,
                         const FeedbackStage& stage)
       : state_(state), fpOutputs_(fpOutputs), calls_(fpOutputs.size(), 0), stage_(stage) {}
-  void onInput(int op, int slot, const torch::Tensor& x) override { state_.qHist[op][slot].add(x); }
+  void onInput(int op, int slot, const torch::Tensor& x) override {
+    cancellableInForward([&] { state_.qHist[op][slot].add(x, stage_.parent()); });
+  }
   void onOutput(int op, const torch::Tensor& y) override {
-    stage_.throwIfCanceled();
+    cancellableInForward([&] { stage_.throwIfCanceled(); });
     const size_t i = static_cast<size_t>(op);
     if (calls_[i] >= fpOutputs_[i].size())
       throw Error("layer analysis: the quantized run executed an op more often than the FP32 run");
@@ -361,6 +365,10 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
   if (patches.empty()) throw Error("layer analysis needs at least one patch");
   const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard noGrad;
+  // The quantized model's construction computes every calibration grid (seconds for the
+  // entropy search over many channels) without a Feedback of its own: it watches this one.
+  std::optional<CancelScope> watch;
+  if (stage.parent()) watch.emplace(stage.parent());
   auto shared = std::shared_ptr<const QuantizableGraph>(&graph, [](const QuantizableGraph*) {});
   QuantConfig fp32Config = config;
   fp32Config.precision = Precision::fp32();
@@ -406,13 +414,13 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
       fp.outputs.assign(n, {});
       Fp32PassObserver reference(graph, quantized, isQuantized, nodes.nodes, state, stage, fp, record);
       fp32.runtime().setObserver(&reference);
-      fp32.predict(patches[p]);
+      runWatched(stage.parent(), [&] { return fp32.predict(patches[p]); });
       fp32.runtime().setObserver(nullptr);
     }
     stage.report((p + 0.5) / patches.size(), "patch " + std::to_string(p + 1) + ": quantized run");
     QuantizedPassObserver cumulative(state, fp.outputs, stage);
     quantized.runtime().setObserver(&cumulative);
-    quantized.predict(patches[p]);
+    runWatched(stage.parent(), [&] { return quantized.predict(patches[p]); });
     quantized.runtime().setObserver(nullptr);
     stage.report(double(p + 1) / patches.size(), "patch " + std::to_string(p + 1));
   }
@@ -430,6 +438,7 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
   result.config = config;
   result.analysisPatches = static_cast<int>(patches.size());
   for (const QuantOp& op : graph.ops()) {
+    stage.throwIfCanceled();
     OpAnalysis a;
     a.index = op.index;
     a.name = op.name;

@@ -2,6 +2,7 @@
 // answer is known: exact min/max, percentiles of 0..9999, the MSE optimum of uniform vs
 // heavy-tailed data, TensorRT-style entropy thresholds on Gaussian data, JSON round trips.
 #include "Error.h"
+#include "Feedback.h"
 #include "quant/Calibrator.h"
 #include "quant/ClipSearch.h"
 #include "quant/FakeQuant.h"
@@ -10,8 +11,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <thread>
 #include <vector>
 
 namespace q = mqb::quant;
@@ -467,4 +471,97 @@ TEST(CalibratorJson, RejectsDamagedState) {
   j = c.toJson();
   j["max"].push_back(1.0);
   EXPECT_THROW(q::Calibrator::fromJson(j), mqb::Error);
+}
+
+// ---------------------------------------------------------------------------------------
+// cancellation (issue 13: Cancel / Ctrl-C within 2 s, also inside calibration)
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Cancels `feedback` from another thread `after` the start, remembering when.
+class DelayedCancel {
+ public:
+  DelayedCancel(mqb::Feedback& feedback, std::chrono::milliseconds after)
+      : thread_([&feedback, after, this] {
+          std::this_thread::sleep_for(after);
+          at_ = Clock::now();
+          feedback.cancel();
+        }) {}
+  ~DelayedCancel() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // Seconds from the cancel to now (call after the canceled job has thrown).
+  double secondsSinceCancel() {
+    if (thread_.joinable()) thread_.join();
+    return std::chrono::duration<double>(Clock::now() - at_).count();
+  }
+
+ private:
+  Clock::time_point at_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+// Observing one large batch takes a good part of a second; a cancel arriving during one
+// stops it within milliseconds and leaves the statistics of the batches before it intact.
+TEST(CalibratorCancel, ObserveStopsMidBatchAndKeepsTheEarlierBatches) {
+  torch::manual_seed(21);
+  const torch::Tensor batch = torch::randn({1, 64, 64, 64, 64});  // 16 M values
+  q::Calibrator perChannel({1});
+  q::Calibrator perTensor;
+  mqb::Feedback feedback;
+  DelayedCancel canceler(feedback, std::chrono::milliseconds(300));
+  nlohmann::json channelsBefore, tensorBefore;
+  int observed = 0;
+  bool canceled = false;
+  for (int i = 0; i < 200 && !canceled; ++i) {
+    channelsBefore = perChannel.toJson();
+    tensorBefore = perTensor.toJson();
+    try {
+      perTensor.observe(batch * (1.0 + i), &feedback);
+      perChannel.observe(batch * (1.0 + i), &feedback);
+      ++observed;
+    } catch (const mqb::Canceled&) {
+      canceled = true;
+    }
+  }
+  ASSERT_TRUE(canceled) << "200 batches observed without noticing the cancel";
+  EXPECT_LT(canceler.secondsSinceCancel(), 0.3);
+  // The interrupted batch left no trace: a later calibration can still be saved and used.
+  EXPECT_EQ(perChannel.toJson(), channelsBefore);
+  // The per-tensor calibrator observes first: the cancel hit it or the per-channel one.
+  if (perTensor.batches() == observed) EXPECT_EQ(perTensor.toJson(), tensorBefore);
+  else EXPECT_EQ(perTensor.batches(), observed + 1);
+  EXPECT_EQ(perChannel.batches(), observed);
+}
+
+// The entropy search costs milliseconds per channel: over thousands of channels (a whole
+// model's static per-channel grid) it is checked before every channel.
+TEST(CalibratorCancel, ClipSearchOverManyChannelsStopsPromptly) {
+  torch::manual_seed(22);
+  q::CalibratorOptions options;
+  options.axis = 1;
+  options.binsPerSide = 512;
+  q::Calibrator c(options);
+  c.observe(torch::randn({1, 4096, 32}) * torch::rand({1, 4096, 1}) * 10);
+  // Without a cancel the search takes seconds: time 64 channels' worth to be sure the
+  // cancel below really lands in the middle of it.
+  q::Calibrator small(options);
+  small.observe(torch::randn({1, 64, 32}));
+  const auto t0 = Clock::now();
+  small.amax(kEntropy, 8);
+  const double perChannel = std::chrono::duration<double>(Clock::now() - t0).count() / 64;
+  ASSERT_GT(perChannel * 4096, 0.5) << "the search became too fast for this test's premise";
+
+  for (bool symmetric : {true, false}) {
+    mqb::Feedback feedback;
+    std::optional<q::QuantGrid> grid;
+    DelayedCancel canceler(feedback, std::chrono::milliseconds(100));
+    EXPECT_THROW(grid = c.grid(kEntropy, 8, symmetric, &feedback), mqb::Canceled);
+    EXPECT_LT(canceler.secondsSinceCancel(), 0.3);
+    EXPECT_FALSE(grid.has_value());
+  }
 }

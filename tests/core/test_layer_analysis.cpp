@@ -1,9 +1,14 @@
 #include <gtest/gtest.h>
 
+#include "Error.h"
 #include "SegmentationModel.h"
 #include "TestModels.h"
 #include "TestSupport.h"
 #include "quant/LayerAnalysis.h"
+#include "quant/QuantRuntime.h"
+
+#include <functional>
+#include <optional>
 
 using namespace mqb;
 using namespace mqb::quant;
@@ -183,4 +188,50 @@ TEST(LayerAnalysis, ReusedFp32CaptureGivesTheSameAnalysis) {
   LayerAnalysis small = analyzeLayers(*f.graph, f.model.metadata(), a, f.calibration, two, none, &tiny);
   EXPECT_FALSE(tiny.complete());
   for (size_t i = 0; i < small.ops.size(); ++i) EXPECT_EQ(small.ops[i].isolated.mse, plainA.ops[i].isolated.mse);
+}
+
+// Cancel inside a forward of the analysis (its observers) or of the calibration (the
+// statistics of an op input) comes out as mqb::Canceled, not as the TorchScript
+// interpreter's error text, and leaves no result (issue 13).
+TEST(LayerAnalysisCancel, CancelDuringTheQuantizedRunIsCanceled) {
+  auto& f = fixture();
+  Feedback feedback([&](double, const std::string& stage) {
+    if (stage.find("quantized run") != std::string::npos) feedback.cancel();
+  });
+  std::optional<LayerAnalysis> result;
+  const QuantConfig w8 = config("W8A8", Granularity::PerChannel);
+  const std::vector<torch::Tensor> onePatch{f.patches[0]};
+  EXPECT_THROW(result = analyzeLayers(*f.graph, f.model.metadata(), w8, f.calibration, onePatch,
+                                      FeedbackStage(&feedback, 0, 1, "")),
+               Canceled);
+  EXPECT_FALSE(result.has_value());
+}
+
+namespace {
+// Cancels a Feedback when the calibration's FP32 run reaches the n-th op input.
+class CancelAtInput : public HookObserver {
+ public:
+  CancelAtInput(Feedback& feedback, int n) : feedback_(feedback), left_(n) {}
+  void onInput(int, int, const torch::Tensor&) override {
+    if (--left_ == 0) feedback_.cancel();
+  }
+  void onOutput(int, const torch::Tensor&) override {}
+
+ private:
+  Feedback& feedback_;
+  int left_;
+};
+}  // namespace
+
+TEST(LayerAnalysisCancel, CancelInsideTheOnlyCalibrationForwardIsCanceled) {
+  auto& f = fixture();
+  Feedback feedback;
+  CancelAtInput cancelAtThird(feedback, 3);
+  std::optional<CalibrationData> data;
+  // One patch: no check between patches can catch it, only those inside the forward.
+  const std::function<HookObserver*(size_t)> alsoObserve = [&](size_t) -> HookObserver* { return &cancelAtThird; };
+  const std::vector<torch::Tensor> onePatch{f.patches[0]};
+  EXPECT_THROW(data = calibrate(*f.graph, onePatch, 0, FeedbackStage(&feedback, 0, 1, "calibration"), alsoObserve),
+               Canceled);
+  EXPECT_FALSE(data.has_value());
 }

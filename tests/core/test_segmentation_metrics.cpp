@@ -2,10 +2,13 @@
 // brute-force cross-check of the cropped distance transform on random masks.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "Error.h"
@@ -290,6 +293,41 @@ TEST(SegmentationMetrics, ReportsProgressPerOrganAndHonoursCancellation) {
   Feedback canceled;
   canceled.cancel();
   EXPECT_THROW(scoreSegmentation(p, p, {{1, "spleen", {}}}, 2.0, &canceled), Canceled);
+}
+
+// One large organ is one step of the per-organ loop, but its surface marking and distance
+// transforms take about a second on a 256^3 grid: a cancel arriving inside it stops it
+// within a fraction of a second (issue 13: Cancel takes effect within 2 s).
+TEST(SegmentationMetrics, CancelInsideOneLargeOrganStopsPromptly) {
+  LabelVolume ref = makeVolume({256, 256, 256});
+  LabelVolume pred = makeVolume({256, 256, 256});
+  fillBall(ref, {128, 128, 128}, 110, 1);
+  fillBall(pred, {130, 127, 128}, 108, 1);
+  const ClassList classes{{0, "background", {}}, {1, "liver", {}}};
+  Feedback feedback;
+  // Cancel once the per-organ step has begun (its progress report), after a short delay.
+  std::chrono::steady_clock::time_point canceledAt;
+  std::thread canceler;
+  feedback.setProgressCallback([&](double, const std::string& stage) {
+    if (stage.find("liver") == std::string::npos || canceler.joinable()) return;
+    canceler = std::thread([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      canceledAt = std::chrono::steady_clock::now();
+      feedback.cancel();
+    });
+  });
+  std::optional<SegmentationScores> scores;
+  EXPECT_THROW(scores = scoreSegmentation(pred, ref, classes, 2.0, &feedback), Canceled);
+  ASSERT_TRUE(canceler.joinable());
+  canceler.join();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - canceledAt).count(), 0.3);
+  EXPECT_FALSE(scores.has_value());
+
+  // The same organ scored without a cancel takes long enough for the cancel to land inside.
+  const auto t0 = std::chrono::steady_clock::now();
+  const SegmentationScores full = scoreSegmentation(pred, ref, classes, 2.0);
+  EXPECT_GT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0.2);
+  EXPECT_GT(full.organs[0].dsc, 0.9);  // two nearly equal balls: a real score came out
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <zlib.h>
 
 #include "Error.h"
+#include "Feedback.h"
 #include "TestSupport.h"
 #include "Reorientation.h"
 #include "VolumeIO.h"
@@ -202,6 +204,24 @@ TEST(RealData, ReadsJpeg2000DicomSeriesWithGeometry) {
   EXPECT_EQ(aligned.geometry.gridDifference(v.geometry), "");
   EXPECT_EQ(aligned.voxels.size(), l.voxels.size());
   EXPECT_FALSE(aligned.voxels == l.voxels);
+}
+
+// The reader reports every slice; a cancel stops it at the next one (issue 13: Cancel takes
+// effect while a long series is read).
+TEST(RealData, CancelWhileReadingADicomSeriesStopsAtTheNextSlice) {
+  MQB_REQUIRE_DATA(dir, "abdomen-ct/example_ct_dicom");
+  int sliceReports = 0;
+  Feedback feedback;
+  feedback.setProgressCallback([&](double, const std::string& stage) {
+    if (stage == "reading DICOM series" && ++sliceReports == 3) feedback.cancel();
+  });
+  std::optional<ImageVolume> v;
+  EXPECT_THROW(v = readImage(dir, &feedback), Canceled);
+  EXPECT_EQ(sliceReports, 3);
+  EXPECT_FALSE(v.has_value());
+  // Not cancelled, the same folder reads completely.
+  Feedback plain;
+  EXPECT_EQ(readImage(dir, &plain).geometry.size[2], 20);
 }
 
 TEST(RealData, TotalSegmentatorLabelsRemapToTwelveBtcvOrgans) {
