@@ -51,6 +51,11 @@ bool CommandLine::parse(int argc, char** argv) {
       if (i + 1 >= argc) throw Error(command_ + ": option --" + name + " needs a value");
       value = argv[++i];
     }
+    // The last one silently winning would write an output, or read an input, the user did
+    // not mean (issue 13: an output given twice).
+    if (values_.count(name))
+      throw Error(command_ + ": option --" + name + " is given twice ('" + values_[name] + "' and '" + value +
+                  "'); give it once");
     values_[name] = value;
   }
   for (const auto& s : specs_)

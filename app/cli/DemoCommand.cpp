@@ -15,6 +15,7 @@ int runDemo(int argc, char** argv) {
                  "The built-in demo, headless: the bundled models on the sample CT (or a volume you give),\n"
                  "FP32 and quantized, written as the benchmark table (Markdown, CSV, JSON, LaTeX).");
   cl.option("volume", "V", "CT volume to use instead of the sample data");
+  cl.option("series", "UID", "the DICOM series to read when the --volume folder holds several");
   cl.option("labels", "GT", "its ground truth (with --volume)");
   cl.option("label-map", "NAME", "remap table for --labels");
   cl.option("out", "DIR", "output folder", false, "medquanbench-demo");
@@ -39,6 +40,7 @@ int runDemo(int argc, char** argv) {
                                    "--precisions", cl.get("precisions"), "--granularities", cl.get("granularities"),
                                    "--out", cl.get("out") + "/table"};
   if (!v.labelMap.empty()) args.insert(args.end(), {"--label-map", v.labelMap});
+  if (cl.has("series")) args.insert(args.end(), {"--series", cl.get("series")});
   std::vector<char*> argvSweep;
   for (auto& a : args) argvSweep.push_back(a.data());
   const int rc = runSweep(static_cast<int>(argvSweep.size()), argvSweep.data());

@@ -2,11 +2,14 @@
 // (and every MedQuanBench front end) loads like any other model.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
+#include "AtomicFile.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
 #include "Error.h"
+#include "JsonField.h"
+#include "ModelErrors.h"
+#include "Preflight.h"
 #include "QuantOptions.h"
 #include "quant/Int8Build.h"
 
@@ -30,28 +33,45 @@ int runExportInt8(int argc, char** argv) {
   quant::Int8GraphOptions graphOptions = quant::Int8GraphOptions::fromEnvironment();
   if (cl.has("portable")) graphOptions.fastTransitions = graphOptions.fuseNormActivation = false;
 
+  // The output is checked before the model is loaded (not an input, not a folder or a
+  // device, its folder writable) and written under a temporary name, renamed at the end:
+  // a failure or a Ctrl-C leaves no file, and never replaces the model it reads.
+  Preflight()
+      .input(cl.get("model"), "model")
+      .input(cl.get("volume"), "volume", true)
+      .input(cl.get("labels"), "label map")
+      .input(cl.get("calibration"), "calibration file")
+      .labelMapTable(cl.get("label-map"))
+      .output(cl.get("out"))
+      .output(cl.get("save-calibration"))
+      .check();
+
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
-  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels")), &feedback);
+  OutputTransaction output;
+  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels"), cl.get("series")), &feedback);
   checkOpNames(config, study.graph());
-  if (cl.has("calibration")) {
-    const std::string file = cl.get("calibration");
-    std::ifstream in(file);
-    if (!in) throw Error(file + ": cannot open calibration file");
-    nlohmann::json j;
-    try {
-      in >> j;
-    } catch (const std::exception& e) {
-      throw Error(file + ": invalid JSON (" + std::string(e.what()) + ")");
+  const std::string modelPath = cl.get("model");
+  withModelContext(modelPath, [&] {
+    if (cl.has("calibration")) {
+      const nlohmann::json j = readJsonFile(cl.get("calibration"), "calibration file");
+      study.setCalibration(config.calibrationPatches, config.calibrationSeed,
+                           quant::CalibrationData::fromJson(j, study.graph(), cl.get("calibration")));
     }
-    study.setCalibration(config.calibrationPatches, config.calibrationSeed,
-                         quant::CalibrationData::fromJson(j, study.graph(), file));
-  }
-  std::unique_ptr<quant::Int8Model> model = quant::buildInt8Model(study, config, &feedback, graphOptions);
-  model->save(cl.get("out"));
+    if (cl.has("save-calibration"))
+      output.writeText(cl.get("save-calibration"),
+                       study.calibration(config.calibrationPatches, config.calibrationSeed, &feedback).toJson().dump() +
+                           "\n");
+  });
+  std::unique_ptr<quant::Int8Model> model =
+      withModelContext(modelPath, [&] { return quant::buildInt8Model(study, config, &feedback, graphOptions); });
+  const std::string staged = output.stage(cl.get("out"));
+  model->save(staged);
+  const auto bytes = std::filesystem::file_size(staged);
   progress.finish();
-  const auto bytes = std::filesystem::file_size(cl.get("out"));
-  const auto fp32Bytes = std::filesystem::file_size(cl.get("model"));
+  feedback.throwIfCanceled();
+  output.commit();
+  const auto fp32Bytes = std::filesystem::file_size(modelPath);
   const auto& cov = model->coverage();
   std::printf("%s: %d of %zu ops INT8 (%s engine, %s graph), %.2f MB (FP32 file %.2f MB, %.2fx)\n",
               cl.get("out").c_str(), cov.integerOps(), cov.ops.size(), model->engine().c_str(),

@@ -11,9 +11,12 @@ void addStudyOptions(CommandLine& cl, bool multipleModels) {
     cl.option("models", "a.pt,b.pt", "TorchScript models (comma-separated)", true);
     cl.option("volume", "V[,V2...]", "CT volumes (files or DICOM folders, comma-separated)", true);
     cl.option("labels", "GT[,GT2...]", "ground-truth label maps, one per volume", true);
+    cl.option("series", "UID[,UID2...]",
+              "the DICOM series to read from each --volume folder that holds several (one per volume; empty for others)");
   } else {
     cl.option("model", "M.pt", "TorchScript model with MedQuanBench metadata", true);
     cl.option("volume", "V", "CT volume: NIfTI, NRRD, MHA/MHD file or DICOM series folder", true);
+    cl.option("series", "UID", "the DICOM series to read when the --volume folder holds several");
     cl.option("labels", "GT", "ground-truth label map on the CT grid");
   }
   cl.option("label-map", "NAME", "remap ground-truth ids on load (e.g. totalsegmentator-to-btcv)");
@@ -39,10 +42,11 @@ void addQuantOptions(CommandLine& cl, bool withPrecisionAndGranularity) {
 }
 
 quant::StudyInputs studyInputsFrom(const CommandLine& cl, const std::string& model, const std::string& volume,
-                                   const std::string& labels) {
+                                   const std::string& labels, const std::string& series) {
   quant::StudyInputs in;
   in.modelPath = model;
   in.volumePath = volume;
+  in.dicomSeriesUid = series;
   in.labelsPath = labels;
   in.labelMap = cl.get("label-map");
   in.device = cl.get("device");
@@ -51,6 +55,24 @@ quant::StudyInputs studyInputsFrom(const CommandLine& cl, const std::string& mod
   in.inference.windowBatch = cl.getInt("window-batch");
   if (in.inference.windowBatch < 1) throw Error("--window-batch must be >= 1, got " + cl.get("window-batch"));
   return in;
+}
+
+std::vector<std::string> seriesPerVolume(const CommandLine& cl, size_t volumes) {
+  if (!cl.has("series")) return std::vector<std::string>(volumes);
+  // Split by hand: empty entries are meaningful here.
+  std::vector<std::string> uids;
+  const std::string text = cl.get("series");
+  size_t from = 0;
+  for (;;) {
+    const size_t comma = text.find(',', from);
+    uids.push_back(text.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  if (uids.size() != volumes)
+    throw Error("--series: " + std::to_string(uids.size()) + " series UID(s) for " + std::to_string(volumes) +
+                " volume(s); give one per --volume, empty for volumes that are files");
+  return uids;
 }
 
 quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision, const std::string& granularity) {

@@ -8,8 +8,13 @@ namespace mqb::cli {
 
 void addStudyOptions(CommandLine& cl, bool multipleModels);
 void addQuantOptions(CommandLine& cl, bool withPrecisionAndGranularity);
+// `series`: the DICOM series UID for `volume` (empty: the folder must hold one series).
 quant::StudyInputs studyInputsFrom(const CommandLine& cl, const std::string& model, const std::string& volume,
-                                   const std::string& labels);
+                                   const std::string& labels, const std::string& series);
+// The --series option of the command, one UID per --volume (sweep takes several volumes:
+// "UID1,,UID3" leaves the second, a file or a one-series folder, without). Throws
+// mqb::Error when the count does not match the volumes.
+std::vector<std::string> seriesPerVolume(const CommandLine& cl, size_t volumes);
 // Precision/granularity come from the arguments when given (sweep passes its own).
 quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision, const std::string& granularity);
 // Validates --exclude names against the model (clear error for unknown ops).

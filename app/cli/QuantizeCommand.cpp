@@ -52,7 +52,7 @@ void preflight(const CommandLine& cl, const std::vector<std::string>& imageOutpu
 // or saved as the options ask.
 quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConfig& config, Feedback& feedback,
                                    OutputTransaction& output) {
-  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels")), &feedback);
+  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels"), cl.get("series")), &feedback);
   if (const LabelVolume* truth = study.groundTruth()) {
     const std::string warning = describeIdsWithoutClass(*truth, study.model().metadata().classes, cl.get("labels"));
     if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());

@@ -76,6 +76,7 @@ int runSweep(int argc, char** argv) {
   if (volumes.size() != labels.size())
     throw Error("sweep: " + std::to_string(volumes.size()) + " volume(s) but " + std::to_string(labels.size()) +
                 " label map(s); give one label map per volume");
+  const std::vector<std::string> series = seriesPerVolume(cl, volumes.size());
   std::vector<Configuration> configs;
   for (size_t m = 0; m < models.size(); ++m) {
     configs.push_back({static_cast<int>(configs.size()), m, "FP32", ""});
@@ -131,7 +132,7 @@ int runSweep(int argc, char** argv) {
       for (size_t v = 0; v < volumes.size(); ++v)
         studies.push_back(withModelContext(models[c.model], [&] {
           return std::make_unique<quant::QuantizationStudy>(
-              studyInputsFrom(cl, models[c.model], volumes[v], labels[v]), &feedback);
+              studyInputsFrom(cl, models[c.model], volumes[v], labels[v], series[v]), &feedback);
         }));
       currentModel = c.model;
       modelMacs.clear();

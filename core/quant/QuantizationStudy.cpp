@@ -44,7 +44,7 @@ QuantizationStudy::QuantizationStudy(const StudyInputs& in, Feedback* feedback)
     : volumeName_(in.volumePath), toleranceMm_(in.toleranceMm), inference_(in.inference) {
   FeedbackStage stage(feedback, 0.0, 1.0, "loading");
   model_ = std::make_shared<SegmentationModel>(SegmentationModel::load(in.modelPath, in.device));
-  volume_ = std::make_shared<const ImageVolume>(readImage(in.volumePath, feedback));
+  volume_ = std::make_shared<const ImageVolume>(readImage(in.volumePath, feedback, in.dicomSeriesUid));
   if (!in.labelsPath.empty()) {
     LabelVolume t = readLabelMap(in.labelsPath, in.labelMap.empty() ? LabelRemap::identity() : LabelRemap::load(in.labelMap));
     truth_ = std::make_shared<const LabelVolume>(alignToGrid(t, volume_->geometry, in.labelsPath));

@@ -40,6 +40,7 @@ namespace mqb::quant {
 struct StudyInputs {
   std::string modelPath;
   std::string volumePath;
+  std::string dicomSeriesUid;  // the series to read when volumePath is a DICOM folder holding several
   std::string labelsPath;  // optional ground truth
   std::string labelMap;    // optional remap table name for the ground truth
   std::string device = "cpu";

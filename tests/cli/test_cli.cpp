@@ -391,11 +391,16 @@ void expectSoftStopInsideTheForward(const std::string& command) {
   v.voxels.assign(static_cast<size_t>(v.geometry.voxelCount()), 40.0f);
   writeImage(v, ct);
   fs::create_directories(out);
-  std::vector<std::string> args{command, "--model", model, "--volume", ct, "--out", out + "/labels.nii.gz",
-                                "--json", out + "/report.json", "--quiet"};
-  if (command == "quantize")
-    for (const char* a : {"--calibration-patches", "2", "--save-calibration"}) args.push_back(a);
-  if (command == "quantize") args.push_back(out + "/cal.json");
+  std::vector<std::string> args{command, "--model", model, "--volume", ct, "--quiet"};
+  if (command == "export-int8") {
+    // Its work after loading is calibration (two forwards of seconds each, with the
+    // statistics of every op input) and the INT8 build; no file may appear either way.
+    args.insert(args.end(), {"--out", out + "/model-int8.pt"});
+  } else {
+    args.insert(args.end(), {"--out", out + "/labels.nii.gz", "--json", out + "/report.json"});
+  }
+  if (command == "quantize" || command == "export-int8")
+    args.insert(args.end(), {"--calibration-patches", "2", "--save-calibration", out + "/cal.json"});
   const std::string log = dir + "/log.txt";
   const pid_t pid = startCli(args, log, {{"MQB_CLI_GRACE_MS", "10000"}});
   if (!waitUntilCatching(pid, SIGINT, 60.0)) {
@@ -424,6 +429,10 @@ TEST(CliSignals, SigintInsideALongForwardEndsSegmentWithinTwoSecondsWithoutTheHa
 
 TEST(CliSignals, SigintInsideALongForwardEndsQuantizeWithinTwoSecondsWithoutTheHardExit) {
   expectSoftStopInsideTheForward("quantize");
+}
+
+TEST(CliSignals, SigintDuringExportInt8EndsWithinTwoSecondsWithoutTheHardExitAndWritesNothing) {
+  expectSoftStopInsideTheForward("export-int8");
 }
 
 TEST(CliSignals, NamedPipeVolumeIsRefusedWithoutReading) {
