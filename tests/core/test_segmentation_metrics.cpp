@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <random>
@@ -320,13 +321,16 @@ TEST(SegmentationMetrics, CancelInsideOneLargeOrganStopsPromptly) {
   EXPECT_THROW(scores = scoreSegmentation(pred, ref, classes, 2.0, &feedback), Canceled);
   ASSERT_TRUE(canceler.joinable());
   canceler.join();
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - canceledAt).count(), 0.3);
+  const double latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - canceledAt).count();
+  EXPECT_LT(latency, 0.3);
   EXPECT_FALSE(scores.has_value());
 
   // The same organ scored without a cancel takes long enough for the cancel to land inside.
   const auto t0 = std::chrono::steady_clock::now();
   const SegmentationScores full = scoreSegmentation(pred, ref, classes, 2.0);
-  EXPECT_GT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0.2);
+  const double uncancelled = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("one 256^3 organ: stopped %.4f s after the cancel (%.2f s uncancelled)\n", latency, uncancelled);
+  EXPECT_GT(uncancelled, 0.2);
   EXPECT_GT(full.organs[0].dsc, 0.9);  // two nearly equal balls: a real score came out
 }
 
