@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <exception>
 #include <map>
+#include <vector>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -62,32 +63,39 @@ int windowWorkers(int requested) {
   return std::max(1, at::get_num_threads());
 }
 
-void runOrderedParallel(size_t count, int workers, const std::function<torch::Tensor(size_t)>& produce,
-                        const std::function<void(size_t, torch::Tensor&)>& consume, const Feedback* feedback) {
+SingleIntraOpThread::SingleIntraOpThread() {
+  at::internal::lazy_init_num_threads();
+  previous_ = omp_get_max_threads();
+  omp_set_num_threads(1);
+}
+
+SingleIntraOpThread::~SingleIntraOpThread() { omp_set_num_threads(previous_); }
+
+void runOrderedParallel(size_t count, int workers, const std::function<void(size_t)>& produce,
+                        const std::function<void(size_t)>& consume, const Feedback* feedback, size_t lookAhead) {
   workers = static_cast<int>(std::min<size_t>(std::max(1, workers), count));
   if (workers <= 1) {
     for (size_t i = 0; i < count; ++i) {
       if (feedback) feedback->throwIfCanceled();
-      torch::Tensor r = produce(i);
-      consume(i, r);
+      produce(i);
+      consume(i);
     }
     return;
   }
-  const size_t maxWaiting = static_cast<size_t>(workers) + 2;
+  const size_t maxWaiting = lookAhead > 0 ? lookAhead : static_cast<size_t>(workers) + 2;
   std::mutex mutex;
   std::condition_variable changed;
   size_t next = 0;       // next index a worker takes
   size_t consumed = 0;   // results handed to consume so far
   bool stop = false;
-  std::map<size_t, torch::Tensor> ready;
+  std::vector<bool> ready(count, false);
   std::map<size_t, std::exception_ptr> failures;
 
   const at::ThreadLocalState callerState;
   SingleThreadedBlas blas;
   auto work = [&] {
     at::ThreadLocalStateGuard stateGuard(callerState);
-    at::internal::lazy_init_num_threads();
-    omp_set_num_threads(1);  // this thread's OpenMP setting only (oneDNN and at::parallel_for read it)
+    SingleIntraOpThread oneThread;  // oneDNN and at::parallel_for read this thread's setting
     for (;;) {
       size_t i;
       {
@@ -97,9 +105,9 @@ void runOrderedParallel(size_t count, int workers, const std::function<torch::Te
         i = next++;
       }
       try {
-        torch::Tensor r = produce(i);
+        produce(i);
         std::lock_guard<std::mutex> lock(mutex);
-        ready.emplace(i, std::move(r));
+        ready[i] = true;
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex);
         failures.emplace(i, std::current_exception());
@@ -122,19 +130,16 @@ void runOrderedParallel(size_t count, int workers, const std::function<torch::Te
   try {
     for (int w = 0; w < workers; ++w) threads.emplace_back(work);
     for (size_t i = 0; i < count; ++i) {
-      torch::Tensor r;
       {
         std::unique_lock<std::mutex> lock(mutex);
         // Woken by results; the timeout only bounds how late a cancel is noticed here.
-        while (!stop && !ready.count(i)) {
+        while (!stop && !ready[i]) {
           changed.wait_for(lock, std::chrono::milliseconds(50));
           if (feedback && feedback->isCanceled()) stop = true;
         }
-        if (!ready.count(i)) break;  // stopped: failure or cancel, reported below
-        r = std::move(ready[i]);
-        ready.erase(i);
+        if (!ready[i]) break;  // stopped: failure or cancel, reported below
       }
-      consume(i, r);
+      consume(i);
       {
         std::lock_guard<std::mutex> lock(mutex);
         consumed = i + 1;

@@ -123,6 +123,7 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
   const size_t n = plan.starts.size();
   const size_t units = (n + batch - 1) / batch;
   std::atomic<int64_t> forwardMicros{0};
+  std::vector<torch::Tensor> outputs(units);
   auto produce = [&](size_t unit) {
     const size_t first = unit * batch, last = std::min(n, first + batch);
     std::vector<torch::Tensor> patches;
@@ -138,9 +139,10 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
     if (out.dim() != 5 || out.size(0) != windowInput.size(0) || out.size(1) != C ||
         out.size(2) != patch[0] || out.size(3) != patch[1] || out.size(4) != patch[2])
       throw Error("model '" + md.name + "' returned a window output of unexpected shape");
-    return out;
+    outputs[unit] = out;
   };
-  auto accumulate = [&](size_t unit, torch::Tensor& out) {
+  auto accumulate = [&](size_t unit) {
+    torch::Tensor out = std::move(outputs[unit]);
     const size_t first = unit * batch, last = std::min(n, first + batch);
     for (size_t i = first; i < last; ++i) {
       const auto& s = plan.starts[i];
@@ -149,7 +151,6 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
           .slice(3, s[2], s[2] + patch[2])
           .addcmul_(out[static_cast<int64_t>(i - first)], importance);
     }
-    out = torch::Tensor();
     stage.report(double(last) / double(n), "window " + std::to_string(last) + "/" + std::to_string(n));
   };
   // Windows on several threads only where the forward allows it and runs on the CPU.

@@ -241,6 +241,7 @@ TEST(ParallelWindows, ResultsArriveInOrderOnTheCallerWithOneIntraOpThreadPerWork
   const auto caller = std::this_thread::get_id();
   std::atomic<int> wrongThreads{0}, gradEnabled{0}, onCaller{0};
   std::vector<size_t> order;
+  std::vector<torch::Tensor> results(40);
   runOrderedParallel(
       40, 3,
       [&](size_t i) {
@@ -249,11 +250,11 @@ TEST(ParallelWindows, ResultsArriveInOrderOnTheCallerWithOneIntraOpThreadPerWork
         if (omp_get_max_threads() != 1) ++wrongThreads;
         if (torch::GradMode::is_enabled()) ++gradEnabled;  // the caller's NoGradGuard carries over
         if (std::this_thread::get_id() == caller) ++onCaller;
-        return torch::full({1}, double(i));
+        results[i] = torch::full({1}, double(i));
       },
-      [&](size_t i, torch::Tensor& r) {
+      [&](size_t i) {
         EXPECT_EQ(std::this_thread::get_id(), caller);
-        EXPECT_EQ(r.item<double>(), double(i));
+        EXPECT_EQ(results[i].item<double>(), double(i));
         order.push_back(i);
       },
       nullptr);
@@ -275,9 +276,8 @@ TEST(ParallelWindows, AFailingWindowStopsTheOthersAndItsErrorComesOut) {
           if (i == 13) throw Error("window 13 broke");
           ++produced;
           std::this_thread::sleep_for(std::chrono::milliseconds(2));
-          return torch::zeros({1});
         },
-        [&](size_t, torch::Tensor&) { ++consumed; }, nullptr);
+        [&](size_t) { ++consumed; }, nullptr);
     FAIL() << "the failure was swallowed";
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "window 13 broke");
@@ -292,11 +292,8 @@ TEST(ParallelWindows, ACancelEndsTheRunWithCanceled) {
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_THROW(runOrderedParallel(
                    1000, 2,
+                   [&](size_t) { std::this_thread::sleep_for(std::chrono::milliseconds(5)); },
                    [&](size_t) {
-                     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-                     return torch::zeros({1});
-                   },
-                   [&](size_t i, torch::Tensor&) {
                      if (++consumed == 10) fb.cancel();
                    },
                    &fb),
