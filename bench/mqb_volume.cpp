@@ -5,7 +5,11 @@
 //
 //   mqb_bench_volume [--model models/zoo/MQB-nnUNet-S.pt] [--volume CT] [--rounds 3]
 //                    [--batches 1,2] [--bits W8A8] [--calibration-patches 8]
-//                    [--variants native,batch,quant] [--dump-input DIR] [--json out.json]
+//                    [--variants native,batch,quant,serial] [--dump-input DIR] [--json out.json]
+//
+// Windows run on as many threads as LibTorch has intra-op threads (one intra-op thread
+// each, ParallelWindows.h) unless the variant says "serial" (one window at a time on all
+// threads: the pipeline before). "native-serial" is the pipeline before both changes.
 //
 // Variants: "native" = LibTorch's own kernel choice (FastConvolutions off: slow_conv3d for
 // most batch-1 3D convolutions; what the pipeline did before), "fast" = convolutions in
@@ -116,6 +120,7 @@ struct Variant {
   std::string name;
   PatchPredictor* model = nullptr;
   int batch = 1;
+  int workers = 0;  // InferenceOptions::windowWorkers (0 = one window per intra-op thread)
   std::vector<double> wall, cpu, wallRatio, cpuRatio;
   InferenceResult last;
 };
@@ -207,6 +212,12 @@ int main(int argc, char** argv) try {
         variants.push_back({"fast-batch" + std::to_string(b), &fast, b});
         if (want("native")) variants.push_back({"native-batch" + std::to_string(b), &native, b});
       }
+  // One window at a time on all intra-op threads: the pipeline before window-parallel
+  // inference ("native-serial" is the pipeline before both changes).
+  if (want("serial")) {
+    variants.push_back({"fast-serial", &fast, 1, 1});
+    variants.push_back({"native-serial", &native, 1, 1});
+  }
   if (want("quant")) {
     variants.push_back({bits.id() + "-per-tensor", quantized[0].get(), 1});
     variants.push_back({bits.id() + "-adaptive", quantized[1].get(), 1});
@@ -215,6 +226,7 @@ int main(int argc, char** argv) try {
   auto run = [&](Variant& v) {
     InferenceOptions o;
     o.windowBatch = v.batch;
+    o.windowWorkers = v.workers;
     Timing t = timeBoth([&] { v.last = runSlidingWindow(*v.model, pv, o, FeedbackStage(nullptr, 0, 1, "")); });
     return t;
   };
@@ -247,7 +259,8 @@ int main(int argc, char** argv) try {
   const torch::Tensor reference = variants[0].last.modelSpaceLabels;
   json out = json::object();
   for (const Variant& v : variants) {
-    json e = {{"run_seconds", stats(v.wall)}, {"run_cpu_seconds", stats(v.cpu)}, {"window_batch", v.batch}};
+    json e = {{"run_seconds", stats(v.wall)}, {"run_cpu_seconds", stats(v.cpu)}, {"window_batch", v.batch},
+              {"window_workers", v.last.windowWorkers}};
     if (!v.wallRatio.empty()) {
       e["ratio_to_fast_batch1"] = stats(v.wallRatio);
       e["cpu_ratio_to_fast_batch1"] = stats(v.cpuRatio);

@@ -16,4 +16,10 @@ bool setBlasThreads(int threads) {
   return true;
 }
 
+int blasThreads() {
+  using GetThreads = int (*)();
+  auto fn = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return fn ? fn() : 0;
+}
+
 }  // namespace mqb

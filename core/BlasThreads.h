@@ -7,5 +7,7 @@ namespace mqb {
 
 // Sets the OpenBLAS thread count when OpenBLAS is loaded; returns whether it was.
 bool setBlasThreads(int threads);
+// The OpenBLAS thread count, 0 when OpenBLAS is not loaded.
+int blasThreads();
 
 }  // namespace mqb

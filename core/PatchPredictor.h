@@ -14,6 +14,9 @@ class PatchPredictor {
   virtual torch::Tensor predict(const torch::Tensor& batch) = 0;
   virtual const ModelMetadata& metadata() const = 0;
   virtual torch::Device device() const = 0;
+  // Whether predict may run on several threads at once (window-parallel inference). Frozen
+  // TorchScript forwards are; a quantized graph is not while an observer records its hooks.
+  virtual bool allowsConcurrentPredict() const { return false; }
 };
 
 }  // namespace mqb

@@ -22,6 +22,7 @@ class SegmentationModel : public PatchPredictor {
   torch::Tensor predict(const torch::Tensor& batch) override;
   const ModelMetadata& metadata() const override { return metadata_; }
   torch::Device device() const override { return device_; }
+  bool allowsConcurrentPredict() const override { return true; }
 
   const std::string& path() const { return path_; }
   int64_t parameterCount() const { return parameterCount_; }

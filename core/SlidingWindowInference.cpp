@@ -1,10 +1,12 @@
 #include "SlidingWindowInference.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 
 #include "CancelPoint.h"
+#include "ParallelWindows.h"
 #include "Error.h"
 
 namespace mqb {
@@ -119,9 +121,11 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
   double forwardSeconds = 0;
 
   const size_t n = plan.starts.size();
-  for (size_t first = 0; first < n; first += batch) {
-    stage.throwIfCanceled();
-    const size_t last = std::min(n, first + batch);
+  const size_t units = (n + batch - 1) / batch;
+  std::atomic<int64_t> forwardMicros{0};
+  std::vector<torch::Tensor> outputs(units);
+  auto produce = [&](size_t unit) {
+    const size_t first = unit * batch, last = std::min(n, first + batch);
     std::vector<torch::Tensor> patches;
     for (size_t i = first; i < last; ++i) {
       const auto& s = plan.starts[i];
@@ -131,10 +135,15 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
     const auto t0 = Clock::now();
     // Cancellation points in the graph end a long window early (CancelPoint.h).
     torch::Tensor out = runCancellable(stage.parent(), [&] { return model.predict(windowInput); });
-    forwardSeconds += secondsSince(t0);
+    forwardMicros += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
     if (out.dim() != 5 || out.size(0) != windowInput.size(0) || out.size(1) != C ||
         out.size(2) != patch[0] || out.size(3) != patch[1] || out.size(4) != patch[2])
       throw Error("model '" + md.name + "' returned a window output of unexpected shape");
+    outputs[unit] = out;
+  };
+  auto accumulate = [&](size_t unit) {
+    torch::Tensor out = std::move(outputs[unit]);
+    const size_t first = unit * batch, last = std::min(n, first + batch);
     for (size_t i = first; i < last; ++i) {
       const auto& s = plan.starts[i];
       logits.slice(1, s[0], s[0] + patch[0])
@@ -143,7 +152,13 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
           .addcmul_(out[static_cast<int64_t>(i - first)], importance);
     }
     stage.report(double(last) / double(n), "window " + std::to_string(last) + "/" + std::to_string(n));
-  }
+  };
+  // Windows on several threads only where the forward allows it and runs on the CPU.
+  const int workers = model.allowsConcurrentPredict() && device.is_cpu() ? windowWorkers(options.windowWorkers) : 1;
+  runOrderedParallel(units, workers, produce, accumulate, stage.parent());
+  result.windowWorkers = static_cast<int>(std::min<size_t>(std::max(1, workers), std::max<size_t>(1, units)));
+  // Summed over the workers: CPU-like time inside forwards, not wall time.
+  forwardSeconds = double(forwardMicros.load()) * 1e-6;
   if (!torch::isfinite(logits).all().item<bool>())
     throw Error("model '" + md.name + "' produced NaN or infinite logits on this volume");
 

@@ -15,6 +15,10 @@ namespace mqb {
 struct InferenceOptions {
   double overlap = 0.5;
   int windowBatch = 1;
+  // Threads running windows at once, each forward on one intra-op thread (ParallelWindows.h);
+  // 0 = the calling thread's LibTorch thread count. Used only when the model allows
+  // concurrent forwards; logits are accumulated in window order either way.
+  int windowWorkers = 0;
   // Restrict to windows intersecting this model-space range [first, last) of the unpadded
   // volume along model axis rangeAxis (0 = D, 1 = H, 2 = W): fast preview of the slice on
   // screen in any view; voxels no kept window reaches keep label 0.
@@ -37,7 +41,8 @@ struct InferenceResult {
   torch::Tensor modelSpaceLabels;   // [D,H,W] uint8 in model space (unpadded)
   int windows = 0;
   double seconds = 0;               // whole call
-  double forwardSeconds = 0;        // time inside the model's forward only
+  double forwardSeconds = 0;        // time inside the model's forwards, summed over window workers
+  int windowWorkers = 1;            // threads that ran windows at once
 };
 
 WindowPlan planWindows(const std::array<int64_t, 3>& volumeSize, const std::array<int64_t, 3>& patch,

@@ -82,6 +82,7 @@ int runSegment(int argc, char** argv) {
                            {"windows", result.windows},
                            {"inference_seconds", result.seconds},
                            {"forward_seconds", result.forwardSeconds},
+                           {"window_workers", result.windowWorkers},
                            {"seconds", seconds},
                            {"tolerance_mm", tolerance}};
   if (haveTruth) {
@@ -95,7 +96,7 @@ int runSegment(int argc, char** argv) {
               << " (no --labels given: no scores)\n";
   }
   std::cout << "time: " << seconds << " s (" << result.windows << " windows, forward "
-            << result.forwardSeconds << " s)\n";
+            << result.forwardSeconds << " s summed over " << result.windowWorkers << " window thread(s))\n";
   if (cl.has("json")) output.writeText(cl.get("json"), report.dump(2) + "\n");
   feedback.throwIfCanceled();
   output.commit();

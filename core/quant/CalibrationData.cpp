@@ -1,10 +1,12 @@
 #include "quant/CalibrationData.h"
 
+#include <optional>
 #include <random>
 
 #include "CancelPoint.h"
 #include "Error.h"
 #include "JsonField.h"
+#include "ParallelWindows.h"
 #include "quant/QuantizedModel.h"
 
 namespace mqb::quant {
@@ -35,6 +37,43 @@ class CalibrationObserver : public HookObserver {
   CalibrationData& data_;
   const Feedback* feedback_;
   HookObserver* also_ = nullptr;
+};
+
+// What the hooks of one patch's forward showed, copied, for a replay in patch order.
+struct HookEvent {
+  int op;
+  int slot;  // -1: the op's output
+  torch::Tensor value;
+};
+using HookRecording = std::vector<HookEvent>;
+
+// The forwards of several patches run at once through one graph; each thread's hooks go
+// to that thread's recording, or straight to a live observer.
+thread_local HookRecording* t_recording = nullptr;
+thread_local HookObserver* t_live = nullptr;
+
+class ThreadRoutedObserver : public HookObserver {
+ public:
+  void onInput(int op, int slot, const torch::Tensor& x) override {
+    if (t_live) t_live->onInput(op, slot, x);
+    else if (t_recording) t_recording->push_back({op, slot, x.clone()});
+  }
+  void onOutput(int op, const torch::Tensor& y) override {
+    if (t_live) t_live->onOutput(op, y);  // outputs matter only to an "also" observer
+  }
+};
+
+// Sets this thread's hook destination for one forward.
+class RouteHooks {
+ public:
+  RouteHooks(HookRecording* recording, HookObserver* live) {
+    t_recording = recording;
+    t_live = live;
+  }
+  ~RouteHooks() {
+    t_recording = nullptr;
+    t_live = nullptr;
+  }
 };
 
 }  // namespace
@@ -80,7 +119,7 @@ std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& pv, co
 
 CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
                           uint32_t seed, const FeedbackStage& stage,
-                          const std::function<HookObserver*(size_t)>& alsoObserve) {
+                          const std::function<HookObserver*(size_t)>& alsoObserve, size_t alsoObservedPatches) {
   if (patches.empty()) throw Error("calibration needs at least one patch");
   CalibrationData data;
   data.patches = static_cast<int>(patches.size());
@@ -104,13 +143,47 @@ CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch
   QuantizedModel observed(std::shared_ptr<const QuantizableGraph>(&graph, [](const QuantizableGraph*) {}), md,
                           fp32, nullptr);
   CalibrationObserver observer(data, stage.parent());
-  observed.runtime().setObserver(&observer);
-  for (size_t i = 0; i < patches.size(); ++i) {
-    stage.throwIfCanceled();
-    observer.setAlso(alsoObserve ? alsoObserve(i) : nullptr);
-    runWatched(stage.parent(), [&] { return observed.predict(patches[i]); });
-    stage.report(double(i + 1) / patches.size(), std::to_string(i + 1) + "/" + std::to_string(patches.size()));
-  }
+  ThreadRoutedObserver routed;
+  observed.runtime().setObserver(&routed);
+  const size_t n = patches.size();
+  const size_t live = alsoObserve ? std::min(alsoObservedPatches, n) : 0;
+  const int workers = windowWorkers();
+  std::vector<HookRecording> recordings(n);
+  // The job's Feedback, also when it reaches here only as this thread's watch: the worker
+  // threads and the replay below must stop on it too.
+  const Feedback* watch = stage.parent() ? stage.parent() : watchedFeedback();
+  auto watched = [&](auto&& work) {
+    if (watch) runCancellable(watch, work);
+    else work();
+  };
+  // With forwards on worker threads, the statistics on this thread run on one OpenMP
+  // thread: the cores are busy with the forwards, and short parallel regions on an
+  // oversubscribed machine mostly spin.
+  std::optional<SingleIntraOpThread> oneThread;
+  if (workers > 1) oneThread.emplace();
+  auto produce = [&](size_t i) {
+    if (i < live) return;  // run on the calling thread, next to its "also" observer
+    RouteHooks route(&recordings[i], nullptr);
+    watched([&] { observed.predict(patches[i]); });
+  };
+  auto consume = [&](size_t i) {
+    if (i < live) {
+      observer.setAlso(alsoObserve(i));
+      RouteHooks route(nullptr, &observer);
+      watched([&] { observed.predict(patches[i]); });
+      observer.setAlso(nullptr);
+    } else {
+      watched([&] {
+        for (const HookEvent& e : recordings[i]) observer.onInput(e.op, e.slot, e.value);
+      });
+      recordings[i] = {};
+    }
+    stage.report(double(i + 1) / n, std::to_string(i + 1) + "/" + std::to_string(n));
+  };
+  // Look-ahead one more than the workers: the statistics of a patch take about as long as
+  // its forward, and each recording holds a copy of every quantized op input.
+  runOrderedParallel(n, workers, produce, consume, watch, static_cast<size_t>(workers) + 1);
+  observed.runtime().setObserver(nullptr);
   return data;
 }
 

@@ -45,10 +45,15 @@ std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& volume
 
 class HookObserver;
 
-// `alsoObserve(i)` (optional) may return an observer that sees the FP32 run of patch i next
-// to the calibration statistics (e.g. quant::calibrateWithCapture), or nullptr.
+// The FP32 forwards of the patches run on as many threads as the caller has LibTorch
+// threads (ParallelWindows.h); the statistics see the patches one after the other in their
+// order, as in a serial loop, so the result does not depend on the thread count.
+// `alsoObserve(i)` (optional), called for i < alsoObservedPatches in patch order, may return
+// an observer that sees the FP32 run of patch i next to the calibration statistics (e.g.
+// quant::calibrateWithCapture), or nullptr.
 CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
                           uint32_t seed, const FeedbackStage& stage,
-                          const std::function<HookObserver*(size_t)>& alsoObserve = {});
+                          const std::function<HookObserver*(size_t)>& alsoObserve = {},
+                          size_t alsoObservedPatches = 0);
 
 }  // namespace mqb::quant

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <optional>
 
@@ -436,7 +437,12 @@ Int8Model::Int8Model(const QuantizableGraph& graph, ModelMetadata metadata, cons
 torch::Tensor Int8Model::predict(const torch::Tensor& batch) {
   torch::NoGradGuard noGrad;
   if (!batch.device().is_cpu()) throw Error("INT8 execution runs on the CPU");
-  if (currentInt8Engine() != engine_) useInt8Engine(engine_);
+  {
+    // The quantized engine is process-wide; window-parallel forwards may arrive together.
+    static std::mutex engineSwitch;
+    std::lock_guard<std::mutex> lock(engineSwitch);
+    if (currentInt8Engine() != engine_) useInt8Engine(engine_);
+  }
   torch::IValue out = module_.forward({batch.contiguous()});
   if (out.isTensor()) return out.toTensor();
   if (out.isTuple()) return out.toTuple()->elements().at(0).toTensor();

@@ -68,6 +68,7 @@ class Int8Model : public PatchPredictor {
   torch::Tensor predict(const torch::Tensor& batch) override;
   const ModelMetadata& metadata() const override { return metadata_; }
   torch::Device device() const override { return torch::kCPU; }
+  bool allowsConcurrentPredict() const override { return true; }
 
   const Int8Coverage& coverage() const { return coverage_; }
   const std::string& engine() const { return engine_; }

@@ -260,7 +260,8 @@ CalibrationData calibrateWithCapture(const QuantizableGraph& graph, const std::v
   capture.histograms_.assign(graph.ops().size(),
                              {Histogram(kRunHistogramBins), Histogram(kRunHistogramBins)});
   Fp32CaptureRecorder recorder(graph, capture);
-  CalibrationData data = calibrate(graph, patches, seed, stage, [&](size_t p) { return recorder.forPatch(p); });
+  CalibrationData data = calibrate(graph, patches, seed, stage, [&](size_t p) { return recorder.forPatch(p); },
+                                   capturePatches);
   if (capture.overflow_ || capturePatches == 0) {
     capture.clear();
   } else {

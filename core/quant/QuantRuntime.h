@@ -58,6 +58,7 @@ class QuantRuntime {
   std::vector<std::array<ActivationPlan, 2>>& plans() { return plans_; }
   const std::vector<std::array<ActivationPlan, 2>>& plans() const { return plans_; }
   void setObserver(HookObserver* observer) { observer_ = observer; }
+  bool observed() const { return observer_ != nullptr; }
 
   torch::Tensor onActivation(const torch::Tensor& x, int64_t op, int64_t slot);
   // Input `pre` of a folded LeakyReLU (ActivationPlan::foldedLeaky).

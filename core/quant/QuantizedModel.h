@@ -29,6 +29,8 @@ class QuantizedModel : public PatchPredictor {
   torch::Tensor predict(const torch::Tensor& batch) override;
   const ModelMetadata& metadata() const override { return metadata_; }
   torch::Device device() const override { return torch::kCPU; }
+  // The hooks only read their plans; an observer (calibration, layer analysis) records state.
+  bool allowsConcurrentPredict() const override { return !runtime_.observed(); }
 
   const QuantConfig& config() const { return config_; }
   const QuantizableGraph& graph() const { return *graph_; }

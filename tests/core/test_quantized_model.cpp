@@ -2,9 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <map>
 
+#include "BlasThreads.h"
 #include "Error.h"
 #include "Phantom.h"
 #include "SegmentationMetrics.h"
@@ -448,4 +451,39 @@ TEST(QuantizedSegmentation, W8A8AgreesWithFp32AndW2A2DoesNot) {
   EXPECT_GE(w8, 0.98);
   EXPECT_LT(w2, 0.8);
   EXPECT_LT(w2, w8 - 0.15);
+}
+
+TEST(Calibration, TheStatisticsDoNotDependOnHowManyThreadsRunTheForwards) {
+  auto& m = mixed();
+  // One OpenBLAS thread, as in the forwards on worker threads: OpenBLAS splits a GEMM
+  // differently on two threads and the attention's linear layers then round differently.
+  // (The applications keep OpenBLAS at LibTorch's thread count: one thread when windows run
+  // one at a time on one thread.)
+  setBlasThreads(1);
+  std::vector<torch::Tensor> patches;
+  torch::manual_seed(11);
+  for (int i = 0; i < 7; ++i) patches.push_back(torch::randn({1, 1, 16, 16, 16}) * (1 + i));
+  std::vector<std::string> results;
+  for (const char* workers : {"1", "3", "2"}) {
+    setenv("MQB_WINDOW_WORKERS", workers, 1);
+    std::vector<double> progress;
+    Feedback fb([&](double f, const std::string&) { progress.push_back(f); });
+    results.push_back(calibrate(*m.graph, patches, 5, FeedbackStage(&fb, 0, 1, "")).toJson().dump());
+    EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end())) << workers;
+    EXPECT_EQ(progress.size(), patches.size()) << workers;
+  }
+  unsetenv("MQB_WINDOW_WORKERS");
+  // Histograms that double their range as larger values arrive depend on the order of the
+  // patches: equal text means the patches were seen in the same order.
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_EQ(results[0], results[2]);
+  // And a cancel during the forwards ends the calibration.
+  setenv("MQB_WINDOW_WORKERS", "2", 1);
+  Feedback cancelling;
+  int calls = 0;
+  cancelling.setProgressCallback([&](double, const std::string&) {
+    if (++calls == 2) cancelling.cancel();
+  });
+  EXPECT_THROW(calibrate(*m.graph, patches, 5, FeedbackStage(&cancelling, 0, 1, "")), Canceled);
+  unsetenv("MQB_WINDOW_WORKERS");
 }

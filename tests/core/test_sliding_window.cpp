@@ -1,11 +1,24 @@
 #include <gtest/gtest.h>
+#include <omp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <set>
+#include <thread>
 
 #include "Error.h"
+#include "ParallelWindows.h"
 #include "Reorientation.h"
 #include "SegmentationModel.h"
 #include "SlidingWindowInference.h"
 #include "TestModels.h"
 #include "TestSupport.h"
+#include "quant/CalibrationData.h"
+#include "quant/QuantizableGraph.h"
+#include "quant/QuantizedModel.h"
 
 using namespace mqb;
 
@@ -218,4 +231,117 @@ TEST(Reorientation, CodeAndRoundTrip) {
   EXPECT_EQ(orientationCode(lps.geometry), "LPS");
   EXPECT_EQ(lps.at(0, 0, 0), l.at(3, 2, 0));
   EXPECT_EQ(restoreOrientation(lps, r, g).voxels, l.voxels);
+}
+
+// ---- windows on several threads ----------------------------------------------------------
+
+TEST(ParallelWindows, ResultsArriveInOrderOnTheCallerWithOneIntraOpThreadPerWorker) {
+  unsetenv("MQB_WINDOW_WORKERS");
+  torch::NoGradGuard noGrad;
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int> wrongThreads{0}, gradEnabled{0}, onCaller{0};
+  std::vector<size_t> order;
+  std::vector<torch::Tensor> results(40);
+  runOrderedParallel(
+      40, 3,
+      [&](size_t i) {
+        // Uneven durations: later windows often finish before earlier ones.
+        std::this_thread::sleep_for(std::chrono::milliseconds((i * 7) % 5));
+        if (omp_get_max_threads() != 1) ++wrongThreads;
+        if (torch::GradMode::is_enabled()) ++gradEnabled;  // the caller's NoGradGuard carries over
+        if (std::this_thread::get_id() == caller) ++onCaller;
+        results[i] = torch::full({1}, double(i));
+      },
+      [&](size_t i) {
+        EXPECT_EQ(std::this_thread::get_id(), caller);
+        EXPECT_EQ(results[i].item<double>(), double(i));
+        order.push_back(i);
+      },
+      nullptr);
+  std::vector<size_t> expected(40);
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(order, expected);
+  EXPECT_EQ(wrongThreads.load(), 0);
+  EXPECT_EQ(gradEnabled.load(), 0);
+  EXPECT_EQ(onCaller.load(), 0);
+}
+
+TEST(ParallelWindows, AFailingWindowStopsTheOthersAndItsErrorComesOut) {
+  std::atomic<size_t> produced{0};
+  size_t consumed = 0;
+  try {
+    runOrderedParallel(
+        200, 2,
+        [&](size_t i) {
+          if (i == 13) throw Error("window 13 broke");
+          ++produced;
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        },
+        [&](size_t) { ++consumed; }, nullptr);
+    FAIL() << "the failure was swallowed";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "window 13 broke");
+  }
+  EXPECT_LE(consumed, 13u);
+  EXPECT_LT(produced.load(), 30u);  // the workers stopped, they did not run all 200
+}
+
+TEST(ParallelWindows, ACancelEndsTheRunWithCanceled) {
+  Feedback fb;
+  size_t consumed = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(runOrderedParallel(
+                   1000, 2,
+                   [&](size_t) { std::this_thread::sleep_for(std::chrono::milliseconds(5)); },
+                   [&](size_t) {
+                     if (++consumed == 10) fb.cancel();
+                   },
+                   &fb),
+               Canceled);
+  EXPECT_LT(consumed, 20u);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+}
+
+TEST(SlidingWindow, WindowsOnSeveralThreadsGiveTheLabelsOfOneAtATime) {
+  unsetenv("MQB_WINDOW_WORKERS");
+  // A network whose logits mix neighbourhoods (3x3x3 conv, attention, transposed conv), so
+  // the blend of overlapping windows matters; FP32 and fake-quantized.
+  const std::string path = test::tempDir() + "/mixed-parallel.pt";
+  test::writeMixedOpsModel(path);
+  SegmentationModel model = SegmentationModel::load(path);
+  ImageVolume v = spheresVolume({41, 37, 33}, {2, 2, 2});
+  std::mt19937 rng(5);
+  std::normal_distribution<float> noise(0.0f, 60.0f);
+  for (float& x : v.voxels) x += noise(rng);
+
+  auto graph = std::make_shared<quant::QuantizableGraph>(model.module(), path);
+  std::vector<torch::Tensor> patches;
+  torch::manual_seed(3);
+  for (int i = 0; i < 4; ++i) patches.push_back(torch::rand({1, 1, 16, 16, 16}));
+  quant::CalibrationData cal = quant::calibrate(*graph, patches, 0, FeedbackStage(nullptr, 0, 1, ""));
+  quant::QuantConfig config;
+  config.precision = quant::Precision::parse("W4A4");
+  config.granularity = quant::Granularity::PerTensor;
+  quant::QuantizedModel w4a4(graph, model.metadata(), config, &cal);
+
+  for (PatchPredictor* m : std::vector<PatchPredictor*>{&model, &w4a4}) {
+    InferenceOptions one, three;
+    one.windowWorkers = 1;
+    three.windowWorkers = 3;
+    InferenceResult a = segmentVolume(*m, v, one);
+    InferenceResult b = segmentVolume(*m, v, three);
+    EXPECT_EQ(a.windowWorkers, 1);
+    EXPECT_EQ(b.windowWorkers, 3);
+    EXPECT_EQ(a.windows, b.windows);
+    EXPECT_EQ(a.labels.voxels, b.labels.voxels);
+    std::set<uint8_t> classes(a.labels.voxels.begin(), a.labels.voxels.end());
+    EXPECT_GE(classes.size(), 2u);  // not a trivially constant answer
+  }
+  // A graph whose hooks record (calibration, layer analysis) is never run on several threads.
+  struct Recording : quant::HookObserver {
+  } recording;
+  w4a4.runtime().setObserver(&recording);
+  EXPECT_FALSE(w4a4.allowsConcurrentPredict());
+  w4a4.runtime().setObserver(nullptr);
+  EXPECT_TRUE(w4a4.allowsConcurrentPredict());
 }
