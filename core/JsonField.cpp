@@ -38,8 +38,10 @@ TInt integerOf(const nlohmann::json& node, const std::string& source, const std:
   }
   if (node.is_number_float()) {
     const double d = node.get<double>();
+    // The bound is 2^digits, exact in a double: max() rounds up to it for 64-bit types, and
+    // converting 2^63 to int64_t is undefined.
     if (std::isfinite(d) && d == std::floor(d) && d >= static_cast<double>(std::numeric_limits<TInt>::min()) &&
-        d <= static_cast<double>(std::numeric_limits<TInt>::max()))
+        d < std::ldexp(1.0, std::numeric_limits<TInt>::digits))
       return static_cast<TInt>(d);
   }
   wrongType(node, source, field, jsonExpected<TInt>());

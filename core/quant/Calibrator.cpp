@@ -3,6 +3,7 @@
 #include "CancelPoint.h"
 #include "Error.h"
 #include "Feedback.h"
+#include "JsonField.h"
 #include "quant/ReductionGroups.h"
 
 #include <ATen/Parallel.h>
@@ -194,14 +195,16 @@ nlohmann::json Calibrator::toJson() const {
 
 Calibrator Calibrator::fromJson(const nlohmann::json& j) {
   try {
-    if (j.at("format").get<std::string>() != kFormat || j.at("version").get<int>() != kVersion)
+    // Integers through jsonAs: nlohmann's get<int>() of 1e20 is an undefined conversion.
+    const char* source = "calibration JSON";
+    if (j.at("format").get<std::string>() != kFormat || jsonAs<int>(j.at("version"), source, "version") != kVersion)
       throw Error("calibration JSON: not a version " + std::to_string(kVersion) + " calibrator");
     CalibratorOptions options;
-    options.axis = j.at("axis").get<int64_t>();
+    options.axis = jsonAs<int64_t>(j.at("axis"), source, "axis");
     options.channelHistograms = j.at("channelHistograms").get<bool>();
-    options.binsPerSide = j.at("binsPerSide").get<int>();
+    options.binsPerSide = jsonAs<int>(j.at("binsPerSide"), source, "binsPerSide");
     Calibrator c(options);
-    c.batches_ = j.at("batches").get<int64_t>();
+    c.batches_ = jsonAs<int64_t>(j.at("batches"), source, "batches");
     c.min_ = extremesFromJson(j.at("min"), kInf);
     c.max_ = extremesFromJson(j.at("max"), -kInf);
     c.tensor_ = Histogram::fromJson(j.at("tensorHistogram"));

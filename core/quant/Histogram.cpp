@@ -2,6 +2,7 @@
 
 #include "Error.h"
 #include "Feedback.h"
+#include "JsonField.h"
 #include "quant/QuantGrid.h"
 #include "quant/ReductionGroups.h"
 
@@ -295,14 +296,29 @@ nlohmann::json Histogram::toJson() const {
   return j;
 }
 
+namespace {
+// Integer fields of a calibration file go through jsonAs: nlohmann's get<int>() of 1e20 or
+// 2.5 converts silently (an out-of-range conversion is undefined).
+constexpr const char* kHistogramJson = "histogram JSON";
+
+std::vector<int64_t> countsFromJson(const nlohmann::json& j, const std::string& key) {
+  const nlohmann::json& a = j.at(key);
+  if (!a.is_array()) throw Error(std::string(kHistogramJson) + ": field \"" + key + "\" must be an array");
+  std::vector<int64_t> counts;
+  for (size_t i = 0; i < a.size(); ++i)
+    counts.push_back(jsonAs<int64_t>(a[i], kHistogramJson, key + "[" + std::to_string(i) + "]"));
+  return counts;
+}
+}  // namespace
+
 Histogram Histogram::fromJson(const nlohmann::json& j) {
   try {
-    Histogram h(j.at("binsPerSide").get<int>());
+    Histogram h(jsonAs<int>(j.at("binsPerSide"), kHistogramJson, "binsPerSide"));
     h.range_ = j.at("range").get<double>();
-    h.count_ = j.at("count").get<int64_t>();
-    h.nonFinite_ = j.at("nonFinite").get<int64_t>();
-    const auto pos = j.at("positive").get<std::vector<int64_t>>();
-    const auto neg = j.at("negative").get<std::vector<int64_t>>();
+    h.count_ = jsonAs<int64_t>(j.at("count"), kHistogramJson, "count");
+    h.nonFinite_ = jsonAs<int64_t>(j.at("nonFinite"), kHistogramJson, "nonFinite");
+    const auto pos = countsFromJson(j, "positive");
+    const auto neg = countsFromJson(j, "negative");
     if (!(h.range_ >= 0.0) || !std::isfinite(h.range_) || h.count_ < 0 || h.nonFinite_ < 0 ||
         pos.size() > h.positive_.size() || neg.size() > h.negative_.size())
       throw Error("histogram JSON: inconsistent range or bin counts");
@@ -311,7 +327,9 @@ Histogram Histogram::fromJson(const nlohmann::json& j) {
     int64_t total = 0;
     for (size_t k = 0; k < h.positive_.size(); ++k) {
       if (h.positive_[k] < 0 || h.negative_[k] < 0) throw Error("histogram JSON: negative count");
-      total += h.positive_[k] + h.negative_[k];
+      // Counts near 2^63 would overflow the sum (undefined) and could wrap onto `count`.
+      if (__builtin_add_overflow(total, h.positive_[k], &total) || __builtin_add_overflow(total, h.negative_[k], &total))
+        throw Error("histogram JSON: bin counts do not add up to count");
     }
     if (total != h.count_) throw Error("histogram JSON: bin counts do not add up to count");
     if (h.count_ > 0) {

@@ -573,4 +573,34 @@ TEST(CalibratorCancel, ClipSearchOverManyChannelsStopsPromptly) {
     EXPECT_LT(latency, 0.3);
     EXPECT_FALSE(grid.has_value());
   }
+
+// Calibration files are user input: hostile numbers give an error, not an undefined
+// conversion (UBSan float-cast-overflow) or a signed overflow that could wrap onto "count".
+TEST(CalibratorJson, RejectsNumbersOutsideTheirIntegerType) {
+  q::Calibrator c({q::kPerTensor});
+  c.observe(torch::randn({1, 2, 8}));
+  auto reason = [](const nlohmann::json& j) -> std::string {
+    try {
+      q::Calibrator::fromJson(j);
+    } catch (const mqb::Error& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  nlohmann::json j = c.toJson();
+  j["binsPerSide"] = 1e20;
+  EXPECT_NE(reason(j).find("\"binsPerSide\" must be an integer"), std::string::npos) << reason(j);
+  j = c.toJson();
+  j["tensorHistogram"]["binsPerSide"] = 1e20;
+  EXPECT_NE(reason(j).find("\"binsPerSide\" must be an integer"), std::string::npos) << reason(j);
+  j = c.toJson();
+  j["tensorHistogram"]["positive"][0] = 1e30;
+  EXPECT_NE(reason(j).find("\"positive[0]\" must be an integer"), std::string::npos) << reason(j);
+  // 2 x (2^63 - 1) + 3 wraps to 1 in 64 bits.
+  j = c.toJson();
+  const int64_t big = std::numeric_limits<int64_t>::max();
+  j["tensorHistogram"]["positive"] = {big, big, 3};
+  j["tensorHistogram"]["negative"] = nlohmann::json::array();
+  j["tensorHistogram"]["count"] = 1;
+  EXPECT_NE(reason(j).find("do not add up"), std::string::npos) << reason(j);
 }

@@ -3,6 +3,10 @@
 
 #include "CachingCpuAllocator.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 using namespace mqb;
 
 // A freed large tensor's memory serves the next tensor of the same size (no new mmap and
@@ -34,3 +38,26 @@ TEST(CachingCpuAllocator, ReusesLargeBlocksAndKeepsValuesCorrect) {
   releaseCachedCpuMemory();
   EXPECT_EQ(cpuAllocatorStats().cachedBytes, 0u);
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+// Under AddressSanitizer (scripts/sanitize.sh) a block waiting in the cache is poisoned like
+// freed memory, so a use after free of tensor data is reported rather than hidden by reuse;
+// a reused block is usable again for the size asked.
+TEST(CachingCpuAllocator, CachedBlocksArePoisonedUnderAddressSanitizer) {
+  installCachingCpuAllocator(size_t{256} << 20);
+  releaseCachedCpuMemory();
+  const size_t bytes = size_t{16} << 20;
+  const char* block = nullptr;
+  {
+    torch::Tensor a = torch::full({4, 1 << 20}, 1.0f);
+    block = static_cast<const char*>(a.data_ptr());
+    EXPECT_EQ(__asan_region_is_poisoned(a.data_ptr(), bytes), nullptr);
+  }
+  EXPECT_TRUE(__asan_address_is_poisoned(block));
+  EXPECT_TRUE(__asan_address_is_poisoned(block + bytes - 1));
+  torch::Tensor b = torch::zeros({4, 1 << 20});
+  ASSERT_EQ(b.data_ptr(), block);
+  EXPECT_EQ(__asan_region_is_poisoned(b.data_ptr(), bytes), nullptr);
+  releaseCachedCpuMemory();
+}
+#endif
