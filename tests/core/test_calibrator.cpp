@@ -573,6 +573,7 @@ TEST(CalibratorCancel, ClipSearchOverManyChannelsStopsPromptly) {
     EXPECT_LT(latency, 0.3);
     EXPECT_FALSE(grid.has_value());
   }
+}
 
 // Calibration files are user input: hostile numbers give an error, not an undefined
 // conversion (UBSan float-cast-overflow) or a signed overflow that could wrap onto "count".
