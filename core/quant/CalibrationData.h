@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "Feedback.h"
@@ -48,12 +49,13 @@ class HookObserver;
 // The FP32 forwards of the patches run on as many threads as the caller has LibTorch
 // threads (ParallelWindows.h); the statistics see the patches one after the other in their
 // order, as in a serial loop, so the result does not depend on the thread count.
-// `alsoObserve(i)` (optional), called for i < alsoObservedPatches in patch order, may return
-// an observer that sees the FP32 run of patch i next to the calibration statistics (e.g.
-// quant::calibrateWithCapture), or nullptr.
+// `alsoObserve(i)` (optional), called for i < alsoObservedPatches (default: every patch) in
+// patch order, may return an observer that sees the FP32 run of patch i next to the
+// calibration statistics (e.g. quant::calibrateWithCapture), or nullptr; those patches run
+// on the calling thread, so name how many need it.
 CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
                           uint32_t seed, const FeedbackStage& stage,
                           const std::function<HookObserver*(size_t)>& alsoObserve = {},
-                          size_t alsoObservedPatches = 0);
+                          size_t alsoObservedPatches = std::numeric_limits<size_t>::max());
 
 }  // namespace mqb::quant
