@@ -89,7 +89,9 @@ TEST(LayerAnalysis, HistogramsShowTheGridAndClipping) {
   EXPECT_DOUBLE_EQ(d.clippedFraction, 0.0);  // min-max never clips calibration data
   QuantConfig pct = config("W8A8", Granularity::PerTensor);
   pct.calibrator = CalibrationMethod::parse("percentile:99");
-  const InputDistribution& clipped = analyze(pct).ops[1].inputs[0];
+  // Kept alive: a reference into the temporary analysis dangled (found by AddressSanitizer).
+  const LayerAnalysis pctAnalysis = analyze(pct);
+  const InputDistribution& clipped = pctAnalysis.ops[1].inputs[0];
   EXPECT_GT(clipped.clippedFraction, 0.001);
   EXPECT_LT(clipped.clippedFraction, 0.05);
   // The attention matmul has two inputs; the distribution shift grows with fewer bits.
