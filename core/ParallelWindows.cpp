@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <exception>
 #include <map>
-#include <vector>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -72,7 +71,7 @@ SingleIntraOpThread::SingleIntraOpThread() {
 
 SingleIntraOpThread::~SingleIntraOpThread() { omp_set_num_threads(previous_); }
 
-void runOrderedParallel(size_t count, int workers, const std::function<void(size_t)>& produce,
+int runOrderedParallel(size_t count, int workers, const std::function<void(size_t)>& produce,
                         const std::function<void(size_t)>& consume, const Feedback* feedback, size_t lookAhead) {
   workers = static_cast<int>(std::min<size_t>(std::max(1, workers), count));
   if (workers <= 1) {
@@ -81,7 +80,7 @@ void runOrderedParallel(size_t count, int workers, const std::function<void(size
       produce(i);
       consume(i);
     }
-    return;
+    return 1;
   }
   const size_t maxWaiting = lookAhead > 0 ? lookAhead : static_cast<size_t>(workers) + 2;
   std::mutex mutex;
@@ -157,6 +156,7 @@ void runOrderedParallel(size_t count, int workers, const std::function<void(size
   if (!failures.empty()) std::rethrow_exception(failures.begin()->second);
   if (feedback) feedback->throwIfCanceled();
   if (consumed != count) throw Error("window-parallel inference stopped before its last window");
+  return workers;
 }
 
 }  // namespace mqb

@@ -27,7 +27,8 @@ int windowWorkers(int requested = 0);
 // `feedback` or an exception in produce or consume stops the workers (a running produce
 // ends at its next cancellation point) and is rethrown here after they all joined: the
 // lowest failing index's exception wins. workers <= 1: a plain loop on the calling thread.
-void runOrderedParallel(size_t count, int workers, const std::function<void(size_t)>& produce,
+// Returns the number of threads that ran produce (at most count).
+int runOrderedParallel(size_t count, int workers, const std::function<void(size_t)>& produce,
                         const std::function<void(size_t)>& consume, const Feedback* feedback,
                         size_t lookAhead = 0);
 

@@ -118,8 +118,6 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
   torch::Tensor importance = gaussianImportanceMap(patch).to(device);
   InferenceResult result;
   result.windows = static_cast<int>(plan.starts.size());
-  double forwardSeconds = 0;
-
   const size_t n = plan.starts.size();
   const size_t units = (n + batch - 1) / batch;
   std::atomic<int64_t> forwardMicros{0};
@@ -155,10 +153,9 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
   };
   // Windows on several threads only where the forward allows it and runs on the CPU.
   const int workers = model.allowsConcurrentPredict() && device.is_cpu() ? windowWorkers(options.windowWorkers) : 1;
-  runOrderedParallel(units, workers, produce, accumulate, stage.parent());
-  result.windowWorkers = static_cast<int>(std::min<size_t>(std::max(1, workers), std::max<size_t>(1, units)));
+  result.windowWorkers = runOrderedParallel(units, workers, produce, accumulate, stage.parent());
   // Summed over the workers: CPU-like time inside forwards, not wall time.
-  forwardSeconds = double(forwardMicros.load()) * 1e-6;
+  result.forwardSeconds = double(forwardMicros.load()) * 1e-6;
   if (!torch::isfinite(logits).all().item<bool>())
     throw Error("model '" + md.name + "' produced NaN or infinite logits on this volume");
 
@@ -187,7 +184,6 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
   }
   result.modelSpaceLabels = labels;
   result.labels = pv.toOriginalGrid(labels);
-  result.forwardSeconds = forwardSeconds;
   result.seconds = secondsSince(start);
   return result;
 }

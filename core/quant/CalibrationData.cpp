@@ -39,10 +39,10 @@ class CalibrationObserver : public HookObserver {
   HookObserver* also_ = nullptr;
 };
 
-// What the hooks of one patch's forward showed, copied, for a replay in patch order.
+// An op input one patch's forward showed its hooks, copied, for a replay in patch order.
 struct HookEvent {
   int op;
-  int slot;  // -1: the op's output
+  int slot;
   torch::Tensor value;
 };
 using HookRecording = std::vector<HookEvent>;
@@ -152,10 +152,6 @@ CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch
   // The job's Feedback, also when it reaches here only as this thread's watch: the worker
   // threads and the replay below must stop on it too.
   const Feedback* watch = stage.parent() ? stage.parent() : watchedFeedback();
-  auto watched = [&](auto&& work) {
-    if (watch) runCancellable(watch, work);
-    else work();
-  };
   // With forwards on worker threads, the statistics on this thread run on one OpenMP
   // thread: the cores are busy with the forwards, and short parallel regions on an
   // oversubscribed machine mostly spin.
@@ -164,16 +160,16 @@ CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch
   auto produce = [&](size_t i) {
     if (i < live) return;  // run on the calling thread, next to its "also" observer
     RouteHooks route(&recordings[i], nullptr);
-    watched([&] { observed.predict(patches[i]); });
+    runWatched(watch, [&] { observed.predict(patches[i]); });
   };
   auto consume = [&](size_t i) {
     if (i < live) {
       observer.setAlso(alsoObserve(i));
       RouteHooks route(nullptr, &observer);
-      watched([&] { observed.predict(patches[i]); });
+      runWatched(watch, [&] { observed.predict(patches[i]); });
       observer.setAlso(nullptr);
     } else {
-      watched([&] {
+      runWatched(watch, [&] {
         for (const HookEvent& e : recordings[i]) observer.onInput(e.op, e.slot, e.value);
       });
       recordings[i] = {};
