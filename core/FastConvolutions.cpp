@@ -27,6 +27,21 @@ int countIn(torch::jit::Block* block, c10::Symbol kind) {
   return n;
 }
 
+// LibTorch turns aten::_convolution (what tracing records) into aten::conv3d before it
+// looks for oneDNN candidates, through a subgraph rewrite whose matcher also compares the
+// number of node attributes. A convolution that carries one (QuantizableGraph names its ops
+// with a module-path attribute, which every graph copied from it keeps) is not rewritten,
+// so it silently stays on LibTorch's native kernels. The attribute has served its purpose
+// once the graph is copied: drop it.
+void dropConvolutionAttributes(torch::jit::Block* block) {
+  static const auto convolution = c10::Symbol::fromQualString("aten::_convolution");
+  for (torch::jit::Node* node : block->nodes()) {
+    if (node->kind() == convolution)
+      for (c10::Symbol name : node->attributeNames()) node->removeAttribute(name);
+    for (torch::jit::Block* sub : node->blocks()) dropConvolutionAttributes(sub);
+  }
+}
+
 }  // namespace
 
 bool fastConvolutionsEnabled() { return fastSwitch().load(); }
@@ -34,6 +49,7 @@ void setFastConvolutions(bool enabled) { fastSwitch().store(enabled); }
 
 int useFastConvolutions(std::shared_ptr<torch::jit::Graph>& graph) {
   if (!fastConvolutionsEnabled() || !at::hasMKLDNN()) return 0;
+  dropConvolutionAttributes(graph->block());
   torch::jit::ConvertFrozenOpsToMKLDNN(graph);
   return countIn(graph->block(), c10::Symbol::fromQualString("prim::mkldnn_convolution"));
 }

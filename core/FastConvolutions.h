@@ -20,7 +20,8 @@ bool fastConvolutionsEnabled();
 void setFastConvolutions(bool enabled);
 
 // Rewrites `graph` (frozen: weights are constants) in place when the switch is on and
-// LibTorch has oneDNN; returns the number of convolutions that now run in oneDNN.
+// LibTorch has oneDNN; returns the number of convolutions that now run in oneDNN. Node
+// attributes on convolutions (QuantizableGraph's op names) are removed: see the .cpp.
 int useFastConvolutions(std::shared_ptr<torch::jit::Graph>& graph);
 
 }  // namespace mqb

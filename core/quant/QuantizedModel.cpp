@@ -217,7 +217,7 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
     out->replaceInput(0, y);
   }
   // After the hooks: they stay on dense tensors around each oneDNN convolution.
-  useFastConvolutions(copy.graph);
+  fastConvolutions_ = useFastConvolutions(copy.graph);
   insertCancelPoints(*copy.graph);  // last: the oneDNN pass does not know the operator
   function_ = std::make_unique<torch::jit::GraphFunction>("mqb_quantized_forward", copy.graph, nullptr);
 }

@@ -38,6 +38,8 @@ class QuantizedModel : public PatchPredictor {
   const torch::Tensor& quantizedWeight(int op) const { return weights_[static_cast<size_t>(op)]; }
   const ActivationPlan& plan(int op, int slot) const { return runtime_.plans()[op][slot]; }
   QuantRuntime& runtime() { return runtime_; }
+  // Convolutions of the hooked graph that run in oneDNN (FastConvolutions.h).
+  int fastConvolutions() const { return fastConvolutions_; }
 
   // Whether the config needs calibrated static activation grids.
   static bool needsCalibration(const QuantizableGraph& graph, const QuantConfig& config);
@@ -49,6 +51,7 @@ class QuantizedModel : public PatchPredictor {
   QuantRuntime runtime_;
   std::vector<torch::Tensor> weights_;
   bool foldActivations_ = true;
+  int fastConvolutions_ = 0;
   std::unique_ptr<torch::jit::GraphFunction> function_;
 };
 

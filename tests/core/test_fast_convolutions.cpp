@@ -89,6 +89,7 @@ TEST(FastConvolutions, QuantizationHooksStillApplyAroundOneDnnConvolutions) {
   w4.granularity = quant::Granularity::PerTensor;
   // The hooked graphs take the oneDNN route too: FP32 through them equals the model.
   quant::QuantizedModel identity(graph, fast.metadata(), fp32, nullptr);
+  EXPECT_EQ(identity.fastConvolutions(), fast.fastConvolutions());
   EXPECT_TRUE(torch::allclose(identity.predict(patches[0]), fast.predict(patches[0]), 1e-5, 1e-6));
   // W4A4 on both routes: the same fake-quantized network, so the same outputs up to the
   // convolutions' float rounding, which can move a value across a rounding boundary of
@@ -97,6 +98,8 @@ TEST(FastConvolutions, QuantizationHooksStillApplyAroundOneDnnConvolutions) {
   setFastConvolutions(false);
   quant::QuantizedModel q4native(graph, fast.metadata(), w4, &cal);
   setFastConvolutions(true);
+  EXPECT_EQ(q4fast.fastConvolutions(), 3);
+  EXPECT_EQ(q4native.fastConvolutions(), 0);
   const torch::Tensor a = q4fast.predict(patches[1]), b = q4native.predict(patches[1]);
   const torch::Tensor f = fast.predict(patches[1]);
   EXPECT_GT((a - f).abs().mean().item<float>(), 10 * (a - b).abs().mean().item<float>());
