@@ -9,6 +9,10 @@
 //       quantized forward of one patch vs the FP32 forward, per granularity (paired:
 //       each quantized run is divided by the mean of the FP32 runs just before and after),
 //       plus the fake-quant kernel time per granularity on the captured FP32 activations.
+//   mqb_bench_perf operators [--windows 8] [--bits W8A8] [--granularity per-tensor] [--json out.json]
+//       where one window's forward spends its time: CPU time per TorchScript operator (the
+//       graph's top-level nodes, inclusive of what they call) over --windows forwards of
+//       the FP32 model and of the quantized model, from LibTorch's profiler.
 //   mqb_bench_perf analysis [--rounds 3] [--granularity per-channel] [--json out.json]
 //       quant::analyzeLayers on one patch vs one FP32 forward (paired), then again with the
 //       FP32 side kept from a first analysis (quant::Fp32Capture), and the first analysis
@@ -20,9 +24,12 @@
 // Common options: --model M.pt (default $MQB_BENCH_MODEL or <build>/bench-unet-96.pt),
 // --volume CT (default $MQB_DATA_DIR/abdomen-ct/example_ct.nii.gz), --warmup 3.
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -64,7 +71,7 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args a;
-  if (argc < 2) throw Error("usage: mqb_bench_perf sliding|quant|analysis [--key value ...]");
+  if (argc < 2) throw Error("usage: mqb_bench_perf sliding|quant|analysis|operators [--key value ...]");
   a.mode = argv[1];
   for (int i = 2; i < argc; ++i) {
     std::string k = argv[i];
@@ -521,6 +528,98 @@ int runAnalysis(const Args& a) {
   return 0;
 }
 
+// ---------------------------------------------------------------- operators
+// Inclusive CPU milliseconds per operator (aten::, mqb::, prim:: ranges with no such range
+// around them: nested calls are part of their caller's time) recorded while `forward` ran,
+// and the time of the outermost ranges (the forwards). oneDNN's prim::mkldnn_convolution
+// records no range: it is the bulk of "not in an operator range".
+json operatorTimes(const std::function<void()>& forward) {
+  namespace prof = torch::autograd::profiler;
+  prof::enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU));
+  forward();
+  const prof::thread_event_lists lists = prof::disableProfilerLegacy();
+  auto isOperator = [](const std::string& name) {
+    return name.rfind("aten::", 0) == 0 || name.rfind("mqb::", 0) == 0 || name.rfind("prim::", 0) == 0;
+  };
+  std::map<std::string, double> ms;
+  std::map<std::string, int> calls;
+  double outer = 0;
+  for (const auto& events : lists) {
+    std::vector<const prof::LegacyEvent*> open;
+    int operatorsOpen = 0;
+    for (const auto& e : events) {
+      if (e.kind() == prof::EventKind::PushRange) {
+        open.push_back(&e);
+        if (isOperator(e.name())) ++operatorsOpen;
+      } else if (e.kind() == prof::EventKind::PopRange && !open.empty()) {
+        const prof::LegacyEvent* start = open.back();
+        open.pop_back();
+        const bool op = isOperator(start->name());
+        if (op) --operatorsOpen;
+        if (open.empty()) outer += start->cpuElapsedUs(e) / 1000.0;
+        if (op && operatorsOpen == 0) {
+          ms[start->name()] += start->cpuElapsedUs(e) / 1000.0;
+          ++calls[start->name()];
+        }
+      }
+    }
+  }
+  std::vector<std::pair<double, std::string>> order;
+  double inOperators = 0;
+  for (const auto& [name, t] : ms) {
+    order.emplace_back(t, name);
+    inOperators += t;
+  }
+  std::sort(order.rbegin(), order.rend());
+  json rows = json::array();
+  for (const auto& [t, name] : order)
+    rows.push_back({{"operator", name}, {"ms", t}, {"share", t / outer}, {"calls", calls[name]}});
+  rows.push_back({{"operator", "not in an operator range (oneDNN convolutions, interpreter)"},
+                  {"ms", outer - inOperators}, {"share", (outer - inOperators) / outer}, {"calls", 0}});
+  return {{"total_ms", outer}, {"operators", rows}};
+}
+
+int runOperators(const Args& a) {
+  Setup s;
+  if (!setup(a, s)) return 0;
+  const int windows = a.getInt("windows", 8);
+  const auto& md = s.model->metadata();
+  json j = header(s);
+  auto graph = std::make_shared<const quant::QuantizableGraph>(s.model->module(), s.modelPath);
+  auto patches = quant::sampleCalibrationPatches(s.prepared, torch::Tensor(), md.patchSize, 4 + windows, 7);
+  const std::vector<torch::Tensor> timed(patches.begin() + 4, patches.end());
+  patches.resize(4);
+  const quant::CalibrationData cal = quant::calibrate(*graph, patches, 7, FeedbackStage(nullptr, 0, 1, ""));
+  quant::QuantConfig c;
+  c.precision = quant::Precision::parse(a.get("bits", "W8A8"));
+  c.granularity = quant::parseGranularity(a.get("granularity", "per-tensor"));
+  quant::QuantizedModel quantized(graph, md, c, &cal);
+  torch::NoGradGuard noGrad;
+  for (const auto& x : timed) {  // warm-up: oneDNN primitives, allocator caches
+    s.model->predict(x);
+    quantized.predict(x);
+  }
+  auto run = [&](PatchPredictor& m) {
+    return operatorTimes([&] {
+      for (const auto& x : timed) m.predict(x);
+    });
+  };
+  j["windows"] = windows;
+  j["fp32"] = run(*s.model);
+  j["quantized"] = run(quantized);
+  j["quantized_config"] = c.precision.id() + " " + quant::granularityId(c.granularity);
+  for (const char* side : {"fp32", "quantized"}) {
+    log(std::string(side) + ": " + std::to_string(j[side]["total_ms"].get<double>() / windows) + " ms per window");
+    for (const auto& row : j[side]["operators"])
+      if (row["share"].get<double>() >= 0.005)
+        std::fprintf(stderr, "  %-36s %8.2f ms/window %5.1f %%  x%d\n", row["operator"].get<std::string>().c_str(),
+                     row["ms"].get<double>() / windows, 100 * row["share"].get<double>(),
+                     row["calls"].get<int>() / windows);
+  }
+  writeJson(a, j);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -531,7 +630,8 @@ int main(int argc, char** argv) {
     if (a.mode == "sliding") return runSliding(a);
     if (a.mode == "quant") return runQuant(a);
     if (a.mode == "analysis") return runAnalysis(a);
-    throw Error("unknown mode '" + a.mode + "' (sliding, quant, analysis)");
+    if (a.mode == "operators") return runOperators(a);
+    throw Error("unknown mode '" + a.mode + "' (sliding, quant, analysis, operators)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -1,5 +1,7 @@
 #include "FastConvolutions.h"
 
+#include "StrideTransposedConvolution.h"
+
 #include <ATen/Context.h>
 #include <torch/csrc/jit/passes/frozen_ops_to_mkldnn.h>
 
@@ -50,7 +52,14 @@ void setFastConvolutions(bool enabled) { fastSwitch().store(enabled); }
 int useFastConvolutions(std::shared_ptr<torch::jit::Graph>& graph) {
   if (!fastConvolutionsEnabled() || !at::hasMKLDNN()) return 0;
   dropConvolutionAttributes(graph->block());
+  // Before the oneDNN pass: the pointwise convolutions it creates go to oneDNN too.
+  static const bool transposedRoute = [] {
+    const char* v = std::getenv("MQB_STRIDE_TRANSPOSED");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  if (transposedRoute) useStrideTransposedConvolutions(*graph);
   torch::jit::ConvertFrozenOpsToMKLDNN(graph);
+  // Each rewritten transposed convolution is one oneDNN (pointwise) convolution now.
   return countIn(graph->block(), c10::Symbol::fromQualString("prim::mkldnn_convolution"));
 }
 

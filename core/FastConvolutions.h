@@ -20,7 +20,10 @@ bool fastConvolutionsEnabled();
 void setFastConvolutions(bool enabled);
 
 // Rewrites `graph` (frozen: weights are constants) in place when the switch is on and
-// LibTorch has oneDNN; returns the number of convolutions that now run in oneDNN. Node
+// LibTorch has oneDNN, and turns transposed convolutions whose kernel equals their stride
+// into a oneDNN pointwise convolution and a scatter (StrideTransposedConvolution.h);
+// returns the number of convolutions now in oneDNN (MQB_STRIDE_TRANSPOSED=0 in the
+// environment keeps LibTorch's transposed convolutions, for A/B measurements). Node
 // attributes on convolutions (QuantizableGraph's op names) are removed: see the .cpp.
 int useFastConvolutions(std::shared_ptr<torch::jit::Graph>& graph);
 

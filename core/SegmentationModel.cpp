@@ -10,6 +10,7 @@
 #include "Error.h"
 #include "CancelPoint.h"
 #include "FastConvolutions.h"
+#include "FusedInstanceNorm.h"
 #include "ErrorReason.h"
 
 namespace fs = std::filesystem;
@@ -94,7 +95,10 @@ SegmentationModel SegmentationModel::load(const std::string& path, const std::st
   try {
     model.frozen_ = torch::jit::freeze(module);
     auto graph = model.frozen_.get_method("forward").graph();
-    if (device.is_cpu()) model.fastConvolutions_ = useFastConvolutions(graph);
+    if (device.is_cpu()) {
+      model.fastConvolutions_ = useFastConvolutions(graph);
+      useFusedInstanceNorms(*graph);
+    }
     model.cancelPoints_ = insertCancelPoints(*graph);  // after oneDNN: see CancelPoint.h
   } catch (const std::exception& e) {
     throw Error(path + ": cannot prepare the model for inference (" + firstLine(e.what()) + ")");

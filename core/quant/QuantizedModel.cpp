@@ -9,6 +9,7 @@
 #include "Error.h"
 #include "CancelPoint.h"
 #include "FastConvolutions.h"
+#include "FusedInstanceNorm.h"
 #include "quant/FakeQuant.h"
 
 namespace mqb::quant {
@@ -218,6 +219,7 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
   }
   // After the hooks: they stay on dense tensors around each oneDNN convolution.
   fastConvolutions_ = useFastConvolutions(copy.graph);
+  useFusedInstanceNorms(*copy.graph);
   insertCancelPoints(*copy.graph);  // last: the oneDNN pass does not know the operator
   function_ = std::make_unique<torch::jit::GraphFunction>("mqb_quantized_forward", copy.graph, nullptr);
 }

@@ -9,6 +9,7 @@
 #include "Phantom.h"
 #include "SegmentationModel.h"
 #include "SlidingWindowInference.h"
+#include "StrideTransposedConvolution.h"
 #include "TestModels.h"
 #include "TestSupport.h"
 #include "quant/CalibrationData.h"
@@ -49,9 +50,10 @@ ImageVolume phantom() {
 TEST(FastConvolutions, EveryConvolutionWithAConstantWeightRunsInOneDnn) {
   SegmentationModel fast = loadWith(mixedModelPath(), true);
   SegmentationModel native = loadWith(mixedModelPath(), false);
-  // enc (3x3x3), down (2x2x2 stride 2), head (1x1x1); the transposed conv has no oneDNN
-  // kernel in LibTorch 1.13 and keeps its own.
-  EXPECT_EQ(fast.fastConvolutions(), 3);
+  // enc (3x3x3), down (2x2x2 stride 2), head (1x1x1) in oneDNN; the transposed conv (no
+  // oneDNN kernel in LibTorch 1.13) as a pointwise oneDNN convolution and a scatter, its
+  // kernel being its stride.
+  EXPECT_EQ(fast.fastConvolutions(), 4);
   EXPECT_EQ(native.fastConvolutions(), 0);
   torch::manual_seed(5);
   const torch::Tensor x = torch::rand({1, 1, 16, 16, 16});
@@ -98,12 +100,42 @@ TEST(FastConvolutions, QuantizationHooksStillApplyAroundOneDnnConvolutions) {
   setFastConvolutions(false);
   quant::QuantizedModel q4native(graph, fast.metadata(), w4, &cal);
   setFastConvolutions(true);
-  EXPECT_EQ(q4fast.fastConvolutions(), 3);
+  EXPECT_EQ(q4fast.fastConvolutions(), 4);
   EXPECT_EQ(q4native.fastConvolutions(), 0);
   const torch::Tensor a = q4fast.predict(patches[1]), b = q4native.predict(patches[1]);
   const torch::Tensor f = fast.predict(patches[1]);
   EXPECT_GT((a - f).abs().mean().item<float>(), 10 * (a - b).abs().mean().item<float>());
   EXPECT_GT((a.argmax(1) == b.argmax(1)).to(torch::kFloat).mean().item<float>(), 0.99f);
+}
+
+TEST(StrideTransposedConvolution, GivesLibTorchsValuesForEveryShape) {
+  torch::NoGradGuard noGrad;
+  torch::manual_seed(3);
+  struct Case {
+    std::vector<int64_t> input;  // N, Ci, D, H, W
+    int64_t outChannels;
+    std::array<int64_t, 3> kernel;
+    bool bias;
+  };
+  // Odd sizes, batches of two, anisotropic and 3-wide kernels, no bias, one channel.
+  for (const Case& c : {Case{{1, 32, 24, 24, 24}, 16, {2, 2, 2}, true}, Case{{2, 5, 3, 7, 5}, 3, {2, 2, 2}, true},
+                        Case{{1, 4, 5, 6, 3}, 6, {1, 2, 3}, false}, Case{{1, 1, 2, 2, 2}, 1, {3, 3, 3}, true},
+                        Case{{2, 8, 40, 9, 9}, 4, {2, 1, 2}, true}}) {
+    const torch::Tensor x = torch::randn(c.input);
+    const torch::Tensor w = torch::randn({c.input[1], c.outChannels, c.kernel[0], c.kernel[1], c.kernel[2]});
+    const torch::Tensor b = c.bias ? torch::randn({c.outChannels}) : torch::Tensor();
+    const torch::Tensor expected = torch::conv_transpose3d(x, w, b, {c.kernel[0], c.kernel[1], c.kernel[2]});
+    const torch::Tensor got =
+        strideTransposedScatter(torch::conv3d(x, strideTransposedPointwiseWeight(w)), b, c.kernel);
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    EXPECT_TRUE(torch::allclose(got, expected, 1e-5, 1e-4)) << (got - expected).abs().max().item<float>();
+  }
+  // Non-contiguous products (the channels of output channel 1 only) are read correctly.
+  const torch::Tensor x = torch::randn({1, 6, 4, 4, 4});
+  const torch::Tensor w = torch::randn({6, 2, 2, 2, 2});
+  const torch::Tensor products = torch::conv3d(x, strideTransposedPointwiseWeight(w)).narrow(1, 8, 8);
+  EXPECT_TRUE(torch::allclose(strideTransposedScatter(products, {}, {2, 2, 2}),
+                              torch::conv_transpose3d(x, w.narrow(1, 1, 1), {}, {2, 2, 2}), 1e-5, 1e-4));
 }
 
 TEST(PreviewSchedule, TilesTheRangeWithoutOverlapCentredOnIt) {

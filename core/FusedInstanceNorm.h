@@ -1,0 +1,31 @@
+#pragma once
+// Instance normalisation (+ the LeakyReLU that follows it in nnU-Net-style blocks) as one
+// operator. LibTorch 1.13 computes instance_norm through batch_norm with scalar double
+// loops for the statistics and then runs leaky_relu_ as another pass: 12 % + 2 % of a 48^3
+// window of the zoo CNN on one thread, about 1 GB/s. Here each (image, channel) plane is
+// read twice (mean, then squared deviations, from L2 for the plane sizes of 3D windows)
+// and written once, in vectorised float blocks summed in double.
+#include <torch/csrc/jit/ir/ir.h>
+#include <torch/torch.h>
+
+#include <optional>
+
+namespace mqb {
+
+// instance_norm(x, weight, bias, use_input_stats=true, eps) over every dim after the
+// first two of x [N, C, ...] (float32), then LeakyReLU(slope) when `slope` is given.
+// `weight` / `bias` [C] or undefined (1 / 0).
+torch::Tensor fusedInstanceNorm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                double eps, std::optional<double> slope);
+
+// Process-wide switch, read when a model or a quantized graph is built. Default on;
+// MQB_FUSED_NORM=0 in the environment keeps LibTorch's instance_norm (A/B measurements).
+bool fusedInstanceNormEnabled();
+
+// Rewrites, in a frozen graph, every aten::instance_norm that uses the input's statistics
+// (no running stats) with constant weight, bias and eps into mqb::instance_norm, taking
+// in the aten::leaky_relu(_) with a constant slope that is its only use. Returns the
+// number of norms rewritten (0 when this switch or the fast-convolution switch is off).
+int useFusedInstanceNorms(torch::jit::Graph& graph);
+
+}  // namespace mqb

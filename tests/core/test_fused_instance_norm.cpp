@@ -1,0 +1,91 @@
+// The fused instance norm (core/FusedInstanceNorm.h) replaces LibTorch's instance_norm and
+// the LeakyReLU after it in every fast graph: it must give their values, take in only an
+// activation nothing else reads, and leave norms with running statistics alone.
+#include <gtest/gtest.h>
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/script.h>
+
+#include "FusedInstanceNorm.h"
+
+using namespace mqb;
+
+namespace {
+
+// LibTorch's norm and LeakyReLU computed in double on the same float input: the fused
+// float kernel must be at least as close to it as LibTorch's float norm (which is off by
+// up to 6e-5 on single-voxel planes and 9e-4 on the offset data below).
+torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                        std::optional<double> slope) {
+  auto d = [](const torch::Tensor& t) { return t.defined() ? t.to(torch::kDouble) : t; };
+  torch::Tensor y = torch::instance_norm(d(x), d(w), d(b), {}, {}, true, 0.1, 1e-5, false);
+  return (slope ? torch::leaky_relu(y, *slope) : y).to(torch::kFloat);
+}
+
+int count(const torch::jit::Graph& g, const char* kind) {
+  int n = 0;
+  for (const torch::jit::Node* node : g.nodes()) n += node->kind() == c10::Symbol::fromQualString(kind);
+  return n;
+}
+
+}  // namespace
+
+TEST(FusedInstanceNorm, GivesLibTorchsNormAndLeakyReLU) {
+  torch::NoGradGuard noGrad;
+  torch::manual_seed(11);
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{2, 3, 5, 6, 7}, {1, 16, 48, 48, 48}, {1, 4, 1, 1, 1},
+                                                            {3, 2, 9, 4}}) {
+    const torch::Tensor x = torch::randn(shape) * 3 + 0.5;
+    const int64_t c = shape[1];
+    const torch::Tensor w = 1 + 0.2 * torch::randn({c}), b = 0.1 * torch::randn({c});
+    for (std::optional<double> slope : {std::optional<double>(0.01), std::optional<double>()}) {
+      const torch::Tensor got = fusedInstanceNorm(x, w, b, 1e-5, slope), want = reference(x, w, b, slope);
+      EXPECT_TRUE(torch::allclose(got, want, 1e-5, 2e-6)) << (got - want).abs().max().item<float>();
+    }
+    const torch::Tensor plain = fusedInstanceNorm(x, {}, {}, 1e-5, std::nullopt);
+    EXPECT_TRUE(torch::allclose(plain, reference(x, {}, {}, std::nullopt), 1e-5, 2e-6));
+  }
+  // A large offset with a small spread (CT intensities): the variance comes from deviations.
+  const torch::Tensor far = 1000 + 0.01 * torch::randn({1, 2, 30, 30, 30});
+  const torch::Tensor farError =
+      (fusedInstanceNorm(far, {}, {}, 1e-5, std::nullopt) - reference(far, {}, {}, std::nullopt)).abs().max();
+  EXPECT_LT(farError.item<float>(), 1e-4);
+  // A NaN spoils its own plane only, as in LibTorch.
+  torch::Tensor nan = torch::randn({1, 2, 4, 4, 4});
+  nan[0][1][2][2][2] = std::numeric_limits<float>::quiet_NaN();
+  const torch::Tensor y = fusedInstanceNorm(nan, {}, {}, 1e-5, 0.01);
+  EXPECT_TRUE(y[0][1].isnan().all().item<bool>());
+  EXPECT_FALSE(y[0][0].isnan().any().item<bool>());
+}
+
+TEST(FusedInstanceNorm, TakesInOnlyTheActivationNothingElseReads) {
+  torch::NoGradGuard noGrad;
+  torch::manual_seed(12);
+  torch::jit::Module m("NormNet");
+  m.register_parameter("g", 1 + 0.2 * torch::randn({6}), false);
+  m.register_parameter("e", 0.1 * torch::randn({6}), false);
+  m.register_buffer("mean", torch::zeros({6}));
+  m.register_buffer("var", torch::ones({6}));
+  m.define(R"JIT(
+    def forward(self, x):
+        a = torch.instance_norm(x, self.g, self.e, None, None, True, 0.1, 1e-05, False)
+        a = torch.leaky_relu_(a, 0.02)
+        b = torch.instance_norm(a, None, None, None, None, True, 0.1, 1e-05, False)
+        c = torch.instance_norm(b, None, None, self.mean, self.var, True, 0.1, 1e-05, False)
+        return b + torch.leaky_relu(b, 0.5) + c
+  )JIT");
+  m.eval();
+  torch::jit::Module frozen = torch::jit::freeze(m);
+  std::shared_ptr<torch::jit::Graph> g = frozen.get_method("forward").graph()->copy();
+  // a: norm + in-place LeakyReLU; b: read twice, so its LeakyReLU stays; c: running stats.
+  EXPECT_EQ(useFusedInstanceNorms(*g), 2);
+  EXPECT_EQ(count(*g, "mqb::instance_norm"), 2);
+  EXPECT_EQ(count(*g, "aten::instance_norm"), 1);
+  EXPECT_EQ(count(*g, "aten::leaky_relu_"), 0);
+  EXPECT_EQ(count(*g, "aten::leaky_relu"), 1);
+  torch::jit::GraphFunction fused("fused", g, nullptr);
+  const torch::Tensor x = torch::randn({2, 6, 7, 8, 9}) * 2;
+  const torch::Tensor want = frozen.forward({x}).toTensor();
+  const torch::Tensor got = fused({frozen._ivalue(), x}).toTensor();
+  EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-5)) << (got - want).abs().max().item<float>();
+}
