@@ -33,8 +33,8 @@ bool isHeavy(const torch::jit::Node* n) {
       "aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution", "aten::convolution",
       "aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d",
       "aten::linear", "aten::matmul", "aten::bmm", "aten::mm", "aten::addmm", "aten::einsum",
-      "prim::mkldnn_convolution", "mqb::stride_scatter",
-      "mqb::act", "mqb::act_leaky", "mqb::out", "mqb::einsum",
+      "prim::mkldnn_convolution",
+      "mqb::act", "mqb::act_leaky", "mqb::act_norm", "mqb::out", "mqb::einsum",
       "quantized::conv1d", "quantized::conv2d", "quantized::conv3d", "quantized::conv_transpose1d",
       "quantized::conv_transpose2d", "quantized::conv_transpose3d", "quantized::linear"};
   return kinds.count(n->kind().toQualString()) != 0;

@@ -45,11 +45,8 @@ double planeSum(const float* x, int64_t n, float shift) {
   return total;
 }
 
-// y = (x - centre) * scale + shift: subtracting the (float) mean first keeps the result
-// exact where x * scale and the mean's share would nearly cancel (a large offset, or a
-// plane of one voxel, where scale is 1 / sqrt(eps)).
-void normalisePlane(const float* x, float* y, int64_t n, float centre, float scale, float shift, bool leaky,
-                    float slope) {
+void normalisePlane(const float* x, float* y, int64_t n, const PlaneNorm& a, bool leaky, float slope) {
+  const float centre = a.centre, scale = a.scale, shift = a.shift;
   if (leaky) {
     // LeakyReLU as max + min * slope (see FakeQuant.cpp's Leaky): vectorises, same values.
     for (int64_t i = 0; i < n; ++i) {
@@ -162,23 +159,24 @@ torch::Tensor fusedInstanceNorm(const torch::Tensor& input, const torch::Tensor&
   const float s = leaky ? static_cast<float>(*slope) : 0.0f;
   at::parallel_for(0, planes, std::max<int64_t>(1, (int64_t{1} << 16) / plane), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
-      const float* xs = xp + p * plane;
-      // Summed relative to the first voxel: float lanes then add values near 0, not near a
-      // large offset (CT-like data 1000 +- 0.01 lost its spread in lane sums otherwise).
-      const double mean = double(xs[0]) + planeSum<false>(xs, plane, xs[0]) / double(plane);
-      const auto centre = static_cast<float>(mean);
-      // Deviations from the float mean; E[(x - c)^2] = var + (mean - c)^2.
-      const double offset = mean - double(centre);
-      const double var = std::max(0.0, planeSum<true>(xs, plane, centre) / double(plane) - offset * offset);
-      const double invstd = 1.0 / std::sqrt(var + eps);
       const int64_t c = p % channels;
-      const double scale = invstd * (wp ? wp[c] : 1.0f);
-      const double shift = (bp ? bp[c] : 0.0f) - offset * scale;
-      normalisePlane(xs, yp + p * plane, plane, centre, static_cast<float>(scale), static_cast<float>(shift), leaky,
-                     s);
+      const PlaneNorm a = instanceNormPlane(xp + p * plane, plane, eps, wp ? wp[c] : 1.0f, bp ? bp[c] : 0.0f);
+      normalisePlane(xp + p * plane, yp + p * plane, plane, a, leaky, s);
     }
   });
   return out;
+}
+
+PlaneNorm instanceNormPlane(const float* xs, int64_t plane, double eps, float weight, float bias) {
+  // Summed relative to the first voxel: float lanes then add values near 0, not near a
+  // large offset (CT-like data 1000 +- 0.01 lost its spread in lane sums otherwise).
+  const double mean = double(xs[0]) + planeSum<false>(xs, plane, xs[0]) / double(plane);
+  const auto centre = static_cast<float>(mean);
+  // Deviations from the float mean; E[(x - c)^2] = var + (mean - c)^2.
+  const double offset = mean - double(centre);
+  const double var = std::max(0.0, planeSum<true>(xs, plane, centre) / double(plane) - offset * offset);
+  const double scale = double(weight) / std::sqrt(var + eps);
+  return {centre, static_cast<float>(scale), static_cast<float>(double(bias) - offset * scale)};
 }
 
 bool fusedInstanceNormEnabled() { return fusedSwitch().load(); }

@@ -18,6 +18,15 @@ namespace mqb {
 torch::Tensor fusedInstanceNorm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                 double eps, std::optional<double> slope);
 
+// One (image, channel) plane's normalisation y = (x - centre) * scale + shift, from its
+// n values and the channel's weight / bias (1 / 0 when the norm has none). Subtracting the
+// float mean first keeps the result exact where x * scale and the mean's share would nearly
+// cancel (a large offset, or a plane of one voxel, where scale is 1 / sqrt(eps)).
+struct PlaneNorm {
+  float centre = 0, scale = 1, shift = 0;
+};
+PlaneNorm instanceNormPlane(const float* x, int64_t n, double eps, float weight, float bias);
+
 // Process-wide switch, read when a model or a quantized graph is built. Default on;
 // MQB_FUSED_NORM=0 in the environment keeps LibTorch's instance_norm (A/B measurements).
 bool fusedInstanceNormEnabled();

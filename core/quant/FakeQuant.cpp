@@ -1,6 +1,7 @@
 #include "quant/FakeQuant.h"
 
 #include "Error.h"
+#include "FusedInstanceNorm.h"
 #include "quant/OrderedFloatBits.h"
 #include "quant/ReductionGroups.h"
 
@@ -268,6 +269,42 @@ void fakeQuantInto(const torch::Tensor& x, const QuantGrid& grid, const torch::T
 void fakeQuantLeakyInto(const torch::Tensor& x, double negativeSlope, const QuantGrid& grid,
                         const torch::Tensor& out) {
   staticInto(x, grid, out, Leaky{static_cast<float>(negativeSlope)});
+}
+
+void fakeQuantNormLeakyInto(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                            double eps, double negativeSlope, const QuantGrid& grid, const torch::Tensor& out) {
+  checkBits(grid.bits);
+  const torch::Tensor input = contiguousFloat32(x, "fake quantization");
+  checkOut(input, out, "fake quantization");
+  if (input.dim() < 3) throw Error("fake quantization: an instance norm needs [N, C, spatial...]");
+  const int64_t channels = input.size(1);
+  const bool perTensor = grid.axis == kPerTensor || grid.groups.size() == 1;
+  if (!perTensor && (grid.axis != 1 || grid.groups.size() != static_cast<size_t>(channels)))
+    throw Error("fake quantization: the grid does not match the norm's channels");
+  if ((weight.defined() && weight.numel() != channels) || (bias.defined() && bias.numel() != channels))
+    throw Error("fake quantization: the norm's weight or bias does not match its channels");
+  const int64_t planes = input.size(0) * channels;
+  if (planes == 0 || input.numel() == 0) return;
+  const int64_t plane = input.numel() / planes;
+  const torch::Tensor w = weight.defined() ? weight.contiguous() : torch::Tensor();
+  const torch::Tensor b = bias.defined() ? bias.contiguous() : torch::Tensor();
+  const float* wp = w.defined() ? w.data_ptr<float>() : nullptr;
+  const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
+  const float* xp = input.data_ptr<float>();
+  float* yp = out.data_ptr<float>();
+  const Leaky leaky{static_cast<float>(negativeSlope)};
+  at::parallel_for(0, planes, std::max<int64_t>(1, kGrain / plane), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t c = p % channels;
+      const PlaneNorm a = instanceNormPlane(xp + p * plane, plane, eps, wp ? wp[c] : 1.0f, bp ? bp[c] : 0.0f);
+      const GroupGrid& g = grid.groups[perTensor ? 0 : static_cast<size_t>(c)];
+      const float centre = a.centre, scale = a.scale, shift = a.shift;
+      const float* xs = xp + p * plane;
+      float* ys = yp + p * plane;
+      for (int64_t i = 0; i < plane; ++i)
+        ys[i] = fakeQuantValue(leaky((xs[i] - centre) * scale + shift), g.scale, g.lo, g.hi);
+    }
+  });
 }
 
 torch::Tensor fakeQuant(const torch::Tensor& x, const QuantGrid& grid) {

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "Error.h"
+#include "FusedInstanceNorm.h"
 #include "quant/FakeQuant.h"
 
 namespace mqb::quant {
@@ -38,6 +39,13 @@ torch::Tensor actHook(const torch::Tensor& x, int64_t ctx, int64_t op, int64_t s
 
 torch::Tensor leakyHook(const torch::Tensor& pre, double slope, int64_t ctx, int64_t op, int64_t slot) {
   return runtimeFor(ctx).onLeakyActivation(pre, slope, op, slot);
+}
+
+torch::Tensor normHook(const torch::Tensor& x, const c10::optional<torch::Tensor>& weight,
+                       const c10::optional<torch::Tensor>& bias, double eps, double slope, int64_t ctx, int64_t op,
+                       int64_t slot) {
+  return runtimeFor(ctx).onNormActivation(x, weight ? *weight : torch::Tensor(), bias ? *bias : torch::Tensor(), eps,
+                                          slope, op, slot);
 }
 
 torch::Tensor outHook(const torch::Tensor& y, int64_t ctx, int64_t op) {
@@ -76,6 +84,10 @@ TORCH_LIBRARY(mqb, m) {
   m.def(torch::schema("mqb::act_leaky(Tensor pre, float slope, int ctx, int op, int slot) -> Tensor",
                       c10::AliasAnalysisKind::CONSERVATIVE),
         leakyHook);
+  m.def(torch::schema("mqb::act_norm(Tensor x, Tensor? weight, Tensor? bias, float eps, float slope, int ctx, "
+                      "int op, int slot) -> Tensor",
+                      c10::AliasAnalysisKind::CONSERVATIVE),
+        normHook);
   m.def(torch::schema("mqb::out(Tensor y, int ctx, int op) -> Tensor", c10::AliasAnalysisKind::CONSERVATIVE),
         outHook);
 }
@@ -132,6 +144,20 @@ torch::Tensor QuantRuntime::onLeakyActivation(const torch::Tensor& pre, double s
   // alias); the out-of-place form must leave it intact.
   const torch::Tensor out = plan.foldedInPlace ? pre : torch::empty_like(pre);
   fakeQuantLeakyInto(pre, slope, plan.grid, out);
+  return out;
+}
+
+torch::Tensor QuantRuntime::onNormActivation(const torch::Tensor& x, const torch::Tensor& weight,
+                                             const torch::Tensor& bias, double eps, double slope, int64_t op,
+                                             int64_t slot) {
+  const ActivationPlan& plan = plans_[static_cast<size_t>(op)][static_cast<size_t>(slot)];
+  if (observer_ || plan.mode != ActivationPlan::Mode::Static || x.dim() < 3 || x.scalar_type() != torch::kFloat ||
+      !x.device().is_cpu() || x.requires_grad())
+    // The norm and activation as the graph had them, then the usual hook: observers see
+    // the op's input.
+    return onActivation(fusedInstanceNorm(x, weight, bias, eps, slope), op, slot);
+  const torch::Tensor out = torch::empty(x.sizes(), x.options().memory_format(torch::MemoryFormat::Contiguous));
+  fakeQuantNormLeakyInto(x, weight, bias, eps, slope, plan.grid, out);
   return out;
 }
 

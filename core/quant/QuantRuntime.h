@@ -2,7 +2,9 @@
 // The run-time side of the rewritten graph. Two custom operators are inserted around
 // every quantizable op: mqb::act(x, ctx, op, slot) on each activation input and
 // mqb::out(y, ctx, op) on the output; mqb::act_leaky(pre, slope, ctx, op, slot) replaces
-// act and the LeakyReLU in front of it where QuantizedModel folds the two. They look up
+// act and the LeakyReLU in front of it where QuantizedModel folds the two, and
+// mqb::act_norm(x, weight, bias, eps, slope, ctx, op, slot) also the instance norm in front
+// of that LeakyReLU. They look up
 // the QuantRuntime registered under `ctx` and apply its plan (fake-quantize with a static
 // grid or dynamic per-voxel/token scales, or pass through), and let an observer see FP32
 // inputs/outputs (calibration, layer analysis). One instrumented graph serves every use.
@@ -63,6 +65,10 @@ class QuantRuntime {
   torch::Tensor onActivation(const torch::Tensor& x, int64_t op, int64_t slot);
   // Input `pre` of a folded LeakyReLU (ActivationPlan::foldedLeaky).
   torch::Tensor onLeakyActivation(const torch::Tensor& pre, double slope, int64_t op, int64_t slot);
+  // Input `x` of an instance norm whose LeakyReLU was folded into this hook
+  // (mqb::act_norm: QuantizedModel fuses the two after its graph passes).
+  torch::Tensor onNormActivation(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                 double eps, double slope, int64_t op, int64_t slot);
   torch::Tensor onOutput(const torch::Tensor& y, int64_t op);
 
  private:

@@ -96,6 +96,37 @@ torch::Tensor fakeQuantEinsumWeight(const torch::Tensor& w, const std::vector<in
   return q.permute(inverse).contiguous();
 }
 
+// After the fast-route passes: a folded activation hook (mqb::act_leaky) whose input is a
+// fused instance norm without activation of its own, read by nothing else, takes the norm
+// in too (mqb::act_norm): the norm's output is then never written at all, the hook
+// normalises, activates and quantizes in one pass. Returns the number of hooks fused.
+int foldNormsIntoHooks(torch::jit::Graph& g) {
+  static const auto leakyHook = c10::Symbol::fromQualString("mqb::act_leaky");
+  static const auto norm = c10::Symbol::fromQualString("mqb::instance_norm");
+  static const auto normHook = c10::Symbol::fromQualString("mqb::act_norm");
+  std::vector<Node*> hooks;
+  for (Node* n : g.nodes())
+    if (n->kind() == leakyHook) hooks.push_back(n);
+  int fused = 0;
+  for (Node* hook : hooks) {
+    Node* producer = hook->input(0)->node();
+    // mqb::instance_norm(x, weight, bias, eps, slope): no activation of its own (slope None).
+    if (producer->kind() != norm || hook->input(0)->uses().size() != 1 ||
+        producer->input(4)->type()->kind() != c10::TypeKind::NoneType || producer->owningBlock() != hook->owningBlock())
+      continue;
+    // mqb::act_leaky(pre, slope, ctx, op, slot)
+    Node* n = g.create(normHook, {producer->input(0), producer->input(1), producer->input(2), producer->input(3),
+                                  hook->input(1), hook->input(2), hook->input(3), hook->input(4)});
+    n->insertBefore(hook);
+    n->output()->setType(hook->output()->type());
+    hook->output()->replaceAllUsesWith(n->output());
+    hook->destroy();
+    producer->destroy();
+    ++fused;
+  }
+  return fused;
+}
+
 bool envDisablesFolding() {
   const char* v = std::getenv("MQB_FOLD_ACTIVATIONS");
   return v && std::string(v) == "0";
@@ -220,6 +251,7 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
   // After the hooks: they stay on dense tensors around each oneDNN convolution.
   fastConvolutions_ = useFastConvolutions(copy.graph);
   useFusedInstanceNorms(*copy.graph);
+  foldedNorms_ = foldNormsIntoHooks(*copy.graph);
   insertCancelPoints(*copy.graph);  // last: the oneDNN pass does not know the operator
   function_ = std::make_unique<torch::jit::GraphFunction>("mqb_quantized_forward", copy.graph, nullptr);
 }

@@ -40,6 +40,8 @@ class QuantizedModel : public PatchPredictor {
   QuantRuntime& runtime() { return runtime_; }
   // Convolutions of the hooked graph that run in oneDNN (FastConvolutions.h).
   int fastConvolutions() const { return fastConvolutions_; }
+  // Folded activation hooks that also took in the instance norm in front of them.
+  int foldedNorms() const { return foldedNorms_; }
 
   // Whether the config needs calibrated static activation grids.
   static bool needsCalibration(const QuantizableGraph& graph, const QuantConfig& config);
@@ -52,6 +54,7 @@ class QuantizedModel : public PatchPredictor {
   std::vector<torch::Tensor> weights_;
   bool foldActivations_ = true;
   int fastConvolutions_ = 0;
+  int foldedNorms_ = 0;
   std::unique_ptr<torch::jit::GraphFunction> function_;
 };
 

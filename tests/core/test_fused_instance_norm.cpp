@@ -7,6 +7,9 @@
 #include <torch/script.h>
 
 #include "FusedInstanceNorm.h"
+#include "quant/CalibrationData.h"
+#include "quant/QuantizableGraph.h"
+#include "quant/QuantizedModel.h"
 
 using namespace mqb;
 
@@ -88,4 +91,47 @@ TEST(FusedInstanceNorm, TakesInOnlyTheActivationNothingElseReads) {
   const torch::Tensor want = frozen.forward({x}).toTensor();
   const torch::Tensor got = fused({frozen._ivalue(), x}).toTensor();
   EXPECT_TRUE(torch::allclose(got, want, 1e-4, 1e-5)) << (got - want).abs().max().item<float>();
+}
+
+TEST(FusedInstanceNorm, QuantizationHookTakesInTheNormWithTheSameValues) {
+  // conv -> norm -> LeakyReLU -> conv: with static grids the second conv's input hook
+  // normalises, activates and quantizes in one pass (mqb::act_norm); without folding the
+  // graph runs the fused norm + LeakyReLU, then quantizes. Same float operations: equal.
+  torch::NoGradGuard noGrad;
+  torch::manual_seed(13);
+  torch::jit::Module m("ConvNormAct");
+  m.register_parameter("w1", torch::randn({8, 2, 3, 3, 3}) * 0.2, false);
+  m.register_parameter("b1", torch::randn({8}) * 0.1, false);
+  m.register_parameter("g", 1 + 0.1 * torch::randn({8}), false);
+  m.register_parameter("e", 0.1 * torch::randn({8}), false);
+  m.register_parameter("w2", torch::randn({3, 8, 3, 3, 3}) * 0.2, false);
+  m.register_parameter("b2", torch::randn({3}) * 0.1, false);
+  m.define(R"JIT(
+    def forward(self, x):
+        y = torch.conv3d(x, self.w1, self.b1, [1, 1, 1], [1, 1, 1])
+        y = torch.instance_norm(y, self.g, self.e, None, None, True, 0.1, 1e-05, False)
+        y = torch.leaky_relu(y, 0.01)
+        return torch.conv3d(y, self.w2, self.b2, [1, 1, 1], [1, 1, 1])
+  )JIT");
+  m.eval();
+  auto graph = std::make_shared<const quant::QuantizableGraph>(m, "ConvNormAct");
+  std::vector<torch::Tensor> patches;
+  for (int i = 0; i < 3; ++i) patches.push_back(torch::randn({1, 2, 10, 11, 12}));
+  const quant::CalibrationData cal = quant::calibrate(*graph, patches, 0, FeedbackStage(nullptr, 0, 1, ""));
+  for (auto granularity : {quant::Granularity::PerTensor, quant::Granularity::PerChannel}) {
+    quant::QuantConfig c;
+    c.precision = quant::Precision::integer(8, 4);
+    c.granularity = granularity;
+    quant::QuantizedModel folded(graph, ModelMetadata{}, c, &cal);
+    quant::QuantizedModel plain(graph, ModelMetadata{}, c, &cal, /*foldActivations=*/false);
+    EXPECT_EQ(folded.foldedNorms(), 1);
+    EXPECT_EQ(plain.foldedNorms(), 0);
+    const torch::Tensor a = folded.predict(patches[1]), b = plain.predict(patches[1]);
+    EXPECT_TRUE(torch::equal(a, b)) << (a - b).abs().max().item<float>();
+    // Not vacuous: 4-bit activations move the output away from FP32.
+    quant::QuantConfig fp;
+    fp.precision = quant::Precision::fp32();
+    quant::QuantizedModel fp32(graph, ModelMetadata{}, fp, nullptr);
+    EXPECT_GT((a - fp32.predict(patches[1])).abs().max().item<float>(), 1e-3);
+  }
 }
