@@ -7,6 +7,9 @@
 //                                 a patch) + one more forward on a CT patch: one window's activations
 //   mqb_bench_peak_rss inference  the same as forward + segmentVolume (window batch 1) on the CT
 //   mqb_bench_peak_rss quant-inference  ... + W8A8 per-voxel quantized segmentVolume (no calibration)
+//   mqb_bench_peak_rss calibration [--patches 16]  ... + calibration of every op's input on
+//                                 that many CT patches (windows in parallel: each worker holds
+//                                 a recording of one patch's hook inputs until it is replayed)
 //
 // Options: --model M.pt (default $MQB_BENCH_MODEL or <build>/bench-unet-96.pt),
 // --volume CT (default $MQB_DATA_DIR/abdomen-ct/example_ct.nii.gz). Prints one JSON object.
@@ -25,6 +28,8 @@
 #include "BlasThreads.h"
 #include "CachingCpuAllocator.h"
 #include "VolumeIO.h"
+#include "VolumePreparation.h"
+#include "quant/CalibrationData.h"
 #include "quant/QuantizableGraph.h"
 #include "quant/QuantizedModel.h"
 
@@ -35,13 +40,15 @@ int main(int argc, char** argv) {
   installCachingCpuAllocator();  // as the applications do (MQB_CPU_CACHE=0 to compare without)
   setBlasThreads(at::get_num_threads());  // OpenBLAS follows the ATen threads, as in the applications
   try {
-    if (argc < 2) throw Error("usage: mqb_bench_peak_rss baseline|forward|inference|quant-inference [--model M] [--volume CT]");
+    if (argc < 2) throw Error("usage: mqb_bench_peak_rss baseline|forward|inference|quant-inference|calibration [--model M] [--volume CT] [--patches N]");
     const std::string mode = argv[1];
     std::string modelPath = benchModelPath(), volumePath = exampleCtPath();
+    int patches = 16;
     for (int i = 2; i + 1 < argc; i += 2) {
       const std::string k = argv[i];
       if (k == "--model") modelPath = argv[i + 1];
       else if (k == "--volume") volumePath = argv[i + 1];
+      else if (k == "--patches") patches = std::stoi(argv[i + 1]);
       else throw Error("unknown option " + k);
     }
     if (volumePath.empty() || !fs::exists(volumePath)) {
@@ -98,6 +105,15 @@ int main(int argc, char** argv) {
         InferenceResult r = segmentVolume(q, volume, o);
         j["windows"] = r.windows;
         j["seconds"] = r.seconds;
+        j["rss_bytes"] = currentRssBytes();
+      } else if (mode == "calibration") {
+        auto graph = std::make_shared<const quant::QuantizableGraph>(model.module(), modelPath);
+        const PreparedVolume prepared = prepareVolume(volume, md, FeedbackStage(nullptr, 0, 1, ""));
+        const auto samples = quant::sampleCalibrationPatches(prepared, torch::Tensor(), md.patchSize, patches, 7);
+        const Clock::time_point start = Clock::now();
+        const quant::CalibrationData cal = quant::calibrate(*graph, samples, 7, FeedbackStage(nullptr, 0, 1, ""));
+        j["seconds"] = secondsSince(start);
+        j["patches"] = samples.size();
         j["rss_bytes"] = currentRssBytes();
       } else {
         throw Error("unknown mode '" + mode + "'");
