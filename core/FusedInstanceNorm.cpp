@@ -139,7 +139,7 @@ int rewriteBlock(torch::jit::Graph& graph, torch::jit::Block* block) {
 
 torch::Tensor fusedInstanceNorm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,
                                 double eps, std::optional<double> slope) {
-  TORCH_CHECK(input.dim() >= 3 && input.scalar_type() == torch::kFloat && input.device().is_cpu(),
+  TORCH_CHECK(input.dim() >= 2 && input.scalar_type() == torch::kFloat && input.device().is_cpu(),
               "mqb::instance_norm: needs a float32 CPU tensor [N, C, spatial...]");
   const torch::Tensor x = input.contiguous();
   const int64_t channels = x.size(1);

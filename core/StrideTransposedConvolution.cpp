@@ -122,6 +122,8 @@ torch::Tensor strideTransposedPointwiseWeight(const torch::Tensor& weight) {
 
 torch::Tensor strideTransposedScatter(const torch::Tensor& input, const torch::Tensor& bias,
                                       const std::array<int64_t, 3>& kernel) {
+  // An unbatched input [Co*K, D, H, W] (LibTorch's transposed convolution accepts one).
+  if (input.dim() == 4) return strideTransposedScatter(input.unsqueeze(0), bias, kernel).squeeze(0);
   const int64_t kd = kernel[0], kh = kernel[1], kw = kernel[2], taps = kd * kh * kw;
   TORCH_CHECK(input.dim() == 5 && input.scalar_type() == torch::kFloat && input.device().is_cpu() && taps > 0 &&
                   input.size(1) % taps == 0,

@@ -20,7 +20,10 @@ bool TimedApplication::notify(QObject* receiver, QEvent* event) {
   // are reported too, indented by depth and printed before their parent.
   const QEvent::Type type = event->type();
   const QString cls = receiver ? receiver->metaObject()->className() : QStringLiteral("?");
-  const QString name = receiver ? receiver->objectName() : QString();
+  // A viewport or an inner widget names nothing by itself: say whose it is.
+  QString name = receiver ? receiver->objectName() : QString();
+  if (receiver && receiver->parent())
+    name += QStringLiteral(" in ") + QString::fromLatin1(receiver->parent()->metaObject()->className());
   QElapsedTimer t;
   t.start();
   ++depth_;

@@ -276,7 +276,7 @@ void fakeQuantNormLeakyInto(const torch::Tensor& x, const torch::Tensor& weight,
   checkBits(grid.bits);
   const torch::Tensor input = contiguousFloat32(x, "fake quantization");
   checkOut(input, out, "fake quantization");
-  if (input.dim() < 3) throw Error("fake quantization: an instance norm needs [N, C, spatial...]");
+  if (input.dim() < 2) throw Error("fake quantization: an instance norm needs [N, C, spatial...]");
   const int64_t channels = input.size(1);
   const bool perTensor = grid.axis == kPerTensor || grid.groups.size() == 1;
   if (!perTensor && (grid.axis != 1 || grid.groups.size() != static_cast<size_t>(channels)))

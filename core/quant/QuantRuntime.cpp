@@ -151,7 +151,7 @@ torch::Tensor QuantRuntime::onNormActivation(const torch::Tensor& x, const torch
                                              const torch::Tensor& bias, double eps, double slope, int64_t op,
                                              int64_t slot) {
   const ActivationPlan& plan = plans_[static_cast<size_t>(op)][static_cast<size_t>(slot)];
-  if (observer_ || plan.mode != ActivationPlan::Mode::Static || x.dim() < 3 || x.scalar_type() != torch::kFloat ||
+  if (observer_ || plan.mode != ActivationPlan::Mode::Static || x.dim() < 2 || x.scalar_type() != torch::kFloat ||
       !x.device().is_cpu() || x.requires_grad())
     // The norm and activation as the graph had them, then the usual hook: observers see
     // the op's input.

@@ -114,6 +114,13 @@ int foldNormsIntoHooks(torch::jit::Graph& g) {
     if (producer->kind() != norm || hook->input(0)->uses().size() != 1 ||
         producer->input(4)->type()->kind() != c10::TypeKind::NoneType || producer->owningBlock() != hook->owningBlock())
       continue;
+    // The fused hook reads the norm's input where the hook is: only constants may sit in
+    // between, or something there could write into that input first (a later reader's
+    // hook quantizing it in place, an in-place op).
+    bool onlyConstantsBetween = true;
+    for (Node* k = producer->next(); k != hook && onlyConstantsBetween; k = k->next())
+      onlyConstantsBetween = k->kind() == c10::prim::Constant;
+    if (!onlyConstantsBetween) continue;
     // mqb::act_leaky(pre, slope, ctx, op, slot)
     Node* n = g.create(normHook, {producer->input(0), producer->input(1), producer->input(2), producer->input(3),
                                   hook->input(1), hook->input(2), hook->input(3), hook->input(4)});

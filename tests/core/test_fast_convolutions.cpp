@@ -130,6 +130,13 @@ TEST(StrideTransposedConvolution, GivesLibTorchsValuesForEveryShape) {
     ASSERT_EQ(got.sizes(), expected.sizes());
     EXPECT_TRUE(torch::allclose(got, expected, 1e-5, 1e-4)) << (got - expected).abs().max().item<float>();
   }
+  // An unbatched input, which LibTorch's transposed convolution accepts.
+  {
+    const torch::Tensor u = torch::randn({3, 4, 5, 6});
+    const torch::Tensor wu = torch::randn({3, 2, 2, 2, 2});
+    EXPECT_TRUE(torch::allclose(strideTransposedScatter(torch::conv3d(u, strideTransposedPointwiseWeight(wu)), {}, {2, 2, 2}),
+                                torch::conv_transpose3d(u, wu, {}, {2, 2, 2}), 1e-5, 1e-4));
+  }
   // Non-contiguous products (the channels of output channel 1 only) are read correctly.
   const torch::Tensor x = torch::randn({1, 6, 4, 4, 4});
   const torch::Tensor w = torch::randn({6, 2, 2, 2, 2});

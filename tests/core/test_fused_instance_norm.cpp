@@ -37,7 +37,7 @@ TEST(FusedInstanceNorm, GivesLibTorchsNormAndLeakyReLU) {
   torch::NoGradGuard noGrad;
   torch::manual_seed(11);
   for (const auto& shape : std::vector<std::vector<int64_t>>{{2, 3, 5, 6, 7}, {1, 16, 48, 48, 48}, {1, 4, 1, 1, 1},
-                                                            {3, 2, 9, 4}}) {
+                                                            {3, 2, 9, 4}, {4, 3}}) {
     const torch::Tensor x = torch::randn(shape) * 3 + 0.5;
     const int64_t c = shape[1];
     const torch::Tensor w = 1 + 0.2 * torch::randn({c}), b = 0.1 * torch::randn({c});
@@ -134,4 +134,37 @@ TEST(FusedInstanceNorm, QuantizationHookTakesInTheNormWithTheSameValues) {
     quant::QuantizedModel fp32(graph, ModelMetadata{}, fp, nullptr);
     EXPECT_GT((a - fp32.predict(patches[1])).abs().max().item<float>(), 1e-3);
   }
+}
+
+TEST(FusedInstanceNorm, NormStaysOutOfTheHookWhenItsInputIsReadInBetween) {
+  // y feeds the norm and a skip convolution placed between the norm and its LeakyReLU: the
+  // skip convolution is y's last reader, so its hook may quantize y in place before the
+  // LeakyReLU's position. The norm must keep reading y where it was.
+  torch::NoGradGuard noGrad;
+  torch::manual_seed(14);
+  torch::jit::Module m("SkipBetween");
+  m.register_parameter("w1", torch::randn({6, 1, 3, 3, 3}) * 0.3, false);
+  m.register_parameter("ws", torch::randn({6, 6, 1, 1, 1}) * 0.3, false);
+  m.register_parameter("w2", torch::randn({6, 6, 3, 3, 3}) * 0.2, false);
+  m.define(R"JIT(
+    def forward(self, x):
+        y = torch.conv3d(x, self.w1, None, [1, 1, 1], [1, 1, 1])
+        h = torch.instance_norm(y, None, None, None, None, True, 0.1, 1e-05, False)
+        s = torch.conv3d(y, self.ws)
+        h = torch.leaky_relu(h, 0.01)
+        return torch.conv3d(h, self.w2, None, [1, 1, 1], [1, 1, 1]) + s
+  )JIT");
+  m.eval();
+  auto graph = std::make_shared<const quant::QuantizableGraph>(m, "SkipBetween");
+  std::vector<torch::Tensor> patches;
+  for (int i = 0; i < 3; ++i) patches.push_back(torch::randn({1, 1, 9, 10, 11}));
+  const quant::CalibrationData cal = quant::calibrate(*graph, patches, 0, FeedbackStage(nullptr, 0, 1, ""));
+  quant::QuantConfig c;
+  c.precision = quant::Precision::integer(8, 4);
+  c.granularity = quant::Granularity::PerTensor;
+  quant::QuantizedModel folded(graph, ModelMetadata{}, c, &cal);
+  quant::QuantizedModel plain(graph, ModelMetadata{}, c, &cal, /*foldActivations=*/false);
+  EXPECT_EQ(folded.foldedNorms(), 0);
+  const torch::Tensor a = folded.predict(patches[2]), b = plain.predict(patches[2]);
+  EXPECT_TRUE(torch::equal(a, b)) << (a - b).abs().max().item<float>();
 }
