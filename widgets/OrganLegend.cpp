@@ -5,6 +5,7 @@
 #include <QPainter>
 #include <QPixmap>
 #include <QPushButton>
+#include <QStyle>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
@@ -30,9 +31,13 @@ OrganLegend::OrganLegend(QWidget* parent) : QWidget(parent) {
   tree_->setHeaderLabels({tr("Organ"), tr("")});
   tree_->setRootIsDecorated(false);
   tree_->header()->setSectionResizeMode(0, QHeaderView::Stretch);
-  tree_->header()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
+  // A fixed width fitted to the text (fitDetailColumn), not ResizeToContents: that mode
+  // re-measured every item on each header paint after new scores, ~100 ms of UI stall
+  // under a software-rendered display (MQB_SLOW_EVENTS).
+  tree_->header()->setSectionResizeMode(1, QHeaderView::Fixed);
   tree_->header()->setStretchLastSection(false);
   layout->addWidget(tree_);
+  fitDetailColumn(QStringLiteral("0.000 (00.0%)"));
   auto* buttons = new QHBoxLayout;
   auto* all = new QPushButton(tr("All"));
   auto* none = new QPushButton(tr("None"));
@@ -96,9 +101,21 @@ void OrganLegend::setDetail(int id, const QString& text) {
   updating_ = true;
   if (auto* item = itemFor(id)) item->setText(1, text);
   updating_ = false;
+  fitDetailColumn(text);
 }
 
-void OrganLegend::setDetailTitle(const QString& title) { tree_->headerItem()->setText(1, title); }
+void OrganLegend::setDetailTitle(const QString& title) {
+  tree_->headerItem()->setText(1, title);
+  fitDetailColumn(title);
+}
+
+void OrganLegend::fitDetailColumn(const QString& text) {
+  // Only ever widened: one measurement of the new text, not of every item.
+  // The margins QItemDelegate puts around a cell's text.
+  const int margins = 2 * (tree_->style()->pixelMetric(QStyle::PM_FocusFrameHMargin) + 1);
+  const int wanted = tree_->fontMetrics().horizontalAdvance(text) + margins;
+  if (wanted > tree_->header()->sectionSize(1)) tree_->header()->resizeSection(1, wanted);
+}
 
 void OrganLegend::clearDetails() {
   updating_ = true;

@@ -30,6 +30,7 @@ class OrganLegend : public QWidget {
   void visibilityChanged(int id, bool visible);
 
  private:
+  void fitDetailColumn(const QString& text);
   QTreeWidgetItem* itemFor(int id) const;
   QTreeWidget* tree_;
   ClassList classes_;

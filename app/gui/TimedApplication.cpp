@@ -22,8 +22,10 @@ bool TimedApplication::notify(QObject* receiver, QEvent* event) {
   const QString cls = receiver ? receiver->metaObject()->className() : QStringLiteral("?");
   // A viewport or an inner widget names nothing by itself: say whose it is.
   QString name = receiver ? receiver->objectName() : QString();
-  if (receiver && receiver->parent())
-    name += QStringLiteral(" in ") + QString::fromLatin1(receiver->parent()->metaObject()->className());
+  int up = 0;
+  for (QObject* p = receiver ? receiver->parent() : nullptr; p && up < 3; p = p->parent(), ++up)
+    name += QStringLiteral(" in ") + QString::fromLatin1(p->metaObject()->className()) +
+            (p->objectName().isEmpty() ? QString() : QStringLiteral(" ") + p->objectName());
   QElapsedTimer t;
   t.start();
   ++depth_;
