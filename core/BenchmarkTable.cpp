@@ -1,5 +1,7 @@
 #include "BenchmarkTable.h"
 
+#include "JsonField.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -265,16 +267,20 @@ BenchmarkTable BenchmarkTable::fromJson(const nlohmann::json& j, const std::stri
   try {
     t.toleranceMm = j.at("tolerance_mm").get<double>();
     t.volumes = j.value("volumes", std::vector<std::string>{});
-    t.expectedRows = j.value("expected_rows", 0);
+    // Checked integer reads: get<int>() of 1e20 is an undefined float -> int conversion.
+    t.expectedRows = jsonValue<int>(j, "expected_rows", 0, source);
     t.shard = j.value("shard", "");
-    for (const auto& r : j.at("rows")) {
+    const nlohmann::json& rows = j.at("rows");
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const nlohmann::json& r = rows[i];
+      const std::string at = "rows[" + std::to_string(i) + "]";
       BenchmarkRow row;
-      row.order = r.at("order").get<int>();
+      row.order = jsonRequire<int>(r, "order", source, at);
       row.model = r.at("model").get<std::string>();
       row.framework = r.at("framework").get<std::string>();
       row.architecture = r.at("architecture").get<std::string>();
       row.category = r.at("category").get<std::string>();
-      row.parameters = r.at("parameters").get<int64_t>();
+      row.parameters = jsonRequire<int64_t>(r, "parameters", source, at);
       row.precision = r.at("precision").get<std::string>();
       row.granularity = r.at("granularity").get<std::string>();
       row.dsc = r.at("dsc").get<double>();

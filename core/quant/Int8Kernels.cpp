@@ -32,6 +32,8 @@ int64_t spatialSize(const torch::Tensor& t) {
 
 inline uint8_t quantizeOne(float x, float scale, float lo, float hi, float zp) {
   float v = x / scale;
+  // NaN takes the level of 0 (the zero point): converting it to int is undefined.
+  v = v == v ? v : 0.0f;
   v = v < lo ? lo : v;
   v = v > hi ? hi : v;
   return static_cast<uint8_t>(static_cast<int>(roundHalfEven(v) + zp));

@@ -1,5 +1,7 @@
 #include "quant/QuantGrid.h"
 
+#include "JsonField.h"
+
 #include "Error.h"
 
 #include <algorithm>
@@ -100,10 +102,11 @@ nlohmann::json QuantGrid::toJson() const {
 QuantGrid QuantGrid::fromJson(const nlohmann::json& j) {
   try {
     QuantGrid grid;
-    grid.bits = j.at("bits").get<int>();
+    // Checked reads: get<int>() of 1e20 is an undefined float -> int conversion.
+    grid.bits = jsonAs<int>(j.at("bits"), "quantization grid", "bits");
     checkBits(grid.bits);
-    grid.symmetric = j.at("symmetric").get<bool>();
-    grid.axis = j.at("axis").get<int64_t>();
+    grid.symmetric = jsonAs<bool>(j.at("symmetric"), "quantization grid", "symmetric");
+    grid.axis = jsonAs<int64_t>(j.at("axis"), "quantization grid", "axis");
     if (grid.axis < kPerTensor) throw Error("quantization grid: invalid channel axis");
     const auto scales = j.at("scale").get<std::vector<float>>();
     const auto zeros = j.at("zeroPoint").get<std::vector<float>>();

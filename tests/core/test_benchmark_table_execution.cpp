@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "BenchmarkTable.h"
+#include "Error.h"
 
 using namespace mqb;
 
@@ -46,6 +47,20 @@ TEST(BenchmarkTableExecution, RealInt8RowsAddSpeedAndSizeColumnsInEveryFormat) {
   EXPECT_DOUBLE_EQ(back.rows[2].sizeRatio, 0.2712);
   EXPECT_EQ(back.rows[1].execution, "");
   EXPECT_EQ(back.toMarkdown(), md);
+  // Integers that do not fit are one-line errors naming the field, not a wrapped conversion.
+  for (const char* field : {"order", "parameters"}) {
+    nlohmann::json huge = t.toJson();
+    huge["rows"][1][field] = 1e20;
+    try {
+      BenchmarkTable::fromJson(huge, "t.json");
+      ADD_FAILURE() << field << " = 1e20 was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("rows[1].") + field), std::string::npos) << e.what();
+    }
+  }
+  nlohmann::json badCount = t.toJson();
+  badCount["expected_rows"] = 1e20;
+  EXPECT_THROW(BenchmarkTable::fromJson(badCount, "t.json"), Error);
 }
 
 TEST(BenchmarkTableExecution, SimulatedOnlyTablesKeepThePaperFormat) {

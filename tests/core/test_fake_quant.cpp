@@ -179,6 +179,12 @@ TEST(QuantGrid, JsonRoundTripAndValidation) {
   broken["zeroPoint"][0] = 99.0;
   EXPECT_THROW(q::QuantGrid::fromJson(broken), mqb::Error);
   EXPECT_THROW(q::QuantGrid::fromJson(nlohmann::json::object()), mqb::Error);
+  // Numbers outside the integer type are errors, not a wrapped (undefined) conversion.
+  for (const char* field : {"bits", "axis"}) {
+    nlohmann::json huge = g.toJson();
+    huge[field] = 1e20;
+    EXPECT_THROW(q::QuantGrid::fromJson(huge), mqb::Error) << field;
+  }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include "quant/CalibrationData.h"
 #include "quant/FakeQuant.h"
 #include "quant/Int8Build.h"
+#include "quant/Int8Kernels.h"
 #include "quant/Int8Model.h"
 #include "quant/Int8OutputRanges.h"
 #include "quant/Int8Packing.h"
@@ -104,6 +105,22 @@ void expectWithinOneStep(const StepError& e) {
 torch::Tensor he(std::vector<int64_t> shape, int64_t fanIn) { return torch::randn(shape) * std::sqrt(2.0 / double(fanIn)); }
 
 }  // namespace
+
+TEST(Int8Ops, QuantizeGivesNaNTheLevelOfZeroAndSaturatesInfinities) {
+  // Plain and channels-last layouts take different loops; both must agree.
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{7}, {1, 4, 3, 3, 3}}) {
+    torch::Tensor x = torch::zeros(shape);
+    x.view(-1)[0] = std::numeric_limits<float>::quiet_NaN();
+    x.view(-1)[1] = std::numeric_limits<float>::infinity();
+    x.view(-1)[2] = -std::numeric_limits<float>::infinity();
+    x.view(-1)[3] = 0.5f;
+    const torch::Tensor q = mqb::quant::int8Quantize(x, 0.1, 100).int_repr().contiguous().view(-1);
+    EXPECT_EQ(q[0].item<int>(), 100);  // the zero point: real 0
+    EXPECT_EQ(q[1].item<int>(), 255);
+    EXPECT_EQ(q[2].item<int>(), 0);
+    EXPECT_EQ(q[3].item<int>(), 105);
+  }
+}
 
 TEST(Int8Ops, Conv3dEqualsSimulatedW8A8WithinOneStep) {
   torch::manual_seed(1);
