@@ -41,7 +41,10 @@ int runPhantom(int argc, char** argv) {
   }
   if (cl.getInt("seed") < 0) throw Error("phantom: --seed must be >= 0, got " + cl.get("seed"));
   const double spacing = cl.getDouble("spacing");
-  if (!(spacing > 0) || !std::isfinite(spacing)) throw Error("phantom: --spacing must be a positive number");
+  // Beyond these the image geometry degenerates (ITK rejects tiny spacings with a bare
+  // message; huge ones overflow the origin to infinity): no CT is sampled that way.
+  if (!(spacing >= 1e-3 && spacing <= 1e3))
+    throw Error("phantom: --spacing must be between 0.001 and 1000 mm (got " + cl.get("spacing") + ")");
   o.spacing = {spacing, spacing, spacing};
   o.noiseSigmaHu = cl.getDouble("noise");
   if (!(o.noiseSigmaHu >= 0) || !std::isfinite(o.noiseSigmaHu)) throw Error("phantom: --noise must be a number >= 0");

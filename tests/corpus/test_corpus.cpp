@@ -771,6 +771,8 @@ class Corpus {
     opt("phantom --size 1,2", "phantom --out %O/p.nii.gz --labels %O/l.nii.gz --size 1,2", {"--size"});
     opt("phantom --size 16,16,16x", "phantom --out %O/p.nii.gz --labels %O/l.nii.gz --size 16,16,16x", {"--size"});
     opt("phantom --spacing 0", "phantom --out %O/p.nii.gz --labels %O/l.nii.gz --spacing 0", {"--spacing"});
+    opt("phantom --spacing 1e-300", "phantom --out %O/p.nii.gz --labels %O/l.nii.gz --spacing 1e-300", {"--spacing", "1e-300"});
+    opt("phantom --spacing 1e308", "phantom --out %O/p.nii.gz --labels %O/l.nii.gz --spacing 1e308", {"--spacing", "1e308"});
     opt("unknown option", seg + "--frobnicate 1", {"--frobnicate"});
     opt("--volume given twice", seg + "--volume " + in_ + "ct.nii", {"--volume", "given twice"});
     opt("quantize: --save-calibration is the --calibration",
