@@ -9,7 +9,7 @@
 #include "Error.h"
 #include "JsonField.h"
 #include "ModelErrors.h"
-#include "Preflight.h"
+#include "StudyPreflight.h"
 #include "QuantOptions.h"
 #include "quant/Int8Build.h"
 
@@ -36,15 +36,7 @@ int runExportInt8(int argc, char** argv) {
   // The output is checked before the model is loaded (not an input, not a folder or a
   // device, its folder writable) and written under a temporary name, renamed at the end:
   // a failure or a Ctrl-C leaves no file, and never replaces the model it reads.
-  Preflight()
-      .input(cl.get("model"), "model")
-      .input(cl.get("volume"), "volume", true)
-      .input(cl.get("labels"), "label map")
-      .input(cl.get("calibration"), "calibration file")
-      .labelMapTable(cl.get("label-map"))
-      .output(cl.get("out"))
-      .output(cl.get("save-calibration"))
-      .check();
+  preflightStudyCommand(cl, {}, {"out", "save-calibration"});
 
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));

@@ -12,7 +12,7 @@
 #include "JsonField.h"
 #include "LabelCoverage.h"
 #include "ModelErrors.h"
-#include "Preflight.h"
+#include "StudyPreflight.h"
 #include "QuantOptions.h"
 #include "SegmentationReport.h"
 #include "VolumeIO.h"
@@ -32,20 +32,6 @@ void loadOrSaveCalibration(const CommandLine& cl, quant::QuantizationStudy& stud
   if (cl.has("save-calibration"))
     output.writeText(cl.get("save-calibration"),
                      study.calibration(c.calibrationPatches, c.calibrationSeed, &feedback).toJson().dump() + "\n");
-}
-
-// Every input and output of quantize / analyze, checked before the model is loaded.
-void preflight(const CommandLine& cl, const std::vector<std::string>& imageOutputs,
-               const std::vector<std::string>& otherOutputs) {
-  Preflight p;
-  p.input(cl.get("model"), "model")
-      .input(cl.get("volume"), "volume", true)
-      .input(cl.get("labels"), "label map")
-      .input(cl.get("calibration"), "calibration file")
-      .labelMapTable(cl.get("label-map"));
-  for (const auto& o : imageOutputs) p.output(cl.get(o), true);
-  for (const auto& o : otherOutputs) p.output(cl.get(o));
-  p.check();
 }
 
 // The study both commands run on, with the op names checked and the calibration loaded
@@ -171,7 +157,7 @@ int runQuantize(int argc, char** argv) {
   if (!cl.parse(argc, argv)) return 0;
   quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
   config.execution = quant::parseExecution(cl.get("execution"));
-  preflight(cl, {"out", "fp32-out"}, {"json", "save-calibration", "int8-model"});
+  preflightStudyCommand(cl, {"out", "fp32-out"}, {"json", "save-calibration", "int8-model"});
   if (config.execution == quant::Execution::RealInt8) return runRealInt8(cl, config);
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
@@ -230,7 +216,7 @@ int runAnalyze(int argc, char** argv) {
   const int analysisPatches = cl.getInt("analysis-patches");
   if (analysisPatches < 1) throw Error("analyze: --analysis-patches must be >= 1, got " + cl.get("analysis-patches"));
   if (cl.getInt("keep-fp32") < 0) throw Error("analyze: --keep-fp32 must be >= 0, got " + cl.get("keep-fp32"));
-  preflight(cl, {}, {"json", "save-calibration"});
+  preflightStudyCommand(cl, {}, {"json", "save-calibration"});
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
   OutputTransaction output;
