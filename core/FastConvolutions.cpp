@@ -1,5 +1,6 @@
 #include "FastConvolutions.h"
 
+#include "JitGraph.h"
 #include "StrideTransposedConvolution.h"
 
 #include <ATen/Context.h>
@@ -20,15 +21,6 @@ std::atomic<bool>& fastSwitch() {
   return enabled;
 }
 
-int countIn(torch::jit::Block* block, c10::Symbol kind) {
-  int n = 0;
-  for (torch::jit::Node* node : block->nodes()) {
-    if (node->kind() == kind) ++n;
-    for (torch::jit::Block* sub : node->blocks()) n += countIn(sub, kind);
-  }
-  return n;
-}
-
 // LibTorch turns aten::_convolution (what tracing records) into aten::conv3d before it
 // looks for oneDNN candidates, through a subgraph rewrite whose matcher also compares the
 // number of node attributes. A convolution that carries one (QuantizableGraph names its ops
@@ -36,12 +28,8 @@ int countIn(torch::jit::Block* block, c10::Symbol kind) {
 // so it silently stays on LibTorch's native kernels. The attribute has served its purpose
 // once the graph is copied: drop it.
 void dropConvolutionAttributes(torch::jit::Block* block) {
-  static const auto convolution = c10::Symbol::fromQualString("aten::_convolution");
-  for (torch::jit::Node* node : block->nodes()) {
-    if (node->kind() == convolution)
-      for (c10::Symbol name : node->attributeNames()) node->removeAttribute(name);
-    for (torch::jit::Block* sub : node->blocks()) dropConvolutionAttributes(sub);
-  }
+  for (torch::jit::Node* node : nodesOfKind(block, c10::Symbol::fromQualString("aten::_convolution")))
+    for (c10::Symbol name : node->attributeNames()) node->removeAttribute(name);
 }
 
 }  // namespace
@@ -60,7 +48,7 @@ int useFastConvolutions(std::shared_ptr<torch::jit::Graph>& graph) {
   if (transposedRoute) useStrideTransposedConvolutions(*graph);
   torch::jit::ConvertFrozenOpsToMKLDNN(graph);
   // Each rewritten transposed convolution is one oneDNN (pointwise) convolution now.
-  return countIn(graph->block(), c10::Symbol::fromQualString("prim::mkldnn_convolution"));
+  return static_cast<int>(nodesOfKind(graph->block(), c10::Symbol::fromQualString("prim::mkldnn_convolution")).size());
 }
 
 }  // namespace mqb

@@ -1,6 +1,7 @@
 #include "FusedInstanceNorm.h"
 
 #include "FastConvolutions.h"
+#include "JitGraph.h"
 
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -123,18 +124,6 @@ bool rewrite(torch::jit::Graph& graph, torch::jit::Node* norm) {
   return true;
 }
 
-int rewriteBlock(torch::jit::Graph& graph, torch::jit::Block* block) {
-  static const auto instanceNorm = c10::Symbol::fromQualString("aten::instance_norm");
-  std::vector<torch::jit::Node*> norms;
-  int n = 0;
-  for (torch::jit::Node* node : block->nodes()) {
-    if (node->kind() == instanceNorm) norms.push_back(node);
-    for (torch::jit::Block* sub : node->blocks()) n += rewriteBlock(graph, sub);
-  }
-  for (torch::jit::Node* node : norms) n += rewrite(graph, node) ? 1 : 0;
-  return n;
-}
-
 }  // namespace
 
 torch::Tensor fusedInstanceNorm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,
@@ -184,7 +173,10 @@ bool fusedInstanceNormEnabled() { return fusedSwitch().load(); }
 int useFusedInstanceNorms(torch::jit::Graph& graph) {
   // Part of the fast route: MQB_FAST_CONV=0 (the pipeline before it) keeps LibTorch's norms.
   if (!fusedInstanceNormEnabled() || !fastConvolutionsEnabled()) return 0;
-  return rewriteBlock(graph, graph.block());
+  int n = 0;
+  for (torch::jit::Node* norm : nodesOfKind(graph.block(), c10::Symbol::fromQualString("aten::instance_norm")))
+    n += rewrite(graph, norm) ? 1 : 0;
+  return n;
 }
 
 // A pure function of its inputs (FROM_SCHEMA).

@@ -1,5 +1,7 @@
 #include "StrideTransposedConvolution.h"
 
+#include "JitGraph.h"
+
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
@@ -18,23 +20,6 @@ torch::Tensor runScatter(const torch::Tensor& products, const c10::optional<torc
                          c10::IntArrayRef kernel) {
   TORCH_CHECK(kernel.size() == 3, "mqb::stride_scatter: the kernel needs 3 sizes");
   return strideTransposedScatter(products, bias ? *bias : torch::Tensor(), {kernel[0], kernel[1], kernel[2]});
-}
-
-// Three sizes from an int[] constant (a single value stands for all three); false if the
-// value is not a constant int list of 1 or 3 entries.
-bool tripleOf(torch::jit::Value* v, std::array<int64_t, 3>& out) {
-  const auto iv = torch::jit::toIValue(v);
-  if (!iv || !iv->isIntList()) return false;
-  const std::vector<int64_t> list = iv->toIntVector();
-  if (list.size() == 1) out = {list[0], list[0], list[0]};
-  else if (list.size() == 3) out = {list[0], list[1], list[2]};
-  else return false;
-  return true;
-}
-
-bool constantInt(torch::jit::Value* v, int64_t expected) {
-  const auto iv = torch::jit::toIValue(v);
-  return iv && iv->isInt() && iv->toInt() == expected;
 }
 
 // The inputs of a transposed convolution, whichever node spells it.
@@ -76,12 +61,13 @@ bool rewrite(torch::jit::Graph& graph, torch::jit::Node* n) {
     const torch::Tensor& b = bias->toTensor();
     if (b.dim() != 1 || b.size(0) != w.size(1) || b.scalar_type() != torch::kFloat || b.is_mkldnn()) return false;
   }
-  std::array<int64_t, 3> stride{}, padding{}, outputPadding{}, dilation{};
-  if (!tripleOf(in.stride, stride) || !tripleOf(in.padding, padding) || !tripleOf(in.outputPadding, outputPadding) ||
-      !tripleOf(in.dilation, dilation) || !constantInt(in.groups, 1))
-    return false;
-  for (int d = 0; d < 3; ++d)
-    if (stride[d] != w.size(2 + d) || padding[d] != 0 || outputPadding[d] != 0 || dilation[d] != 1) return false;
+  const auto stride = constantIntList(in.stride, 3), padding = constantIntList(in.padding, 3);
+  const auto outputPadding = constantIntList(in.outputPadding, 3), dilation = constantIntList(in.dilation, 3);
+  if (!stride || !padding || !outputPadding || !dilation || constantInt(in.groups) != 1) return false;
+  for (size_t d = 0; d < 3; ++d)
+    if ((*stride)[d] != w.size(2 + static_cast<int64_t>(d)) || (*padding)[d] != 0 || (*outputPadding)[d] != 0 ||
+        (*dilation)[d] != 1)
+      return false;
 
   static const auto conv3d = c10::Symbol::fromQualString("aten::conv3d");
   torch::jit::WithInsertPoint guard(n);
@@ -100,17 +86,6 @@ bool rewrite(torch::jit::Graph& graph, torch::jit::Node* n) {
   n->output()->replaceAllUsesWith(scatter->output());
   n->destroy();
   return true;
-}
-
-int rewriteBlock(torch::jit::Graph& graph, torch::jit::Block* block) {
-  std::vector<torch::jit::Node*> nodes;
-  int n = 0;
-  for (torch::jit::Node* node : block->nodes()) {
-    nodes.push_back(node);
-    for (torch::jit::Block* sub : node->blocks()) n += rewriteBlock(graph, sub);
-  }
-  for (torch::jit::Node* node : nodes) n += rewrite(graph, node) ? 1 : 0;
-  return n;
 }
 
 }  // namespace
@@ -172,7 +147,13 @@ torch::Tensor strideTransposedScatter(const torch::Tensor& input, const torch::T
   return out;
 }
 
-int useStrideTransposedConvolutions(torch::jit::Graph& graph) { return rewriteBlock(graph, graph.block()); }
+int useStrideTransposedConvolutions(torch::jit::Graph& graph) {
+  int n = 0;
+  for (const char* kind : {"aten::_convolution", "aten::conv_transpose3d"})
+    for (torch::jit::Node* node : nodesOfKind(graph.block(), c10::Symbol::fromQualString(kind)))
+      n += rewrite(graph, node) ? 1 : 0;
+  return n;
+}
 
 // A pure function of its inputs (FROM_SCHEMA): the optimiser may treat it like an aten op.
 TORCH_LIBRARY_FRAGMENT(mqb, m) {

@@ -14,6 +14,7 @@
 
 #include "CancelPoint.h"
 #include "Error.h"
+#include "JitGraph.h"
 #include "quant/Int8Engine.h"
 #include "quant/Int8Kernels.h"
 #include "quant/Int8Packing.h"
@@ -27,24 +28,6 @@ using torch::jit::Node;
 using torch::jit::Value;
 
 namespace {
-
-std::optional<std::vector<int64_t>> constantIntList(Value* v, int dims) {
-  auto iv = torch::jit::toIValue(v);
-  if (!iv) return std::nullopt;
-  std::vector<int64_t> list;
-  if (iv->isIntList()) list = iv->toIntVector();
-  else if (iv->isInt()) list = {iv->toInt()};
-  else return std::nullopt;
-  if (list.size() == 1 && dims > 1) list.assign(static_cast<size_t>(dims), list[0]);
-  if (static_cast<int>(list.size()) != dims) return std::nullopt;
-  return list;
-}
-
-std::optional<int64_t> constantInt(Value* v) {
-  auto iv = torch::jit::toIValue(v);
-  if (!iv || !iv->isInt()) return std::nullopt;
-  return iv->toInt();
-}
 
 // The stride / padding / dilation / groups of a convolution node, from the argument
 // positions of each ATen form; a reason when they are not constants the kernels take.
