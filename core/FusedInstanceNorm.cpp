@@ -46,6 +46,18 @@ double planeSum(const float* x, int64_t n, float shift) {
   return total;
 }
 
+PlaneNorm instanceNormPlane(const float* xs, int64_t plane, double eps, float weight, float bias) {
+  // Summed relative to the first voxel: float lanes then add values near 0, not near a
+  // large offset (CT-like data 1000 +- 0.01 lost its spread in lane sums otherwise).
+  const double mean = double(xs[0]) + planeSum<false>(xs, plane, xs[0]) / double(plane);
+  const auto centre = static_cast<float>(mean);
+  // Deviations from the float mean; E[(x - c)^2] = var + (mean - c)^2.
+  const double offset = mean - double(centre);
+  const double var = std::max(0.0, planeSum<true>(xs, plane, centre) / double(plane) - offset * offset);
+  const double scale = double(weight) / std::sqrt(var + eps);
+  return {centre, static_cast<float>(scale), static_cast<float>(double(bias) - offset * scale)};
+}
+
 void normalisePlane(const float* x, float* y, int64_t n, const PlaneNorm& a, bool leaky, float slope) {
   const float centre = a.centre, scale = a.scale, shift = a.shift;
   if (leaky) {
@@ -132,40 +144,37 @@ torch::Tensor fusedInstanceNorm(const torch::Tensor& input, const torch::Tensor&
               "mqb::instance_norm: needs a float32 CPU tensor [N, C, spatial...]");
   const torch::Tensor x = input.contiguous();
   const int64_t channels = x.size(1);
-  const int64_t planes = x.size(0) * channels;
-  const int64_t plane = planes == 0 ? 0 : x.numel() / planes;
   TORCH_CHECK(!weight.defined() || weight.numel() == channels, "mqb::instance_norm: weight size");
   TORCH_CHECK(!bias.defined() || bias.numel() == channels, "mqb::instance_norm: bias size");
   torch::Tensor out = torch::empty_like(x, torch::MemoryFormat::Contiguous);
-  if (plane == 0) return out;
+  const bool leaky = slope.has_value();
+  const float s = leaky ? static_cast<float>(*slope) : 0.0f;
+  forEachInstanceNormPlane(x, weight, bias, eps, out,
+                           [&](const float* xs, float* ys, int64_t n, int64_t, const PlaneNorm& a) {
+                             normalisePlane(xs, ys, n, a, leaky, s);
+                           });
+  return out;
+}
+
+void forEachInstanceNormPlane(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                              double eps, const torch::Tensor& out, const NormPlaneWriter& write) {
+  const int64_t channels = x.size(1);
+  const int64_t planes = x.size(0) * channels;
+  if (planes == 0 || x.numel() == 0) return;
+  const int64_t plane = x.numel() / planes;
   const torch::Tensor w = weight.defined() ? weight.contiguous() : torch::Tensor();
   const torch::Tensor b = bias.defined() ? bias.contiguous() : torch::Tensor();
   const float* wp = w.defined() ? w.data_ptr<float>() : nullptr;
   const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
   const float* xp = x.data_ptr<float>();
   float* yp = out.data_ptr<float>();
-  const bool leaky = slope.has_value();
-  const float s = leaky ? static_cast<float>(*slope) : 0.0f;
   at::parallel_for(0, planes, std::max<int64_t>(1, (int64_t{1} << 16) / plane), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t c = p % channels;
       const PlaneNorm a = instanceNormPlane(xp + p * plane, plane, eps, wp ? wp[c] : 1.0f, bp ? bp[c] : 0.0f);
-      normalisePlane(xp + p * plane, yp + p * plane, plane, a, leaky, s);
+      write(xp + p * plane, yp + p * plane, plane, c, a);
     }
   });
-  return out;
-}
-
-PlaneNorm instanceNormPlane(const float* xs, int64_t plane, double eps, float weight, float bias) {
-  // Summed relative to the first voxel: float lanes then add values near 0, not near a
-  // large offset (CT-like data 1000 +- 0.01 lost its spread in lane sums otherwise).
-  const double mean = double(xs[0]) + planeSum<false>(xs, plane, xs[0]) / double(plane);
-  const auto centre = static_cast<float>(mean);
-  // Deviations from the float mean; E[(x - c)^2] = var + (mean - c)^2.
-  const double offset = mean - double(centre);
-  const double var = std::max(0.0, planeSum<true>(xs, plane, centre) / double(plane) - offset * offset);
-  const double scale = double(weight) / std::sqrt(var + eps);
-  return {centre, static_cast<float>(scale), static_cast<float>(double(bias) - offset * scale)};
 }
 
 bool fusedInstanceNormEnabled() { return fusedSwitch().load(); }

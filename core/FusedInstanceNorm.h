@@ -8,6 +8,7 @@
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/torch.h>
 
+#include <functional>
 #include <optional>
 
 namespace mqb {
@@ -18,14 +19,22 @@ namespace mqb {
 torch::Tensor fusedInstanceNorm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                 double eps, std::optional<double> slope);
 
-// One (image, channel) plane's normalisation y = (x - centre) * scale + shift, from its
-// n values and the channel's weight / bias (1 / 0 when the norm has none). Subtracting the
-// float mean first keeps the result exact where x * scale and the mean's share would nearly
-// cancel (a large offset, or a plane of one voxel, where scale is 1 / sqrt(eps)).
+// One (image, channel) plane's normalisation y = (x - centre) * scale + shift, with the
+// channel's weight / bias folded in. Subtracting the float mean first keeps the result
+// exact where x * scale and the mean's share would nearly cancel (a large offset, or a
+// plane of one voxel, where scale is 1 / sqrt(eps)).
 struct PlaneNorm {
   float centre = 0, scale = 1, shift = 0;
 };
-PlaneNorm instanceNormPlane(const float* x, int64_t n, double eps, float weight, float bias);
+
+// Writes every (image, channel) plane of `x` [N, C, ...] (contiguous float32; weight /
+// bias [C] or undefined, sizes checked by the caller) into the same place of `out`
+// (contiguous, x's shape) with `write(xs, ys, n, channel, norm)`, planes in parallel: the
+// one loop of the fused norm and of the quantization hook that takes a norm in.
+using NormPlaneWriter =
+    std::function<void(const float* xs, float* ys, int64_t n, int64_t channel, const PlaneNorm& norm)>;
+void forEachInstanceNormPlane(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                              double eps, const torch::Tensor& out, const NormPlaneWriter& write);
 
 // Process-wide switch, read when a model or a quantized graph is built. Default on;
 // MQB_FUSED_NORM=0 in the environment keeps LibTorch's instance_norm (A/B measurements).

@@ -283,27 +283,12 @@ void fakeQuantNormLeakyInto(const torch::Tensor& x, const torch::Tensor& weight,
     throw Error("fake quantization: the grid does not match the norm's channels");
   if ((weight.defined() && weight.numel() != channels) || (bias.defined() && bias.numel() != channels))
     throw Error("fake quantization: the norm's weight or bias does not match its channels");
-  const int64_t planes = input.size(0) * channels;
-  if (planes == 0 || input.numel() == 0) return;
-  const int64_t plane = input.numel() / planes;
-  const torch::Tensor w = weight.defined() ? weight.contiguous() : torch::Tensor();
-  const torch::Tensor b = bias.defined() ? bias.contiguous() : torch::Tensor();
-  const float* wp = w.defined() ? w.data_ptr<float>() : nullptr;
-  const float* bp = b.defined() ? b.data_ptr<float>() : nullptr;
-  const float* xp = input.data_ptr<float>();
-  float* yp = out.data_ptr<float>();
   const Leaky leaky{static_cast<float>(negativeSlope)};
-  at::parallel_for(0, planes, std::max<int64_t>(1, kGrain / plane), [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const int64_t c = p % channels;
-      const PlaneNorm a = instanceNormPlane(xp + p * plane, plane, eps, wp ? wp[c] : 1.0f, bp ? bp[c] : 0.0f);
-      const GroupGrid& g = grid.groups[perTensor ? 0 : static_cast<size_t>(c)];
-      const float centre = a.centre, scale = a.scale, shift = a.shift;
-      const float* xs = xp + p * plane;
-      float* ys = yp + p * plane;
-      for (int64_t i = 0; i < plane; ++i)
-        ys[i] = fakeQuantValue(leaky((xs[i] - centre) * scale + shift), g.scale, g.lo, g.hi);
-    }
+  forEachInstanceNormPlane(input, weight, bias, eps, out,
+                           [&](const float* xs, float* ys, int64_t n, int64_t c, const PlaneNorm& a) {
+    const GroupGrid& g = grid.groups[perTensor ? 0 : static_cast<size_t>(c)];
+    const float centre = a.centre, scale = a.scale, shift = a.shift;
+    for (int64_t i = 0; i < n; ++i) ys[i] = fakeQuantValue(leaky((xs[i] - centre) * scale + shift), g.scale, g.lo, g.hi);
   });
 }
 
