@@ -1,5 +1,7 @@
 #include "CachingCpuAllocator.h"
 
+#include "EnvSwitch.h"
+
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 #include <sanitizer/asan_interface.h>
@@ -145,7 +147,7 @@ size_t defaultLimit() {
 
 void installCachingCpuAllocator(size_t cacheLimitBytes) {
   // MQB_CPU_CACHE=0 keeps LibTorch's allocator (for A/B measurements).
-  if (const char* env = std::getenv("MQB_CPU_CACHE"); env && std::string(env) == "0") return;
+  if (envSwitchOff("MQB_CPU_CACHE")) return;
   std::call_once(g_install, [&] {
     g_allocator = new CachingCpuAllocator(cacheLimitBytes ? cacheLimitBytes : defaultLimit());
     // Priority above the default allocator's 0, so LibTorch keeps ours.

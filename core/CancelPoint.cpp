@@ -1,5 +1,7 @@
 #include "CancelPoint.h"
 
+#include "EnvSwitch.h"
+
 #include <cstdlib>
 #include <string>
 
@@ -82,10 +84,7 @@ TORCH_LIBRARY_FRAGMENT(mqb, m) {
 int insertCancelPoints(torch::jit::Graph& graph) {
   // MQB_CANCEL_POINTS=0: graphs without the points, for A/B timing (Cancel then waits for
   // the window, as before the points existed).
-  static const bool enabled = [] {
-    const char* v = std::getenv("MQB_CANCEL_POINTS");
-    return !(v && std::string(v) == "0");
-  }();
+  static const bool enabled = !envSwitchOff("MQB_CANCEL_POINTS");
   return enabled ? insertIn(graph.block(), graph) : 0;
 }
 

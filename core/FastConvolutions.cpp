@@ -1,5 +1,6 @@
 #include "FastConvolutions.h"
 
+#include "EnvSwitch.h"
 #include "JitGraph.h"
 #include "StrideTransposedConvolution.h"
 
@@ -14,10 +15,7 @@ namespace mqb {
 namespace {
 
 std::atomic<bool>& fastSwitch() {
-  static std::atomic<bool> enabled{[] {
-    const char* v = std::getenv("MQB_FAST_CONV");
-    return !(v && std::strcmp(v, "0") == 0);
-  }()};
+  static std::atomic<bool> enabled{!envSwitchOff("MQB_FAST_CONV")};
   return enabled;
 }
 
@@ -41,10 +39,7 @@ int useFastConvolutions(std::shared_ptr<torch::jit::Graph>& graph) {
   if (!fastConvolutionsEnabled() || !at::hasMKLDNN()) return 0;
   dropConvolutionAttributes(graph->block());
   // Before the oneDNN pass: the pointwise convolutions it creates go to oneDNN too.
-  static const bool transposedRoute = [] {
-    const char* v = std::getenv("MQB_STRIDE_TRANSPOSED");
-    return !(v && std::strcmp(v, "0") == 0);
-  }();
+  static const bool transposedRoute = !envSwitchOff("MQB_STRIDE_TRANSPOSED");
   if (transposedRoute) useStrideTransposedConvolutions(*graph);
   torch::jit::ConvertFrozenOpsToMKLDNN(graph);
   // Each rewritten transposed convolution is one oneDNN (pointwise) convolution now.

@@ -1,5 +1,6 @@
 #include "FusedInstanceNorm.h"
 
+#include "EnvSwitch.h"
 #include "FastConvolutions.h"
 #include "JitGraph.h"
 
@@ -78,10 +79,7 @@ torch::Tensor runOp(const torch::Tensor& x, const c10::optional<torch::Tensor>& 
 }
 
 std::atomic<bool>& fusedSwitch() {
-  static std::atomic<bool> enabled{[] {
-    const char* v = std::getenv("MQB_FUSED_NORM");
-    return !(v && std::strcmp(v, "0") == 0);
-  }()};
+  static std::atomic<bool> enabled{!envSwitchOff("MQB_FUSED_NORM")};
   return enabled;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "Error.h"
+#include "EnvSwitch.h"
 #include "CancelPoint.h"
 #include "FastConvolutions.h"
 #include "FusedInstanceNorm.h"
@@ -134,11 +135,6 @@ int foldNormsIntoHooks(torch::jit::Graph& g) {
   return fused;
 }
 
-bool envDisablesFolding() {
-  const char* v = std::getenv("MQB_FOLD_ACTIVATIONS");
-  return v && std::string(v) == "0";
-}
-
 }  // namespace
 
 bool QuantizedModel::needsCalibration(const QuantizableGraph& graph, const QuantConfig& config) {
@@ -195,7 +191,7 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
       config_(std::move(config)),
       runtime_(graph_->ops().size()),
       weights_(graph_->ops().size()),
-      foldActivations_(foldActivations && !envDisablesFolding()) {
+      foldActivations_(foldActivations && !envSwitchOff("MQB_FOLD_ACTIVATIONS")) {
   registerQuantOperators();
   for (const auto& name : config_.excludedOps) graph_->op(name);  // throws for unknown names
   for (const auto& [name, p] : config_.opPrecision) graph_->op(name);
