@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "Resources.h"
+#include "support/Resources.h"
 
 namespace mqb::bench {
 

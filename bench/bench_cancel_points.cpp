@@ -10,9 +10,9 @@
 #include <filesystem>
 #include <string>
 
-#include "CancelPoint.h"
-#include "FastConvolutions.h"
-#include "SegmentationModel.h"
+#include "runtime/CancelPoint.h"
+#include "runtime/FastConvolutions.h"
+#include "model/SegmentationModel.h"
 
 namespace {
 

@@ -16,10 +16,10 @@
 #include <optional>
 
 #include "BenchCommon.h"
-#include "ModelMetadata.h"
-#include "SlidingWindowInference.h"
-#include "VolumeIO.h"
-#include "VolumePreparation.h"
+#include "model/ModelMetadata.h"
+#include "inference/SlidingWindowInference.h"
+#include "io/VolumeIO.h"
+#include "inference/VolumePreparation.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include <array>
 #include <map>
 
-#include "Phantom.h"
-#include "SegmentationMetrics.h"
+#include "demo/Phantom.h"
+#include "metrics/SegmentationMetrics.h"
 
 namespace {
 

@@ -27,15 +27,15 @@
 #include <vector>
 
 #include "BenchCommon.h"
-#include "BlasThreads.h"
-#include "CachingCpuAllocator.h"
-#include "Error.h"
-#include "SegmentationMetrics.h"
-#include "SegmentationModel.h"
-#include "SlidingWindowInference.h"
-#include "quant/Int8Build.h"
-#include "quant/Int8Kernels.h"
-#include "quant/QuantizationStudy.h"
+#include "runtime/BlasThreads.h"
+#include "runtime/CachingCpuAllocator.h"
+#include "support/Error.h"
+#include "metrics/SegmentationMetrics.h"
+#include "model/SegmentationModel.h"
+#include "inference/SlidingWindowInference.h"
+#include "study/Int8Build.h"
+#include "quant/int8/Int8Kernels.h"
+#include "study/QuantizationStudy.h"
 
 using namespace mqb;
 using namespace mqb::bench;

@@ -8,7 +8,7 @@
 //                    [--variants native,batch,quant,serial] [--dump-input DIR] [--json out.json]
 //
 // Windows run on as many threads as LibTorch has intra-op threads (one intra-op thread
-// each, ParallelWindows.h) unless the variant says "serial" (one window at a time on all
+// each, inference/ParallelWindows.h) unless the variant says "serial" (one window at a time on all
 // threads: the pipeline before). "native-serial" is the pipeline before both changes.
 //
 // Variants: "native" = LibTorch's own kernel choice (FastConvolutions off: slow_conv3d for
@@ -31,14 +31,14 @@
 #include <vector>
 
 #include "BenchCommon.h"
-#include "BlasThreads.h"
-#include "CachingCpuAllocator.h"
-#include "Error.h"
-#include "FastConvolutions.h"
-#include "SegmentationModel.h"
-#include "SlidingWindowInference.h"
-#include "VolumeIO.h"
-#include "VolumePreparation.h"
+#include "runtime/BlasThreads.h"
+#include "runtime/CachingCpuAllocator.h"
+#include "support/Error.h"
+#include "runtime/FastConvolutions.h"
+#include "model/SegmentationModel.h"
+#include "inference/SlidingWindowInference.h"
+#include "io/VolumeIO.h"
+#include "inference/VolumePreparation.h"
 #include "quant/CalibrationData.h"
 #include "quant/QuantizableGraph.h"
 #include "quant/QuantizedModel.h"

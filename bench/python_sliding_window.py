@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The same sliding-window inference as core/SlidingWindowInference.cpp, in Python, on the
+"""The same sliding-window inference as core/inference/SlidingWindowInference.cpp, in Python, on the
 same TorchScript file and the same prepared input, for the C++/Python time ratio.
 
 The prepared input (reoriented, resampled, clip-scaled, padded [1,1,D,H,W] float32) is

@@ -25,7 +25,7 @@ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
   -DMQB_SANITIZE=ON -DMQB_BUILD_GUI=OFF -DMQB_BUILD_BENCH=OFF \
   -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST "${launcher[@]}" >/dev/null
-core_tests=$(cd tests/core && ls test_*.cpp | sed 's/\.cpp$//')
+core_tests=$(find tests/core -name "test_*.cpp" -printf "%f\n" | sed "s/\.cpp$//" | sort)
 tests=${MQB_SANITIZE_TESTS:-$(echo $core_tests test_cli test_corpus)}
 nice -n 10 cmake --build "$build_dir" -j "$jobs" --target medquanbench-cli $tests
 echo "build: $(( $(date +%s) - build_start )) s"

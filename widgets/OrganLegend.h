@@ -4,7 +4,7 @@
 // is not listed.
 #include <QWidget>
 
-#include "ClassInfo.h"
+#include "io/ClassInfo.h"
 
 class QTreeWidget;
 class QTreeWidgetItem;

@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "ClassInfo.h"
-#include "Volume.h"
+#include "io/ClassInfo.h"
+#include "io/Volume.h"
 
 namespace mqb {
 

@@ -5,7 +5,7 @@
 // superior up, sagittal: posterior to the right, superior up. Qt-free.
 #include <array>
 
-#include "Volume.h"
+#include "io/Volume.h"
 
 namespace mqb {
 

@@ -10,9 +10,9 @@
 
 #include <array>
 
-#include "ClassInfo.h"
+#include "io/ClassInfo.h"
 #include "SliceCompositor.h"
-#include "Volume.h"
+#include "io/Volume.h"
 
 namespace mqb {
 

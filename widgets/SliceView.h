@@ -27,8 +27,8 @@
 // slice, R = reset zoom/pan.
 #include "VtkOpenGLView.h"
 
-#include "ClassInfo.h"
-#include "Volume.h"
+#include "io/ClassInfo.h"
+#include "io/Volume.h"
 
 #include <QColor>
 #include <QPointF>

@@ -31,7 +31,7 @@
 
 #include <algorithm>
 
-#include "Error.h"
+#include "support/Error.h"
 
 #ifdef __linux__
 #include <sys/resource.h>

@@ -15,9 +15,9 @@
 // surfaces on display match the last request.
 #include "VtkOpenGLView.h"
 
-#include "ClassInfo.h"
-#include "Feedback.h"
-#include "Volume.h"
+#include "io/ClassInfo.h"
+#include "support/Feedback.h"
+#include "io/Volume.h"
 
 #include <array>
 #include <memory>

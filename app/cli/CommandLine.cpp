@@ -3,7 +3,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "Error.h"
+#include "support/Error.h"
 
 namespace mqb::cli {
 

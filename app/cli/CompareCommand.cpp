@@ -1,15 +1,15 @@
 #include <cmath>
 #include <iostream>
 
-#include "AtomicFile.h"
+#include "support/AtomicFile.h"
 #include "CommandLine.h"
-#include "Error.h"
+#include "support/Error.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
 #include "Preflight.h"
-#include "Reorientation.h"
-#include "SegmentationReport.h"
-#include "VolumeIO.h"
+#include "io/Reorientation.h"
+#include "metrics/SegmentationReport.h"
+#include "io/VolumeIO.h"
 
 namespace mqb::cli {
 namespace {

@@ -3,7 +3,7 @@
 // (logs of batch jobs stay readable). Ctrl-C cancels the run through the Feedback (Interrupts.h).
 #include <string>
 
-#include "Feedback.h"
+#include "support/Feedback.h"
 #include "Interrupts.h"
 
 namespace mqb::cli {

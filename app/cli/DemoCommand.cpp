@@ -1,12 +1,12 @@
 #include <filesystem>
 #include <iostream>
 
-#include "BenchmarkTable.h"
+#include "study/BenchmarkTable.h"
 #include "CommandLine.h"
 #include "Commands.h"
-#include "DemoData.h"
-#include "Error.h"
-#include "Resources.h"
+#include "demo/DemoData.h"
+#include "support/Error.h"
+#include "support/Resources.h"
 
 namespace mqb::cli {
 

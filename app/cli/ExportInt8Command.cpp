@@ -3,15 +3,15 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "AtomicFile.h"
+#include "support/AtomicFile.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
-#include "Error.h"
-#include "JsonField.h"
+#include "support/Error.h"
+#include "support/JsonField.h"
 #include "ModelErrors.h"
 #include "StudyPreflight.h"
 #include "QuantOptions.h"
-#include "quant/Int8Build.h"
+#include "study/Int8Build.h"
 
 namespace mqb::cli {
 

@@ -4,7 +4,7 @@
 #include "CommandLine.h"
 #include "Commands.h"
 #include "Preflight.h"
-#include "SegmentationModel.h"
+#include "model/SegmentationModel.h"
 #include "quant/QuantCoverage.h"
 #include "quant/QuantizableGraph.h"
 

@@ -11,9 +11,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "AtomicFile.h"
-#include "CancelPoint.h"
-#include "Feedback.h"
+#include "support/AtomicFile.h"
+#include "runtime/CancelPoint.h"
+#include "support/Feedback.h"
 
 namespace mqb::cli {
 namespace {

@@ -31,7 +31,7 @@ bool interruptRequested();
 
 // The Feedback an interrupt cancels while this object lives (one at a time). The
 // cancellation points of every forward run by the constructing thread watch it too (model
-// loading's test forward, calibration, windows: CancelPoint.h).
+// loading's test forward, calibration, windows: runtime/CancelPoint.h).
 class InterruptTarget {
  public:
   explicit InterruptTarget(Feedback& feedback);

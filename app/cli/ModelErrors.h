@@ -5,8 +5,8 @@
 #include <string>
 #include <utility>
 
-#include "Error.h"
-#include "ErrorReason.h"
+#include "support/Error.h"
+#include "support/ErrorReason.h"
 
 namespace mqb::cli {
 

@@ -3,12 +3,12 @@
 #include <stdexcept>
 
 #include "CommandLine.h"
-#include "Error.h"
+#include "support/Error.h"
 #include "Commands.h"
-#include "AtomicFile.h"
-#include "Phantom.h"
+#include "support/AtomicFile.h"
+#include "demo/Phantom.h"
 #include "Preflight.h"
-#include "VolumeIO.h"
+#include "io/VolumeIO.h"
 
 namespace mqb::cli {
 

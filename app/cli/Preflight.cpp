@@ -1,7 +1,7 @@
 #include "Preflight.h"
 
-#include "FileChecks.h"
-#include "VolumeIO.h"
+#include "support/FileChecks.h"
+#include "io/VolumeIO.h"
 
 namespace mqb::cli {
 

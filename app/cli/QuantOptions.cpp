@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "Error.h"
+#include "support/Error.h"
 
 namespace mqb::cli {
 

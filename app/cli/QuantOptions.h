@@ -2,7 +2,7 @@
 // Options shared by quantize / analyze / sweep: declared once, parsed once.
 #include "CommandLine.h"
 #include "quant/QuantConfig.h"
-#include "quant/QuantizationStudy.h"
+#include "study/QuantizationStudy.h"
 
 namespace mqb::cli {
 

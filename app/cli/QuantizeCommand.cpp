@@ -5,19 +5,19 @@
 #include <fstream>
 #include <iostream>
 
-#include "AtomicFile.h"
+#include "support/AtomicFile.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
-#include "Error.h"
-#include "JsonField.h"
-#include "LabelCoverage.h"
+#include "support/Error.h"
+#include "support/JsonField.h"
+#include "io/LabelCoverage.h"
 #include "ModelErrors.h"
 #include "StudyPreflight.h"
 #include "QuantOptions.h"
-#include "SegmentationReport.h"
-#include "VolumeIO.h"
+#include "metrics/SegmentationReport.h"
+#include "io/VolumeIO.h"
 #include "quant/QuantCoverage.h"
-#include "quant/Int8Build.h"
+#include "study/Int8Build.h"
 
 namespace mqb::cli {
 namespace {

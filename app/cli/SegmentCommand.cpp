@@ -3,19 +3,19 @@
 #include <cstdio>
 #include <iostream>
 
-#include "AtomicFile.h"
+#include "support/AtomicFile.h"
 #include "CommandLine.h"
-#include "Error.h"
+#include "support/Error.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
-#include "LabelCoverage.h"
+#include "io/LabelCoverage.h"
 #include "ModelErrors.h"
 #include "Preflight.h"
-#include "Reorientation.h"
-#include "SegmentationModel.h"
-#include "SegmentationReport.h"
-#include "SlidingWindowInference.h"
-#include "VolumeIO.h"
+#include "io/Reorientation.h"
+#include "model/SegmentationModel.h"
+#include "metrics/SegmentationReport.h"
+#include "inference/SlidingWindowInference.h"
+#include "io/VolumeIO.h"
 
 namespace mqb::cli {
 

@@ -2,16 +2,16 @@
 #include <iostream>
 #include <memory>
 
-#include "AtomicFile.h"
-#include "BenchmarkTable.h"
+#include "support/AtomicFile.h"
+#include "study/BenchmarkTable.h"
 #include "Commands.h"
 #include "ConsoleProgress.h"
-#include "Error.h"
-#include "JsonField.h"
+#include "support/Error.h"
+#include "support/JsonField.h"
 #include "ModelErrors.h"
 #include "Preflight.h"
 #include "QuantOptions.h"
-#include "quant/Int8Model.h"
+#include "quant/int8/Int8Model.h"
 #include "quant/QuantCoverage.h"
 
 namespace mqb::cli {

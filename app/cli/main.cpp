@@ -7,15 +7,15 @@
 #include <iostream>
 #include <string>
 
-#include "BlasThreads.h"
-#include "CachingCpuAllocator.h"
+#include "runtime/BlasThreads.h"
+#include "runtime/CachingCpuAllocator.h"
 #include "Commands.h"
-#include "Error.h"
-#include "ErrorReason.h"
+#include "support/Error.h"
+#include "support/ErrorReason.h"
 #include "Interrupts.h"
-#include "Resources.h"
-#include "quant/Int8Engine.h"
-#include "quant/Int8Kernels.h"
+#include "support/Resources.h"
+#include "quant/int8/Int8Engine.h"
+#include "quant/int8/Int8Kernels.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include "LayerRows.h"
 #include "ScorePlot.h"
 #include "ScoreRows.h"
-#include "SegmentationMetrics.h"
+#include "metrics/SegmentationMetrics.h"
 
 namespace mqb::gui {
 namespace {

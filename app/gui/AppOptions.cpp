@@ -2,7 +2,7 @@
 
 #include <QCommandLineParser>
 
-#include "Resources.h"
+#include "support/Resources.h"
 
 namespace mqb::gui {
 

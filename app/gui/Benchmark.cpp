@@ -20,7 +20,7 @@
 #include "QuantPanel.h"
 #include "ScorePlot.h"
 #include <QTableWidget>
-#include "Resources.h"
+#include "support/Resources.h"
 #include "SessionController.h"
 #include "SliceView.h"
 #include "SurfaceView.h"

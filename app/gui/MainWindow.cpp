@@ -26,15 +26,15 @@
 #include <cstdio>
 
 #include "AnalysisTabs.h"
-#include "DemoData.h"
+#include "demo/DemoData.h"
 #include "ExportDialogs.h"
 #include "ExportReaction.h"
 #include "FileKind.h"
 #include "InputsPanel.h"
-#include "LabelCoverage.h"
+#include "io/LabelCoverage.h"
 #include "OrganLegend.h"
 #include "QuantPanel.h"
-#include "Resources.h"
+#include "support/Resources.h"
 #include "ScoreRows.h"
 #include "SessionController.h"
 #include "SessionFiles.h"

@@ -9,10 +9,10 @@
 #include <QMessageBox>
 #include <QStatusBar>
 
-#include "DemoData.h"
+#include "demo/DemoData.h"
 #include "ExportDialogs.h"
 #include "MainWindow.h"
-#include "Resources.h"
+#include "support/Resources.h"
 #include "SessionController.h"
 #include "SessionFiles.h"
 #include "SliceView.h"

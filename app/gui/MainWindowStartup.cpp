@@ -9,10 +9,10 @@
 #include <memory>
 
 #include "BatchRun.h"
-#include "DemoData.h"
+#include "demo/DemoData.h"
 #include "MainWindow.h"
 #include "QuantPanel.h"
-#include "Resources.h"
+#include "support/Resources.h"
 #include "SessionController.h"
 #include "StartupSettings.h"
 

@@ -16,7 +16,7 @@
 
 #include <algorithm>
 
-#include "quant/Int8Support.h"
+#include "quant/int8/Int8Support.h"
 
 namespace mqb::gui {
 namespace {

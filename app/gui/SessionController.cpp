@@ -13,11 +13,11 @@
 #include <unistd.h>
 #endif
 
-#include "CancelPoint.h"
-#include "Error.h"
+#include "runtime/CancelPoint.h"
+#include "support/Error.h"
 #include "ExecutionSummary.h"
-#include "quant/Int8Support.h"
-#include "Phantom.h"
+#include "quant/int8/Int8Support.h"
+#include "demo/Phantom.h"
 
 namespace mqb::gui {
 
@@ -107,7 +107,7 @@ void SessionController::execute(const std::shared_ptr<Job>& job) {
   QString error;
   try {
     job->feedback->report(0.0, job->title.toStdString());
-    // Cancel ends a forward between two ops, not after its window (CancelPoint.h).
+    // Cancel ends a forward between two ops, not after its window (runtime/CancelPoint.h).
     CancelScope watch(job->feedback.get());
     job->work(*job->feedback);
     ok = true;

@@ -8,10 +8,10 @@
 #include <array>
 #include <memory>
 
-#include "ClassInfo.h"
+#include "io/ClassInfo.h"
 #include "SessionFile.h"
 #include "SliceView.h"
-#include "Volume.h"
+#include "io/Volume.h"
 
 class QCheckBox;
 class QGridLayout;

@@ -13,18 +13,18 @@
 #include <vector>
 
 #include "AppOptions.h"
-#include "CachingCpuAllocator.h"
+#include "runtime/CachingCpuAllocator.h"
 #include "Benchmark.h"
 #include "MainWindow.h"
 #include "SessionController.h"
 #include "TimedApplication.h"
-#include "Error.h"
-#include "ErrorReason.h"
-#include "FileChecks.h"
-#include "LabelRemap.h"
-#include "Reorientation.h"
-#include "Resources.h"
-#include "VolumeIO.h"
+#include "support/Error.h"
+#include "support/ErrorReason.h"
+#include "support/FileChecks.h"
+#include "io/LabelRemap.h"
+#include "io/Reorientation.h"
+#include "support/Resources.h"
+#include "io/VolumeIO.h"
 #include "VtkOpenGLView.h"
 #include "session/SessionFile.h"
 
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Large activation blocks are reused instead of re-faulted (CachingCpuAllocator.h).
+  // Large activation blocks are reused instead of re-faulted (runtime/CachingCpuAllocator.h).
   mqb::installCachingCpuAllocator();
   // GLX + the default surface format before QApplication (NOTES-VTK-QT6.md).
   mqb::VtkOpenGLView::prepareApplication();

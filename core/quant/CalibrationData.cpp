@@ -3,10 +3,10 @@
 #include <optional>
 #include <random>
 
-#include "CancelPoint.h"
-#include "Error.h"
-#include "JsonField.h"
-#include "ParallelWindows.h"
+#include "runtime/CancelPoint.h"
+#include "support/Error.h"
+#include "support/JsonField.h"
+#include "inference/ParallelWindows.h"
 #include "quant/QuantizedModel.h"
 
 namespace mqb::quant {

@@ -11,8 +11,8 @@
 #include <limits>
 #include <vector>
 
-#include "Feedback.h"
-#include "VolumePreparation.h"
+#include "support/Feedback.h"
+#include "inference/VolumePreparation.h"
 #include "quant/Calibrator.h"
 #include "quant/QuantizableGraph.h"
 
@@ -47,7 +47,7 @@ std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& volume
 class HookObserver;
 
 // The FP32 forwards of the patches run on as many threads as the caller has LibTorch
-// threads (ParallelWindows.h); the statistics see the patches one after the other in their
+// threads (inference/ParallelWindows.h); the statistics see the patches one after the other in their
 // order, as in a serial loop, so the result does not depend on the thread count.
 // `alsoObserve(i)` (optional), called for i < alsoObservedPatches (default: every patch) in
 // patch order, may return an observer that sees the FP32 run of patch i next to the

@@ -1,9 +1,9 @@
 #include "quant/Calibrator.h"
 
-#include "CancelPoint.h"
-#include "Error.h"
-#include "Feedback.h"
-#include "JsonField.h"
+#include "runtime/CancelPoint.h"
+#include "support/Error.h"
+#include "support/Feedback.h"
+#include "support/JsonField.h"
 #include "quant/ReductionGroups.h"
 
 #include <ATen/Parallel.h>

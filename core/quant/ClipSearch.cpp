@@ -1,6 +1,6 @@
 #include "quant/ClipSearch.h"
 
-#include "Error.h"
+#include "support/Error.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 #include "quant/FakeQuant.h"
 
-#include "Error.h"
-#include "FusedInstanceNorm.h"
+#include "support/Error.h"
+#include "runtime/FusedInstanceNorm.h"
 #include "quant/OrderedFloatBits.h"
 #include "quant/ReductionGroups.h"
 

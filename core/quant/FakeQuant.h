@@ -31,7 +31,7 @@ void fakeQuantLeakyInto(const torch::Tensor& x, double negativeSlope, const Quan
 
 // fakeQuantInto(leaky_relu(instance_norm(x, weight, bias, eps), slope)) for x [N, C, ...]
 // and a per-tensor or per-channel (axis 1) grid: the norm's statistics pass, then one pass
-// writing quantized values (FusedInstanceNorm.h's arithmetic, so the values equal
+// writing quantized values (runtime/FusedInstanceNorm.h's arithmetic, so the values equal
 // mqb::instance_norm followed by fakeQuantLeakyInto). `weight` / `bias` [C] or undefined.
 void fakeQuantNormLeakyInto(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                             double eps, double negativeSlope, const QuantGrid& grid, const torch::Tensor& out);

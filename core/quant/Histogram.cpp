@@ -1,8 +1,8 @@
 #include "quant/Histogram.h"
 
-#include "Error.h"
-#include "Feedback.h"
-#include "JsonField.h"
+#include "support/Error.h"
+#include "support/Feedback.h"
+#include "support/JsonField.h"
 #include "quant/QuantGrid.h"
 #include "quant/ReductionGroups.h"
 

@@ -12,8 +12,8 @@
 #include <limits>
 #include <optional>
 
-#include "CancelPoint.h"
-#include "Error.h"
+#include "runtime/CancelPoint.h"
+#include "support/Error.h"
 #include "quant/QuantizedModel.h"
 
 namespace mqb::quant {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "Feedback.h"
-#include "ModelMetadata.h"
+#include "support/Feedback.h"
+#include "model/ModelMetadata.h"
 #include "quant/CalibrationData.h"
 #include "quant/Histogram.h"
 #include "quant/LayerAnalysisResult.h"

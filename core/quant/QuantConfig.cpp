@@ -4,7 +4,7 @@
 #include <cctype>
 #include <sstream>
 
-#include "Error.h"
+#include "support/Error.h"
 
 namespace mqb::quant {
 

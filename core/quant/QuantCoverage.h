@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "ModelMetadata.h"
+#include "model/ModelMetadata.h"
 #include "quant/QuantConfig.h"
 #include "quant/QuantizableGraph.h"
 

@@ -1,8 +1,8 @@
 #include "quant/QuantGrid.h"
 
-#include "JsonField.h"
+#include "support/JsonField.h"
 
-#include "Error.h"
+#include "support/Error.h"
 
 #include <algorithm>
 #include <cmath>

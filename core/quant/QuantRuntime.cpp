@@ -5,8 +5,8 @@
 #include <atomic>
 #include <mutex>
 
-#include "Error.h"
-#include "FusedInstanceNorm.h"
+#include "support/Error.h"
+#include "runtime/FusedInstanceNorm.h"
 #include "quant/FakeQuant.h"
 
 namespace mqb::quant {

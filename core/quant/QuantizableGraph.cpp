@@ -12,7 +12,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "Error.h"
+#include "support/Error.h"
 #include "quant/EinsumContraction.h"
 
 namespace mqb::quant {

@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <string>
 
-#include "Error.h"
-#include "EnvSwitch.h"
-#include "CancelPoint.h"
-#include "FastConvolutions.h"
-#include "FusedInstanceNorm.h"
+#include "support/Error.h"
+#include "runtime/EnvSwitch.h"
+#include "runtime/CancelPoint.h"
+#include "runtime/FastConvolutions.h"
+#include "runtime/FusedInstanceNorm.h"
 #include "quant/FakeQuant.h"
 
 namespace mqb::quant {

@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "PatchPredictor.h"
+#include "model/PatchPredictor.h"
 #include "quant/CalibrationData.h"
 #include "quant/QuantConfig.h"
 #include "quant/QuantRuntime.h"
@@ -38,7 +38,7 @@ class QuantizedModel : public PatchPredictor {
   const torch::Tensor& quantizedWeight(int op) const { return weights_[static_cast<size_t>(op)]; }
   const ActivationPlan& plan(int op, int slot) const { return runtime_.plans()[op][slot]; }
   QuantRuntime& runtime() { return runtime_; }
-  // Convolutions of the hooked graph that run in oneDNN (FastConvolutions.h).
+  // Convolutions of the hooked graph that run in oneDNN (runtime/FastConvolutions.h).
   int fastConvolutions() const { return fastConvolutions_; }
   // Folded activation hooks that also took in the instance norm in front of them.
   int foldedNorms() const { return foldedNorms_; }

@@ -1,6 +1,6 @@
 #include "quant/ReductionGroups.h"
 
-#include "Error.h"
+#include "support/Error.h"
 #include "quant/OrderedFloatBits.h"
 #include "quant/QuantGrid.h"
 

@@ -11,10 +11,10 @@
 
 #include "BandCase.h"
 #include "CommandRun.h"
-#include "Phantom.h"
+#include "demo/Phantom.h"
 #include "TestModels.h"
 #include "TestSupport.h"
-#include "VolumeIO.h"
+#include "io/VolumeIO.h"
 
 namespace fs = std::filesystem;
 using namespace mqb;

@@ -7,13 +7,13 @@
 #define emit
 #define foreach(x) for (x)
 
-#include "ComparisonTable.h"
+#include "metrics/ComparisonTable.h"
 #include "quant/CalibrationMethod.h"
 #include "quant/HistogramBins.h"
-#include "quant/Int8Support.h"
+#include "quant/int8/Int8Support.h"
 #include "quant/LayerAnalysisResult.h"
 #include "quant/QuantConfig.h"
-#include "quant/RealInt8Measurement.h"
+#include "quant/int8/RealInt8Measurement.h"
 
 #ifdef TORCH_API
 #error "a torch-free value header pulled in LibTorch"

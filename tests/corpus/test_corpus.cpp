@@ -24,7 +24,7 @@
 #include "CorpusFiles.h"
 #include "TestModels.h"
 #include "TestSupport.h"
-#include "VolumeIO.h"
+#include "io/VolumeIO.h"
 
 namespace fs = std::filesystem;
 using namespace mqb;

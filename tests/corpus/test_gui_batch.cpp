@@ -17,11 +17,11 @@
 
 #include "CommandRun.h"
 #include "CorpusFiles.h"
-#include "Error.h"
+#include "support/Error.h"
 #include "SessionFile.h"
 #include "TestModels.h"
 #include "TestSupport.h"
-#include "VolumeIO.h"
+#include "io/VolumeIO.h"
 
 namespace fs = std::filesystem;
 using namespace mqb;

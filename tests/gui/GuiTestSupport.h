@@ -1,7 +1,7 @@
 #pragma once
 // Synthetic CT + labels for the GUI tests, and small image-inspection helpers.
-#include "ClassInfo.h"
-#include "Volume.h"
+#include "io/ClassInfo.h"
+#include "io/Volume.h"
 
 #include <QColor>
 #include <QImage>

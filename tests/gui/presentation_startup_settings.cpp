@@ -1,7 +1,7 @@
 // The quantization settings the application starts with (app/gui/model/StartupSettings).
 #include <gtest/gtest.h>
 
-#include "Error.h"
+#include "support/Error.h"
 #include "StartupSettings.h"
 
 namespace mqb::gui {

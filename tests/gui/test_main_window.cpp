@@ -16,7 +16,7 @@
 #include "TestModels.h"
 #include "TestSupport.h"
 #include "ViewerPanel.h"
-#include "VolumeIO.h"
+#include "io/VolumeIO.h"
 
 #include <QApplication>
 #include <QComboBox>

@@ -2,8 +2,8 @@
 // cancellation, scores), session files and table export; and that the desktop path computes
 // what the CLI computes.
 // LibTorch's headers before any Qt header (Qt's `slots` macro breaks them).
-#include "SegmentationModel.h"
-#include "quant/QuantizationStudy.h"
+#include "model/SegmentationModel.h"
+#include "study/QuantizationStudy.h"
 
 #include "AnalysisSession.h"
 #include "BandCase.h"
@@ -26,7 +26,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "Error.h"
+#include "support/Error.h"
 
 using namespace mqb;
 using namespace mqb::gui;

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "Error.h"
-#include "Feedback.h"
+#include "support/Error.h"
+#include "support/Feedback.h"
 #include "SurfaceView.h"
 
 namespace mqb {

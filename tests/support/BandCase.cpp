@@ -1,9 +1,9 @@
 #include "BandCase.h"
 
-#include "Phantom.h"
+#include "demo/Phantom.h"
 #include "TestModels.h"
 #include "TestSupport.h"
-#include "VolumeIO.h"
+#include "io/VolumeIO.h"
 
 namespace mqb::test {
 

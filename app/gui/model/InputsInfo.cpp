@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "Reorientation.h"
+#include "io/Reorientation.h"
 #include "TableExport.h"
 #include "TextFormat.h"
 

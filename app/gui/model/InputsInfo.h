@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "SessionTypes.h"
-#include "Volume.h"
+#include "io/Volume.h"
 
 namespace mqb::gui {
 

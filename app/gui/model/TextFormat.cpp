@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "SegmentationReport.h"
+#include "metrics/SegmentationReport.h"
 
 namespace mqb::gui {
 

@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "ClassInfo.h"
-#include "Volume.h"
+#include "io/ClassInfo.h"
+#include "io/Volume.h"
 
 namespace mqb::gui {
 

@@ -3,13 +3,13 @@
 // and turns the study's results into RunUpdates. Sampling, calibration, capture, caches
 // and scoring all live in the study (shared with the CLI and the benchmarks).
 // Torch headers first (this file is Qt-free; the rule matters for files that also see Qt).
-#include "BlasThreads.h"
-#include "MultiStepFeedback.h"
-#include "SegmentationModel.h"
-#include "quant/Int8Support.h"
+#include "runtime/BlasThreads.h"
+#include "support/MultiStepFeedback.h"
+#include "model/SegmentationModel.h"
+#include "quant/int8/Int8Support.h"
 #include "quant/QuantCoverage.h"
 #include "quant/QuantizableGraph.h"
-#include "quant/QuantizationStudy.h"
+#include "study/QuantizationStudy.h"
 #include "quant/QuantizedModel.h"
 
 #include "AnalysisSession.h"
@@ -17,10 +17,10 @@
 #include <chrono>
 #include <mutex>
 
-#include "Error.h"
-#include "LabelRemap.h"
-#include "Reorientation.h"
-#include "VolumeIO.h"
+#include "support/Error.h"
+#include "io/LabelRemap.h"
+#include "io/Reorientation.h"
+#include "io/VolumeIO.h"
 
 namespace mqb::gui {
 

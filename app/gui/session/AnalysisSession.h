@@ -21,10 +21,10 @@
 #include <optional>
 #include <string>
 
-#include "Feedback.h"
+#include "support/Feedback.h"
 #include "SessionTypes.h"
-#include "Volume.h"
-#include "quant/RealInt8Measurement.h"
+#include "io/Volume.h"
+#include "quant/int8/RealInt8Measurement.h"
 
 namespace mqb::quant {
 class QuantizationStudy;

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "Error.h"
+#include "support/Error.h"
 
 namespace mqb::gui {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "quant/QuantConfig.h"
-#include "quant/RealInt8Measurement.h"
+#include "quant/int8/RealInt8Measurement.h"
 
 namespace mqb::gui {
 

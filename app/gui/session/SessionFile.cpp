@@ -5,10 +5,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "AtomicFile.h"
-#include "Error.h"
-#include "FileChecks.h"
-#include "JsonField.h"
+#include "support/AtomicFile.h"
+#include "support/Error.h"
+#include "support/FileChecks.h"
+#include "support/JsonField.h"
 
 namespace fs = std::filesystem;
 

@@ -3,15 +3,15 @@
 // headers, so the widgets can include it (torch uses the identifier `slots`, which Qt
 // defines as a macro). Configurations, layer-analysis results and score tables are core's
 // own torch-free value types (quant/QuantConfig.h, quant/LayerAnalysisResult.h,
-// ComparisonTable.h).
+// metrics/ComparisonTable.h).
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "ComparisonTable.h"
-#include "ModelMetadata.h"
-#include "Volume.h"
+#include "metrics/ComparisonTable.h"
+#include "model/ModelMetadata.h"
+#include "io/Volume.h"
 #include "quant/LayerAnalysisResult.h"
 #include "quant/QuantConfig.h"
 

@@ -3,10 +3,10 @@
 #include <cmath>
 #include <cstdio>
 
-#include "BenchmarkTable.h"
-#include "Error.h"
-#include "FileChecks.h"
-#include "SegmentationReport.h"
+#include "study/BenchmarkTable.h"
+#include "support/Error.h"
+#include "support/FileChecks.h"
+#include "metrics/SegmentationReport.h"
 
 namespace mqb::gui {
 namespace {
@@ -30,7 +30,7 @@ std::string withDelta(double v, double ref) {
   return formatWithDelta(v, ref);
 }
 
-// The table through core's one writer (BenchmarkTable.h); LaTeX as a captioned table float
+// The table through core's one writer (study/BenchmarkTable.h); LaTeX as a captioned table float
 // with a rule above the mean row.
 std::string render(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
                    TableFormat format, const std::string& caption) {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "SessionTypes.h"
-#include "quant/RealInt8Measurement.h"
+#include "quant/int8/RealInt8Measurement.h"
 
 namespace mqb::gui {
 
