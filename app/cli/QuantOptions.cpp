@@ -30,7 +30,13 @@ void addQuantOptions(CommandLine& cl, bool withPrecisionAndGranularity) {
   if (withPrecisionAndGranularity) {
     cl.option("precision", "WxAy", "FP32, W8A8, W4A4, W4A8, ... (bits 2..16)", false, "W8A8");
     cl.option("granularity", "G", "per-tensor, per-channel, per-voxel or adaptive", false, "per-channel");
+    cl.option("method", "M",
+              "how the quantized weights are chosen (SPEC section 10): rtn, gptq[:act-order][:damp=X][:block=N], "
+              "bias-correction, or a weight method and bias-correction (gptq,bias-correction)",
+              false, "rtn");
   }
+  cl.option("edge-bits", "B",
+            "run the contractions reading the model input and producing its output at WbAb (0 = off)", false, "0");
   cl.option("calibrator", "C", "minmax, percentile[:p], mse or entropy", false, "minmax");
   cl.flag("asymmetric", "asymmetric activation quantization (weights stay symmetric)");
   cl.option("calibration-patches", "N", "number of calibration patches", false, "16");
@@ -75,8 +81,13 @@ std::vector<std::string> seriesPerVolume(const CommandLine& cl, size_t volumes) 
   return uids;
 }
 
-quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision, const std::string& granularity) {
+quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision, const std::string& granularity,
+                                   const std::string& method) {
   quant::QuantConfig c;
+  c.method = quant::QuantMethod::parse(method.empty() ? "rtn" : method);
+  c.edgeBits = cl.getInt("edge-bits");
+  if (c.edgeBits != 0 && (c.edgeBits < 2 || c.edgeBits > 16))
+    throw Error("--edge-bits must be 0 (off) or 2..16, got " + cl.get("edge-bits"));
   c.precision = quant::Precision::parse(precision);
   c.granularity = quant::parseGranularity(granularity);
   c.calibrator = quant::CalibrationMethod::parse(cl.get("calibrator"));

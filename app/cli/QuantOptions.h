@@ -15,8 +15,10 @@ quant::StudyInputs studyInputsFrom(const CommandLine& cl, const std::string& mod
 // "UID1,,UID3" leaves the second, a file or a one-series folder, without). Throws
 // mqb::Error when the count does not match the volumes.
 std::vector<std::string> seriesPerVolume(const CommandLine& cl, size_t volumes);
-// Precision/granularity come from the arguments when given (sweep passes its own).
-quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision, const std::string& granularity);
+// Precision, granularity and method come from the arguments (sweep passes its own; an
+// empty method is round-to-nearest).
+quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision, const std::string& granularity,
+                                   const std::string& method = {});
 // Validates --exclude names against the model (clear error for unknown ops).
 void checkOpNames(const quant::QuantConfig& config, const quant::QuantizableGraph& graph);
 

@@ -48,6 +48,30 @@ quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConf
   return study;
 }
 
+// The edge layers a configuration raised and what its method did per op (SPEC section 10:
+// a report names every method applied, its settings, and every op it skipped).
+void reportEdgesAndMethod(const quant::QuantizationStudy& study, const quant::QuantConfig& config, nlohmann::json& report) {
+  if (config.edgeBits > 0) {
+    nlohmann::json edges = nlohmann::json::array();
+    std::string names;
+    for (const auto& op : study.graph().ops())
+      if (op.edge() && !quant::precisionOf(config, op).floatingPoint) {
+        const std::string precision = quant::precisionOf(config, op).id();
+        edges.push_back({{"op", op.name}, {"precision", precision}, {"reads_model_input", op.readsModelInput},
+                         {"produces_model_output", op.producesModelOutput}});
+        names += (names.empty() ? "" : ", ") + op.name + " " + precision;
+      }
+    report["edge_ops"] = edges;
+    std::cout << "edge layers at W" << config.edgeBits << "A" << config.edgeBits << ": " << names << "\n";
+  }
+  const auto adjusted = study.cachedMethodWeights(config);
+  if (!adjusted) return;
+  report["method"] = adjusted->toJson();
+  std::cout << "method: " << adjusted->summary() << "\n";
+  for (const auto& op : adjusted->ops)
+    if (!op.skipped.empty()) std::cout << "  skipped " << op.op << ": " << op.skipped << "\n";
+}
+
 // quantize --execution real-int8: the same report as the simulated run, from the integer
 // model, plus its speed and size against FP32 and its agreement with the simulated run of
 // the same configuration.
@@ -155,7 +179,7 @@ int runQuantize(int argc, char** argv) {
             false, "simulated");
   cl.option("int8-model", "M-int8.pt", "real-int8: also write the INT8 TorchScript model");
   if (!cl.parse(argc, argv)) return 0;
-  quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
+  quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"), cl.get("method"));
   config.execution = quant::parseExecution(cl.get("execution"));
   preflightStudyCommand(cl, {"out", "fp32-out"}, {"json", "save-calibration", "int8-model"});
   if (config.execution == quant::Execution::RealInt8) return runRealInt8(cl, config);
@@ -181,6 +205,7 @@ int runQuantize(int argc, char** argv) {
   const quant::Coverage coverage = quant::coverageOf(study.graph(), &config, study.model().metadata());
   report["coverage"] = coverage.toJson();
   std::cout << "coverage: " << coverage.summary() << "\n";
+  reportEdgesAndMethod(study, config, report);
   if (run.scores) {
     report.update(scoresToJson(*run.scores));
     report["labels"] = cl.get("labels");
@@ -212,7 +237,7 @@ int runAnalyze(int argc, char** argv) {
   cl.option("keep-fp32", "K", "also report the config with the K most sensitive ops in FP32", false, "0");
   cl.option("json", "layers.json", "write the analysis", true);
   if (!cl.parse(argc, argv)) return 0;
-  const quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"));
+  const quant::QuantConfig config = quantConfigFrom(cl, cl.get("precision"), cl.get("granularity"), cl.get("method"));
   const int analysisPatches = cl.getInt("analysis-patches");
   if (analysisPatches < 1) throw Error("analyze: --analysis-patches must be >= 1, got " + cl.get("analysis-patches"));
   if (cl.getInt("keep-fp32") < 0) throw Error("analyze: --keep-fp32 must be >= 0, got " + cl.get("keep-fp32"));
@@ -225,6 +250,7 @@ int runAnalyze(int argc, char** argv) {
       withModelContext(cl.get("model"), [&] { return study.analyze(config, analysisPatches, &feedback); });
   progress.finish();
   nlohmann::json j = a.toJson();
+  reportEdgesAndMethod(study, config, j);
   std::printf("%-32s %-14s %12s %12s %10s\n", "op", "kind", "isolated dB", "cumul. dB", "clipped");
   for (const auto& op : a.ops)
     std::printf("%-32s %-14s %12.2f %12.2f %9.4f%%\n", op.name.c_str(), op.kind.c_str(), op.isolated.sqnrDb,

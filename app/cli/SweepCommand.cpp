@@ -1,6 +1,7 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "support/AtomicFile.h"
 #include "study/BenchmarkTable.h"
@@ -21,6 +22,7 @@ struct Configuration {
   int order;
   size_t model;
   std::string precision, granularity;  // granularity "" for FP32
+  std::string method;                  // QuantMethod::id(); "" for FP32 and for a sweep without --methods
   bool realInt8 = false;               // the same configuration on LibTorch's integer kernels
 };
 
@@ -63,6 +65,9 @@ int runSweep(int argc, char** argv) {
   addQuantOptions(cl, false);
   cl.option("precisions", "P,...", "precisions", false, "FP32,W8A8,W4A4");
   cl.option("granularities", "G,...", "granularities", false, "per-tensor,per-channel,per-voxel,adaptive");
+  cl.option("methods", "M;...",
+            "quantization methods, separated by ';' (a method may combine parts with ','): e.g. "
+            "\"rtn;gptq;gptq,bias-correction\"; adds a Method column (SPEC section 10)");
   cl.flag("real-int8",
           "also run every W8A8 per-tensor / per-channel configuration on LibTorch's integer kernels: extra rows "
           "with the speed-up over FP32 (time per window, same process and threads) and the size of the INT8 file");
@@ -77,15 +82,26 @@ int runSweep(int argc, char** argv) {
     throw Error("sweep: " + std::to_string(volumes.size()) + " volume(s) but " + std::to_string(labels.size()) +
                 " label map(s); give one label map per volume");
   const std::vector<std::string> series = seriesPerVolume(cl, volumes.size());
+  // Methods are separated by ';' because one method may itself be a list ("gptq,bias-correction").
+  std::vector<std::string> methods;
+  if (cl.has("methods")) {
+    std::string part;
+    std::istringstream in(cl.get("methods"));
+    while (std::getline(in, part, ';')) methods.push_back(quant::QuantMethod::parse(part).id());
+    if (methods.empty()) throw Error("sweep: --methods names no method");
+  } else {
+    methods.push_back("");
+  }
   std::vector<Configuration> configs;
   for (size_t m = 0; m < models.size(); ++m) {
-    configs.push_back({static_cast<int>(configs.size()), m, "FP32", ""});
+    configs.push_back({static_cast<int>(configs.size()), m, "FP32", "", ""});
     for (const auto& p : cl.getList("precisions")) {
       if (quant::Precision::parse(p).floatingPoint) continue;
-      for (const auto& g : cl.getList("granularities")) {
-        const quant::QuantConfig config = quantConfigFrom(cl, p, g);  // validate every string before the long run
+      for (const auto& g : cl.getList("granularities"))
+      for (const auto& method : methods) {
+        const quant::QuantConfig config = quantConfigFrom(cl, p, g, method);  // validate every string before the long run
         configs.push_back({static_cast<int>(configs.size()), m, quant::Precision::parse(p).id(),
-                           quant::granularityId(quant::parseGranularity(g))});
+                           quant::granularityId(quant::parseGranularity(g)), method});
         if (!cl.has("real-int8")) continue;
         try {
           quant::Int8Model::checkConfig(config);
@@ -148,6 +164,7 @@ int runSweep(int argc, char** argv) {
     row.parameters = studies[0]->model().parameterCount();
     row.precision = c.precision;
     row.granularity = c.granularity;
+    row.method = c.method;
     std::vector<double> dsc, nsd, fdsc, fnsd, agree, speedups;
     if (c.realInt8) row.execution = "real-int8";
     double seconds = 0;
@@ -164,7 +181,7 @@ int runSweep(int argc, char** argv) {
       } else if (c.realInt8) {
         // The study runs it like any configuration (the same path as the desktop app) and
         // measures time per window against its FP32 run and the INT8 model's size.
-        quant::QuantConfig config = quantConfigFrom(cl, c.precision, c.granularity);
+        quant::QuantConfig config = quantConfigFrom(cl, c.precision, c.granularity, c.method);
         config.execution = quant::Execution::RealInt8;
         quant::QuantizedRun run = withModelContext(row.model, [&] { return study->runQuantized(config, &feedback); });
         if (run.scores) {
@@ -181,7 +198,7 @@ int runSweep(int argc, char** argv) {
           row.coverage = std::to_string(measured->integerOps) + "/" + std::to_string(measured->totalOps) +
                          " ops on integer kernels (" + measured->engine + ")";
       } else {
-        const quant::QuantConfig config = quantConfigFrom(cl, c.precision, c.granularity);
+        const quant::QuantConfig config = quantConfigFrom(cl, c.precision, c.granularity, c.method);
         if (row.coverage.empty()) {
           if (modelMacs.empty()) modelMacs = quant::coverageOf(study->graph(), nullptr, md).contractions;
           std::vector<int64_t> macs;
@@ -206,7 +223,8 @@ int runSweep(int argc, char** argv) {
     ++done;
     progress.finish();
     std::cerr << "[" << done << "/" << mine << "] " << md.name << " " << c.precision << " "
-              << (c.granularity.empty() ? "--" : c.granularity) << (c.realInt8 ? " real INT8" : "") << ": DSC " << row.dsc << " NSD " << row.nsd << "\n";
+              << (c.granularity.empty() ? "--" : c.granularity) << (c.method.empty() ? "" : " " + c.method)
+              << (c.realInt8 ? " real INT8" : "") << ": DSC " << row.dsc << " NSD " << row.nsd << "\n";
   }
   OutputTransaction output;
   if (cl.has("shard")) {

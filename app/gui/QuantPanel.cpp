@@ -62,6 +62,22 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   calibrator_ = new QComboBox;
   for (auto& c : kCalibrators) calibrator_->addItem(tr(c[1]), QString(c[0]));
   form->addRow(tr("Calibrator"), calibrator_);
+  method_ = new QComboBox;
+  method_->addItem(tr("Round to nearest"), QString("rtn"));
+  method_->addItem(tr("GPTQ"), QString("gptq"));
+  method_->addItem(tr("Bias correction"), QString("bias-correction"));
+  method_->addItem(tr("GPTQ + bias correction"), QString("gptq,bias-correction"));
+  method_->setToolTip(tr("How the quantized weights are chosen (SPEC section 10). GPTQ picks the integer levels\n"
+                         "column by column from each op's input Hessian on the calibration patches; bias correction\n"
+                         "then removes the mean output shift per channel. Computed once per configuration."));
+  form->addRow(tr("Method"), method_);
+  edgeBits_ = new QSpinBox;
+  edgeBits_->setRange(0, 16);
+  edgeBits_->setSpecialValueText(tr("off"));
+  edgeBits_->setPrefix(tr("W/A "));
+  edgeBits_->setToolTip(tr("Bits of the first and last contractions (the ops reading the model input and producing\n"
+                           "its output), the protocol of published W4A4 results; off = the configuration's bits."));
+  form->addRow(tr("Edge layers"), edgeBits_);
   symmetric_ = new QComboBox;
   symmetric_->addItem(tr("Symmetric"), true);
   symmetric_->addItem(tr("Asymmetric"), false);
@@ -162,6 +178,8 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   connect(aBits_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
   connect(granularity_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
   connect(calibrator_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
+  connect(method_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
+  connect(edgeBits_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
   connect(symmetric_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
   connect(patches_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
   connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
@@ -217,6 +235,8 @@ quant::QuantConfig QuantPanel::settings() const {
   s.calibrationSeed = static_cast<uint32_t>(seed_->value());
   s.quantizeActivationMatmul = matmul_->isChecked();
   s.execution = static_cast<quant::Execution>(execution_->currentData().toInt());
+  s.method = quant::QuantMethod::parse(method_->currentData().toString().toStdString());
+  s.edgeBits = edgeBits_->value() >= 2 ? edgeBits_->value() : 0;
   for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
     const auto* item = ops_->topLevelItem(i);
     if (item->checkState(0) != Qt::Checked) s.excludedOps.insert(item->data(0, Qt::UserRole).toString().toStdString());
@@ -244,6 +264,13 @@ void QuantPanel::setSettings(const quant::QuantConfig& s) {
   seed_->setValue(static_cast<int>(s.calibrationSeed));
   matmul_->setChecked(s.quantizeActivationMatmul);
   execution_->setCurrentIndex(std::max(0, execution_->findData(static_cast<int>(s.execution))));
+  int m = method_->findData(QString::fromStdString(s.method.id()));
+  if (m < 0) {  // a method with options (from a session file): offered as it is
+    method_->addItem(QString::fromStdString(s.method.id()), QString::fromStdString(s.method.id()));
+    m = method_->count() - 1;
+  }
+  method_->setCurrentIndex(m);
+  edgeBits_->setValue(s.edgeBits);
   for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
     auto* item = ops_->topLevelItem(i);
     const bool excluded = s.excludedOps.count(item->data(0, Qt::UserRole).toString().toStdString()) > 0;
@@ -359,6 +386,8 @@ void QuantPanel::updateEnabled() {
   aBits_->setEnabled(q);
   granularity_->setEnabled(q);
   calibrator_->setEnabled(q);
+  method_->setEnabled(q);
+  edgeBits_->setEnabled(q);
   symmetric_->setEnabled(q);
   patches_->setEnabled(q);
   seed_->setEnabled(q);

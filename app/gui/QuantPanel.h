@@ -67,6 +67,8 @@ class QuantPanel : public QWidget {
   QSpinBox* aBits_;
   QComboBox* granularity_;
   QComboBox* calibrator_;
+  QComboBox* method_;
+  QSpinBox* edgeBits_;
   QComboBox* symmetric_;
   QSpinBox* patches_;
   QSpinBox* seed_;

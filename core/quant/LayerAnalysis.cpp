@@ -362,7 +362,7 @@ size_t Fp32Capture::defaultBudget() {
 
 LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& metadata, const QuantConfig& config,
                             const CalibrationData& calibration, const std::vector<torch::Tensor>& patches,
-                            const FeedbackStage& stage, Fp32Capture* capture) {
+                            const FeedbackStage& stage, Fp32Capture* capture, const AdjustedWeights* adjusted) {
   if (patches.empty()) throw Error("layer analysis needs at least one patch");
   const auto start = std::chrono::steady_clock::now();
   torch::NoGradGuard noGrad;
@@ -375,12 +375,12 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
   fp32Config.precision = Precision::fp32();
   fp32Config.opPrecision.clear();
   QuantizedModel fp32(shared, metadata, fp32Config, nullptr);
-  QuantizedModel quantized(shared, metadata, config, &calibration);
+  QuantizedModel quantized(shared, metadata, config, &calibration, true, adjusted);
   QuantizableGraph::GraphCopy nodes = graph.copyGraph();
 
   const size_t n = graph.ops().size();
   std::vector<bool> isQuantized(n);
-  for (const QuantOp& op : graph.ops()) isQuantized[op.index] = !config.precisionOf(op.name).floatingPoint;
+  for (const QuantOp& op : graph.ops()) isQuantized[op.index] = !precisionOf(config, op).floatingPoint;
   AnalysisState state(n);
   const bool reuse = capture && capture->matches(patches);
   Fp32Capture* record = capture && !reuse ? capture : nullptr;

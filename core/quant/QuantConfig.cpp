@@ -95,10 +95,12 @@ std::string Precision::id() const {
 
 std::string Precision::title() const { return floatingPoint ? "FP32" : "INT " + id(); }
 
-Precision QuantConfig::precisionOf(const std::string& opName) const {
+Precision QuantConfig::precisionOf(const std::string& opName, bool edgeOp) const {
   if (excludedOps.count(opName)) return Precision::fp32();
   auto it = opPrecision.find(opName);
-  return it != opPrecision.end() ? it->second : precision;
+  if (it != opPrecision.end()) return it->second;
+  if (edgeOp && edgeBits > 0 && !precision.floatingPoint) return Precision::integer(edgeBits, edgeBits);
+  return precision;
 }
 
 std::string QuantConfig::describe() const {
@@ -109,6 +111,8 @@ std::string QuantConfig::describe() const {
   if (!excludedOps.empty()) s << ", " << excludedOps.size() << " op(s) FP32";
   if (!opPrecision.empty()) s << ", " << opPrecision.size() << " op override(s)";
   if (!quantizeActivationMatmul) s << ", attention matmuls FP32";
+  if (edgeBits > 0) s << ", edges W" << edgeBits << "A" << edgeBits;
+  if (!method.roundToNearest()) s << ", " << method.id();
   if (execution == Execution::RealInt8) s << ", real INT8";
   return s.str();
 }
@@ -125,7 +129,9 @@ nlohmann::json QuantConfig::toJson() const {
           {"quantize_activation_matmul", quantizeActivationMatmul},
           {"excluded_ops", std::vector<std::string>(excludedOps.begin(), excludedOps.end())},
           {"op_precision", overrides},
-          {"execution", executionId(execution)}};
+          {"execution", executionId(execution)},
+          {"method", method.id()},
+          {"edge_bits", edgeBits}};
 }
 
 QuantConfig QuantConfig::fromJson(const nlohmann::json& j) {
@@ -140,6 +146,8 @@ QuantConfig QuantConfig::fromJson(const nlohmann::json& j) {
     c.quantizeActivationMatmul = j.value("quantize_activation_matmul", true);
     for (const auto& op : j.value("excluded_ops", std::vector<std::string>{})) c.excludedOps.insert(op);
     c.execution = parseExecution(j.value("execution", "simulated"));
+    c.method = QuantMethod::parse(j.value("method", "rtn"));
+    c.edgeBits = j.value("edge_bits", 0);
     if (j.contains("op_precision"))
       for (const auto& [op, p] : j["op_precision"].items()) c.opPrecision[op] = Precision::parse(p.get<std::string>());
   } catch (const Error&) {
@@ -148,6 +156,7 @@ QuantConfig QuantConfig::fromJson(const nlohmann::json& j) {
     throw Error(std::string("invalid quantization configuration JSON: ") + e.what());
   }
   if (c.calibrationPatches < 1) throw Error("calibration_patches must be >= 1");
+  if (c.edgeBits != 0 && (c.edgeBits < 2 || c.edgeBits > 16)) throw Error("edge_bits must be 0 (off) or 2..16");
   return c;
 }
 
@@ -155,7 +164,8 @@ bool QuantConfig::operator==(const QuantConfig& o) const {
   return precision == o.precision && granularity == o.granularity && symmetric == o.symmetric &&
          calibrator == o.calibrator && calibrationPatches == o.calibrationPatches &&
          calibrationSeed == o.calibrationSeed && quantizeActivationMatmul == o.quantizeActivationMatmul &&
-         excludedOps == o.excludedOps && opPrecision == o.opPrecision && execution == o.execution;
+         excludedOps == o.excludedOps && opPrecision == o.opPrecision && execution == o.execution &&
+         method == o.method && edgeBits == o.edgeBits;
 }
 
 size_t QuantConfigHash::operator()(const QuantConfig& c) const {
@@ -173,6 +183,8 @@ size_t QuantConfigHash::operator()(const QuantConfig& c) const {
   for (const auto& op : c.excludedOps) mix(std::hash<std::string>()(op));
   for (const auto& [op, p] : c.opPrecision) mix(std::hash<std::string>()(op) + size_t(p.weightBits * 64 + p.activationBits));
   mix(size_t(c.execution));
+  mix(std::hash<std::string>()(c.method.id()));
+  mix(size_t(c.edgeBits));
   return h;
 }
 

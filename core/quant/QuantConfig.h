@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "quant/CalibrationMethod.h"
+#include "quant/QuantMethod.h"
 
 namespace mqb::quant {
 
@@ -73,8 +74,13 @@ struct QuantConfig {
   std::set<std::string> excludedOps;     // kept in FP32
   std::map<std::string, Precision> opPrecision;  // per-op overrides (mixed precision)
   Execution execution = Execution::Simulated;
+  QuantMethod method;  // how the quantized weights are chosen (SPEC section 10)
+  // > 0: the contractions reading the model input and those producing its output run at
+  // W<edgeBits>A<edgeBits> (SPEC section 10, "edge layers") unless an op has its own precision.
+  int edgeBits = 0;
 
-  Precision precisionOf(const std::string& opName) const;
+  // `edgeOp`: the op reads the model input or produces its output (QuantOp::edge()).
+  Precision precisionOf(const std::string& opName, bool edgeOp = false) const;
   CalibrationKey calibrationKey() const { return {calibrationPatches, calibrationSeed}; }
   std::string describe() const;  // "W4A4 adaptive, symmetric, minmax, 2 ops FP32"
   nlohmann::json toJson() const;

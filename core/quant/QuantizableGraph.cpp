@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "support/Error.h"
 #include "quant/EinsumContraction.h"
@@ -33,6 +34,59 @@ std::string opKindName(OpKind k) {
 std::string opLabel(const QuantOp& op) { return op.einsumEquation.empty() ? opKindName(op.kind) : "einsum"; }
 
 namespace {
+
+// Edge layers (SPEC section 10): an op reads the model input when none of its activation
+// inputs depends on the output of a contraction, and produces the model output when no
+// contraction depends on its output. Unsupported contractions count as contractions.
+void markEdgeOps(torch::jit::Graph& graph, const std::vector<Node*>& opNodes, std::vector<QuantOp>& ops) {
+  const std::vector<Node*> all = contractionNodes(graph);
+  const std::unordered_set<const Node*> contractions(all.begin(), all.end());
+  std::unordered_set<const Value*> afterContraction;
+  std::function<void(torch::jit::Block*)> forward = [&](torch::jit::Block* block) {
+    for (Node* n : block->nodes()) {
+      bool depends = contractions.count(n) > 0;
+      for (const Value* v : n->inputs()) depends = depends || afterContraction.count(v) > 0;
+      for (torch::jit::Block* sub : n->blocks()) {
+        forward(sub);
+        for (const Value* v : sub->outputs()) depends = depends || afterContraction.count(v) > 0;
+      }
+      if (depends)
+        for (const Value* v : n->outputs()) afterContraction.insert(v);
+    }
+  };
+  forward(graph.block());
+
+  std::unordered_map<const Value*, bool> feeds;  // the value reaches a contraction's input
+  std::function<bool(const Value*)> reaches = [&](const Value* v) {
+    auto it = feeds.find(v);
+    if (it != feeds.end()) return it->second;
+    feeds[v] = false;  // a cycle through a loop block adds nothing
+    bool result = false;
+    for (const torch::jit::Use& use : v->uses()) {
+      const Node* user = use.user;
+      if (contractions.count(user)) {
+        result = true;
+      } else if (user->kind() == c10::prim::Return) {
+        const Node* owner = user->owningBlock()->owningNode();
+        if (owner && use.offset < owner->outputs().size()) result = reaches(owner->outputs()[use.offset]);
+      } else {
+        for (const Value* out : user->outputs()) result = result || reaches(out);
+      }
+      if (result) break;
+    }
+    feeds[v] = result;
+    return result;
+  };
+  for (QuantOp& op : ops) {
+    const Node* n = opNodes[static_cast<size_t>(op.index)];
+    op.readsModelInput = true;
+    for (int slot = 0; slot < op.activationSlots; ++slot)
+      if (afterContraction.count(n->input(static_cast<size_t>(op.slotInputIndex[slot]))))
+        op.readsModelInput = false;
+    op.producesModelOutput = !reaches(n->output(0));
+  }
+}
+
 
 bool isConstantTensor(Value* v) {
   auto iv = torch::jit::toIValue(v);
@@ -550,6 +604,9 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
     }
   }
 
+  nodes_ = nodes;
+  markEdgeOps(*graph_, nodes_, ops_);
+
   // A module holding one op is named by its path; several ops in one module (attention)
   // get their kind and an occurrence number.
   std::map<std::string, int> perModule;
@@ -575,6 +632,32 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
     u.name = name;
   }
 }
+
+torch::Tensor QuantizableGraph::weight(const QuantOp& op) const {
+  if (op.weightInputIndex < 0) return {};
+  return torch::jit::toIValue(node(op)->input(static_cast<size_t>(op.weightInputIndex)))->toTensor();
+}
+
+int QuantizableGraph::biasInputIndex(const QuantOp& op) const {
+  // aten::linear(input, weight, bias) and every convolution form (input, weight, bias, ...).
+  if (op.atenName == "aten::linear" || op.kind == OpKind::Conv || op.kind == OpKind::ConvTranspose) return 2;
+  return -1;
+}
+
+bool QuantizableGraph::biasIsConstant(const QuantOp& op) const {
+  const int i = biasInputIndex(op);
+  return i >= 0 && torch::jit::toIValue(node(op)->input(static_cast<size_t>(i))).has_value();
+}
+
+c10::optional<torch::Tensor> QuantizableGraph::bias(const QuantOp& op) const {
+  const int i = biasInputIndex(op);
+  if (i < 0) return c10::nullopt;
+  const auto value = torch::jit::toIValue(node(op)->input(static_cast<size_t>(i)));
+  if (!value || !value->isTensor()) return c10::nullopt;
+  return value->toTensor();
+}
+
+Precision precisionOf(const QuantConfig& config, const QuantOp& op) { return config.precisionOf(op.name, op.edge()); }
 
 bool QuantizableGraph::hasOp(const std::string& name) const {
   for (const auto& op : ops_)

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "quant/QuantConfig.h"
+
 namespace mqb::quant {
 
 enum class OpKind { Conv, ConvTranspose, Linear, ActivationMatmul };
@@ -51,6 +53,11 @@ struct QuantOp {
   // Nothing writes into this slot's input after the op read it: a reference keeps the
   // FP32 value for the rest of the forward.
   std::array<bool, 2> inputStable{false, false};
+  // Edge layers (SPEC section 10): no contraction lies between the model input and this
+  // op's input / between its output and the model output (no contraction depends on it).
+  bool readsModelInput = false;
+  bool producesModelOutput = false;
+  bool edge() const { return readsModelInput || producesModelOutput; }
 };
 
 // "einsum" for einsum ops, else opKindName(kind): the word op names and listings use.
@@ -88,13 +95,28 @@ class QuantizableGraph {
   // The frozen module's object, passed as `self` when running a graph copy.
   torch::jit::IValue self() const { return frozen_._ivalue(); }
 
+  // The op's node in the frozen graph (read only: rewrite a copyGraph()).
+  torch::jit::Node* node(const QuantOp& op) const { return nodes_[static_cast<size_t>(op.index)]; }
+  // The op's FP32 weight constant (undefined for activation matmuls).
+  torch::Tensor weight(const QuantOp& op) const;
+  // The node input holding the op's bias (convolutions and aten::linear: 2), or -1 when the
+  // op has no bias argument; bias() is its constant tensor, nullopt for None or a
+  // non-constant bias (biasIsConstant tells which).
+  int biasInputIndex(const QuantOp& op) const;
+  c10::optional<torch::Tensor> bias(const QuantOp& op) const;
+  bool biasIsConstant(const QuantOp& op) const;
+
  private:
   torch::jit::Module frozen_;
   std::shared_ptr<torch::jit::Graph> graph_;
   std::vector<QuantOp> ops_;
+  std::vector<torch::jit::Node*> nodes_;  // of graph_, indexed like ops_
   std::vector<UnsupportedContraction> unsupported_;
   std::string source_;
 };
+
+// The precision `config` gives `op` (its edge-layer status included).
+Precision precisionOf(const QuantConfig& config, const QuantOp& op);
 
 // The op's nodes of a graph in graph order (same traversal as discovery).
 std::vector<torch::jit::Node*> quantizableNodes(torch::jit::Graph& graph);

@@ -139,7 +139,7 @@ int foldNormsIntoHooks(torch::jit::Graph& g) {
 
 bool QuantizedModel::needsCalibration(const QuantizableGraph& graph, const QuantConfig& config) {
   for (const auto& op : graph.ops()) {
-    if (config.precisionOf(op.name).floatingPoint) continue;
+    if (precisionOf(config, op).floatingPoint) continue;
     const Scheme s = schemeFor(op, config);
     if (s == Scheme::StaticTensor || s == Scheme::StaticChannel) return true;
   }
@@ -148,7 +148,7 @@ bool QuantizedModel::needsCalibration(const QuantizableGraph& graph, const Quant
 
 ActivationPlan planFor(const QuantOp& op, int slot, const QuantConfig& config, const CalibrationData* calibration) {
   ActivationPlan plan;
-  const Precision p = config.precisionOf(op.name);
+  const Precision p = precisionOf(config, op);
   if (p.floatingPoint) return plan;
   plan.bits = p.activationBits;
   plan.symmetric = config.symmetric;
@@ -185,7 +185,8 @@ ActivationPlan planFor(const QuantOp& op, int slot, const QuantConfig& config, c
 }
 
 QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, ModelMetadata metadata,
-                               QuantConfig config, const CalibrationData* calibration, bool foldActivations)
+                               QuantConfig config, const CalibrationData* calibration, bool foldActivations,
+                               const AdjustedWeights* adjusted)
     : graph_(std::move(graph)),
       metadata_(std::move(metadata)),
       config_(std::move(config)),
@@ -203,7 +204,7 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
   const auto leakySymbol = c10::Symbol::fromQualString("mqb::act_leaky");
   for (const QuantOp& op : graph_->ops()) {
     Node* n = copy.nodes[static_cast<size_t>(op.index)];
-    const Precision p = config_.precisionOf(op.name);
+    const Precision p = precisionOf(config_, op);
     torch::jit::WithInsertPoint guard(n);
     Value* ctx = g.insertConstant(runtime_.id());
     Value* opIndex = g.insertConstant(static_cast<int64_t>(op.index));
@@ -238,11 +239,18 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
     if (!p.floatingPoint && op.weightInputIndex >= 0) {
       torch::Tensor w = torch::jit::toIValue(n->input(static_cast<size_t>(op.weightInputIndex)))->toTensor();
       const bool perTensor = config_.granularity == Granularity::PerTensor;
+      const auto chosen = adjusted ? adjusted->weights.find(op.index) : decltype(adjusted->weights.end()){};
       // Weights stay symmetric (min-max) whatever the activation symmetry, as in SPEC 3.
-      weights_[op.index] = op.einsumEquation.empty() || perTensor
-                               ? fakeQuantWeight(w, perTensor ? kPerTensor : op.weightChannelAxis, p.weightBits, true)
-                               : fakeQuantEinsumWeight(w, op.weightFreeDims, p.weightBits);
+      if (adjusted && chosen != adjusted->weights.end())
+        weights_[op.index] = chosen->second;
+      else
+        weights_[op.index] = op.einsumEquation.empty() || perTensor
+                                 ? fakeQuantWeight(w, perTensor ? kPerTensor : op.weightChannelAxis, p.weightBits, true)
+                                 : fakeQuantEinsumWeight(w, op.weightFreeDims, p.weightBits);
       n->replaceInput(static_cast<size_t>(op.weightInputIndex), g.insertConstant(weights_[op.index]));
+      const auto bias = adjusted ? adjusted->biases.find(op.index) : decltype(adjusted->biases.end()){};
+      if (adjusted && bias != adjusted->biases.end())
+        n->replaceInput(static_cast<size_t>(graph_->biasInputIndex(op)), g.insertConstant(bias->second));
     }
     Value* y = n->output(0);
     Node* out = g.create(outSymbol, {y, ctx, opIndex});

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "model/PatchPredictor.h"
+#include "quant/AdjustedWeights.h"
 #include "quant/CalibrationData.h"
 #include "quant/QuantConfig.h"
 #include "quant/QuantRuntime.h"
@@ -23,8 +24,11 @@ class QuantizedModel : public PatchPredictor {
   // `foldActivations`: fold a LeakyReLU in front of a statically quantized input into that
   // input's quantization pass (same values, one pass less). MQB_FOLD_ACTIVATIONS=0 in the
   // environment turns it off for every model (A/B measurements).
+  // `adjusted`: weights and biases a method chose (quant/WeightMethods.h) replace the
+  // round-to-nearest weights and the graph's biases of the ops it names.
   QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, ModelMetadata metadata,
-                 QuantConfig config, const CalibrationData* calibration, bool foldActivations = true);
+                 QuantConfig config, const CalibrationData* calibration, bool foldActivations = true,
+                 const AdjustedWeights* adjusted = nullptr);
 
   torch::Tensor predict(const torch::Tensor& batch) override;
   const ModelMetadata& metadata() const override { return metadata_; }

@@ -33,7 +33,11 @@ std::string ratioCell(double v) {
   return b;
 }
 
-std::vector<std::string> cellsOf(const BenchmarkRow& r, bool executionColumns) {
+std::string methodLabel(const BenchmarkRow& r) {
+  return r.isReference() || r.method.empty() ? "--" : quant::QuantMethod::parse(r.method).title();
+}
+
+std::vector<std::string> cellsOf(const BenchmarkRow& r, bool executionColumns, bool methodColumn) {
   std::vector<std::string> c{r.framework,
                              r.architecture,
                              r.category,
@@ -42,6 +46,7 @@ std::vector<std::string> cellsOf(const BenchmarkRow& r, bool executionColumns) {
                              r.isReference() ? "--" : granularityLabel(r.granularity),
                              formatWithDelta(r.dsc, r.fp32Dsc, r.isReference()),
                              formatWithDelta(r.nsd, r.fp32Nsd, r.isReference())};
+  if (methodColumn) c.insert(c.begin() + 6, methodLabel(r));
   if (executionColumns) {
     c.push_back(r.isRealInt8() ? ratioCell(r.speedup) : "--");
     c.push_back(r.isRealInt8() ? ratioCell(r.sizeRatio) : "--");
@@ -160,8 +165,13 @@ bool BenchmarkTable::hasExecutionColumns() const {
   return std::any_of(rows.begin(), rows.end(), [](const BenchmarkRow& r) { return r.isRealInt8(); });
 }
 
+bool BenchmarkTable::hasMethodColumn() const {
+  return std::any_of(rows.begin(), rows.end(), [](const BenchmarkRow& r) { return !r.method.empty(); });
+}
+
 std::vector<std::string> BenchmarkTable::header() const {
   std::vector<std::string> h = kHeader;
+  if (hasMethodColumn()) h.insert(h.begin() + 6, "Method");
   if (hasExecutionColumns()) h.insert(h.end(), kExecutionHeader.begin(), kExecutionHeader.end());
   return h;
 }
@@ -170,7 +180,7 @@ std::string BenchmarkTable::toMarkdown() const {
   const std::vector<std::string> head = header();
   const bool execution = hasExecutionColumns();
   TableRows cells;
-  for (const auto& r : rows) cells.push_back(cellsOf(r, execution));
+  for (const auto& r : rows) cells.push_back(cellsOf(r, execution, hasMethodColumn()));
   std::ostringstream s;
   s << markdownTable(head, cells);
   char tol[64];
@@ -195,7 +205,7 @@ std::string BenchmarkTable::toCsv() const {
   s << "framework,architecture,category,parameters,precision,granularity,dsc,dsc_delta_percent,nsd,"
        "nsd_delta_percent,fp32_dsc,fp32_nsd,agreement_dsc,tolerance_mm,model";
   const bool execution = hasExecutionColumns();
-  s << (execution ? ",execution,speedup,size_ratio\n" : "\n");
+  s << (execution ? ",execution,speedup,size_ratio" : "") << (hasMethodColumn() ? ",method\n" : "\n");
   for (const auto& r : rows) {
     auto delta = [&](double v, double ref) {
       const double d = deltaPercent(v, ref);
@@ -215,6 +225,7 @@ std::string BenchmarkTable::toCsv() const {
       std::snprintf(nums, sizeof nums, ",%s,%.4f,%.4f", r.isRealInt8() ? "real-int8" : "simulated", r.speedup, r.sizeRatio);
       s << nums;
     }
+    if (hasMethodColumn()) s << "," << csvField(r.method);
     s << "\n";
   }
   return s.str();
@@ -224,7 +235,7 @@ std::string BenchmarkTable::toLatex() const {
   const std::vector<std::string> head = header();
   const bool execution = hasExecutionColumns();
   TableRows cells;
-  for (const auto& r : rows) cells.push_back(cellsOf(r, execution));
+  for (const auto& r : rows) cells.push_back(cellsOf(r, execution, hasMethodColumn()));
   std::ostringstream s;
   s << latexTabular(head, cells, std::string(head.size(), 'l'));
   for (const auto& n : coverageNotes(rows)) s << "\\par{\\footnotesize Quantization coverage: " << latexEscape(n) << "}\n";
@@ -250,7 +261,8 @@ nlohmann::json BenchmarkTable::toJson() const {
                   {"agreement_dsc", r.agreementDsc},
                   {"seconds", r.seconds},
                   {"coverage", r.coverage},
-                  {"cells", cellsOf(r, execution)}});
+                  {"method", r.method},
+                  {"cells", cellsOf(r, execution, hasMethodColumn())}});
     if (r.isRealInt8()) {
       jr.back()["execution"] = r.execution;
       jr.back()["speedup"] = r.speedup;
@@ -291,6 +303,8 @@ BenchmarkTable BenchmarkTable::fromJson(const nlohmann::json& j, const std::stri
       row.seconds = r.value("seconds", 0.0);
       row.coverage = r.value("coverage", "");
       row.execution = r.value("execution", "");
+      row.method = r.value("method", "");
+      if (!row.method.empty()) row.method = quant::QuantMethod::parse(row.method).id();
       row.speedup = r.value("speedup", 0.0);
       row.sizeRatio = r.value("size_ratio", 0.0);
       t.rows.push_back(row);

@@ -15,6 +15,9 @@ struct BenchmarkRow {
   int64_t parameters = 0;
   std::string precision;      // "FP32", "W8A8"
   std::string granularity;    // "per-channel", "" for FP32
+  // The quantization method (QuantMethod::id(), SPEC section 10); "" for FP32 rows and for
+  // tables swept without methods, which keep the paper's columns.
+  std::string method;
   double dsc = 0, nsd = 0;            // mean over volumes of the mean over organs
   double fp32Dsc = 0, fp32Nsd = 0;    // the same model's FP32 values
   double agreementDsc = 0;            // vs the FP32 prediction
@@ -40,6 +43,8 @@ struct BenchmarkTable {
 
   // Whether the table carries the optional Speed-up and Size columns (some real-INT8 row).
   bool hasExecutionColumns() const;
+  // Whether the table carries the Method column (some row names a method).
+  bool hasMethodColumn() const;
   std::vector<std::string> header() const;
 
   std::string toMarkdown() const;

@@ -254,13 +254,42 @@ std::shared_ptr<PatchPredictor> QuantizationStudy::quantizedModel(const QuantCon
   if (config.execution == Execution::RealInt8) {
     quantizedModel_ = buildInt8(config, calibrationStage);
   } else {
+    const bool method = !config.method.roundToNearest() && !config.precision.floatingPoint;
+    const FeedbackStage calStage = method && !cachedMethodWeights(config)
+                                       ? calibrationStage.sub(0.0, 0.2, "calibration")
+                                       : calibrationStage;
     std::shared_ptr<const CalibrationData> cal;
-    if (QuantizedModel::needsCalibration(*graph_, config)) cal = calibration(config.calibrationKey(), calibrationStage);
+    if (QuantizedModel::needsCalibration(*graph_, config)) cal = calibration(config.calibrationKey(), calStage);
+    const auto adjusted = method ? methodWeights(config, calibrationStage.sub(0.2, 1.0, config.method.title()))
+                                 : nullptr;
     // The model keeps a pointer to the calibration: cal stays alive in calibrations_.
-    quantizedModel_ = std::make_shared<QuantizedModel>(graph_, model_->metadata(), config, cal.get());
+    quantizedModel_ = std::make_shared<QuantizedModel>(graph_, model_->metadata(), config, cal.get(), true,
+                                                       adjusted.get());
   }
   modelConfig_ = config;
   return quantizedModel_;
+}
+
+std::shared_ptr<const AdjustedWeights> QuantizationStudy::cachedMethodWeights(const QuantConfig& config) const {
+  std::lock_guard<std::mutex> lock(*mutex_);
+  for (const auto& [c, w] : methodWeights_)
+    if (c == config) return w;
+  return nullptr;
+}
+
+std::shared_ptr<const AdjustedWeights> QuantizationStudy::methodWeights(const QuantConfig& config,
+                                                                        const FeedbackStage& stage) {
+  if (config.method.roundToNearest() || config.precision.floatingPoint) return nullptr;
+  if (auto cached = cachedMethodWeights(config)) return cached;
+  std::shared_ptr<const CalibrationData> cal;
+  if (QuantizedModel::needsCalibration(*graph_, config)) cal = calibration(config.calibrationKey(), stage.sub(0, 0, ""));
+  auto adjusted = adjustWeights(graph_, model_->metadata(), config, cal.get(), calibrationPatches(config.calibrationKey()),
+                                stage);
+  std::lock_guard<std::mutex> lock(*mutex_);
+  methodWeights_.emplace_front(config, adjusted);
+  if (methodWeights_.size() > kMethodCacheSize) methodWeights_.pop_back();
+  ++counters_.methods;
+  return adjusted;
 }
 
 std::shared_ptr<Int8Model> QuantizationStudy::buildInt8(const QuantConfig& config,
@@ -443,7 +472,11 @@ LayerAnalysis QuantizationStudy::analyze(const QuantConfig& config, int analysis
   const CalibrationKey calKey = config.calibrationKey();
   const CalibrationKey captureKey{count, config.calibrationSeed};
   const bool needCalibration = !hasCalibration(calKey);
-  MultiStepFeedback steps(stage, {{"calibration", needCalibration ? 0.3 : 0.0}, {"analysis", 0.7}});
+  const bool needMethod = !config.method.roundToNearest() && !config.precision.floatingPoint &&
+                          !cachedMethodWeights(config);
+  MultiStepFeedback steps(stage, {{"calibration", needCalibration ? 0.3 : 0.0},
+                                  {"method", needMethod ? 1.0 : 0.0},
+                                  {"analysis", 0.7}});
   Fp32Capture& capture = captureFor(captureKey);
   if (calKey.patches >= 1 && needCalibration && !capture.complete()) {
     // The calibration runs the FP32 model on the analysis patches anyway: their FP32 side
@@ -456,9 +489,10 @@ LayerAnalysis QuantizationStudy::analyze(const QuantConfig& config, int analysis
     ++counters_.calibrate;
   }
   const auto cal = calibration(calKey, steps.step("calibration", "calibration"));
+  const auto adjusted = methodWeights(config, steps.step("method", config.method.title()));
   const auto patches = calibrationPatches(captureKey);
   return analyzeLayers(*graph_, model_->metadata(), config, *cal, patches, steps.step("analysis", "layer analysis"),
-                       &captureFor(captureKey));
+                       &captureFor(captureKey), adjusted.get());
 }
 
 StudyCounters QuantizationStudy::counters() const {

@@ -33,6 +33,7 @@
 #include "quant/QuantConfig.h"
 #include "quant/QuantizableGraph.h"
 #include "quant/QuantizedModel.h"
+#include "quant/WeightMethods.h"
 #include "quant/int8/RealInt8Measurement.h"
 
 namespace mqb::quant {
@@ -64,7 +65,7 @@ struct PreviewWindows {
 
 // Expensive steps actually computed (cache hits do not count).
 struct StudyCounters {
-  int prepare = 0, fp32 = 0, calibrate = 0, quantized = 0, previews = 0;
+  int prepare = 0, fp32 = 0, calibrate = 0, quantized = 0, previews = 0, methods = 0;
 };
 
 class Int8Model;
@@ -126,6 +127,12 @@ class QuantizationStudy {
   // The patches calibration `key` runs on (half foreground-centred with ground truth).
   std::vector<torch::Tensor> calibrationPatches(const CalibrationKey& key) const;
 
+  // ---- quantization methods (SPEC section 10) -------------------------------------------------
+  // The weights the configuration's method chose, computed on its calibration patches when
+  // not cached (the last two are kept); null for round-to-nearest.
+  std::shared_ptr<const AdjustedWeights> methodWeights(const QuantConfig& config, const FeedbackStage& stage);
+  std::shared_ptr<const AdjustedWeights> cachedMethodWeights(const QuantConfig& config) const;
+
   // ---- quantized results ------------------------------------------------------------------
   // The configuration's whole-volume result (an FP32 configuration is the FP32 result);
   // computed when not in the LRU. Needs FP32 first only for scoring, not here.
@@ -185,6 +192,9 @@ class QuantizationStudy {
   std::map<CalibrationKey, std::unique_ptr<Fp32Capture>> captures_;
   mutable std::list<std::pair<QuantConfig, std::shared_ptr<const InferenceResult>>> results_;  // front = newest
   std::list<std::pair<std::pair<QuantConfig, double>, std::shared_ptr<const ComparisonTable>>> tables_;
+  // Method weights by configuration, newest first (kMethodCacheSize).
+  std::list<std::pair<QuantConfig, std::shared_ptr<const AdjustedWeights>>> methodWeights_;
+  static constexpr size_t kMethodCacheSize = 2;
   std::optional<QuantConfig> modelConfig_;  // of model_ below: preview and whole volume share it
   std::shared_ptr<PatchPredictor> quantizedModel_;
   // Real-INT8 measurements of the configurations in results_ (FP32 side filled on reading).

@@ -139,6 +139,7 @@ std::string formatBenchmarkRows(const ComparisonTable& t, const quant::QuantConf
     q.order = 1;
     q.precision = settings.precision.id();
     q.granularity = quant::granularityId(settings.granularity);
+    if (!settings.method.roundToNearest()) q.method = settings.method.id();
     q.dsc = t.meanQuantDsc;
     q.nsd = t.meanQuantNsd;
     q.agreementDsc = t.meanAgreeDsc;

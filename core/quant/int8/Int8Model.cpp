@@ -74,7 +74,7 @@ c10::optional<torch::Tensor> constantBias(Value* v, bool& ok) {
 
 // Why an op cannot run on an integer kernel under `config` and `engine` ("" if it can).
 std::string fp32Reason(const QuantOp& op, const QuantConfig& config, const std::string& engine) {
-  const Precision p = config.precisionOf(op.name);
+  const Precision p = precisionOf(config, op);
   if (p.floatingPoint) return "kept FP32 (excluded)";
   if (p.weightBits != 8 || p.activationBits != 8)
     return "precision " + p.id() + ": the integer kernels are 8-bit (W8A8), simulated only";
