@@ -165,7 +165,10 @@ FigureRequest ExportReaction::figureRequest(const ViewState& view) const {
     if (id >= 0 && id < 256) r.labelVisible[static_cast<size_t>(id)] = false;
   if (r.quantized) {
     const quant::QuantConfig& s = controller_->resultSettings();
-    r.quantTitle = s.precision.floatingPoint ? QStringLiteral("FP32 (reference)") : QString::fromStdString(s.precision.title());
+    r.quantTitle = s.precision.floatingPoint
+                       ? QStringLiteral("FP32 (reference)")
+                       : QString::fromStdString(s.precision.title() +
+                                                (s.method.roundToNearest() ? "" : " " + s.method.title()));
     r.configuration = QString::fromStdString(s.describe());
     r.differingVoxels = controller_->differingVoxels();
   }

@@ -337,7 +337,12 @@ void MainWindow::onResultsChanged() {
   if (controller_->quantized()) {
     if (s.precision.floatingPoint) title = tr("FP32 (reference)");
     else if (s.execution == quant::Execution::RealInt8) title = controller_->executionSummary();  // names the engine, time
-    else title = QString::fromStdString(s.precision.title() + " " + quant::granularityId(s.granularity));
+    else
+      title = QString::fromStdString(s.precision.title() + " " + quant::granularityId(s.granularity) +
+                                     (s.method.roundToNearest() ? "" : " " + s.method.title()) +
+                                     (s.edgeBits > 0 ? ", edges W" + std::to_string(s.edgeBits) + "A" +
+                                                           std::to_string(s.edgeBits)
+                                                     : ""));
   }
   viewer_->setQuantized(controller_->quantized(), title, controller_->quantizedIsPreview());
   viewer_->setDifference(controller_->difference(), controller_->differingVoxels(), controller_->quantizedIsPreview());

@@ -71,10 +71,9 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
                          "column by column from each op's input Hessian on the calibration patches; bias correction\n"
                          "then removes the mean output shift per channel. Computed once per configuration."));
   form->addRow(tr("Method"), method_);
-  edgeBits_ = new QSpinBox;
-  edgeBits_->setRange(0, 16);
-  edgeBits_->setSpecialValueText(tr("off"));
-  edgeBits_->setPrefix(tr("W/A "));
+  edgeBits_ = new QComboBox;
+  edgeBits_->addItem(tr("Off"), 0);
+  for (int b : {8, 6, 4, 16}) edgeBits_->addItem(tr("W%1A%1").arg(b), b);
   edgeBits_->setToolTip(tr("Bits of the first and last contractions (the ops reading the model input and producing\n"
                            "its output), the protocol of published W4A4 results; off = the configuration's bits."));
   form->addRow(tr("Edge layers"), edgeBits_);
@@ -179,7 +178,7 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   connect(granularity_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
   connect(calibrator_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
   connect(method_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
-  connect(edgeBits_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
+  connect(edgeBits_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
   connect(symmetric_, qOverload<int>(&QComboBox::currentIndexChanged), this, changed);
   connect(patches_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
   connect(seed_, qOverload<int>(&QSpinBox::valueChanged), this, changed);
@@ -236,7 +235,7 @@ quant::QuantConfig QuantPanel::settings() const {
   s.quantizeActivationMatmul = matmul_->isChecked();
   s.execution = static_cast<quant::Execution>(execution_->currentData().toInt());
   s.method = quant::QuantMethod::parse(method_->currentData().toString().toStdString());
-  s.edgeBits = edgeBits_->value() >= 2 ? edgeBits_->value() : 0;
+  s.edgeBits = edgeBits_->currentData().toInt();
   for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
     const auto* item = ops_->topLevelItem(i);
     if (item->checkState(0) != Qt::Checked) s.excludedOps.insert(item->data(0, Qt::UserRole).toString().toStdString());
@@ -270,7 +269,12 @@ void QuantPanel::setSettings(const quant::QuantConfig& s) {
     m = method_->count() - 1;
   }
   method_->setCurrentIndex(m);
-  edgeBits_->setValue(s.edgeBits);
+  int e = edgeBits_->findData(s.edgeBits);
+  if (e < 0) {  // other bits (from a session file): offered as they are
+    edgeBits_->addItem(tr("W%1A%1").arg(s.edgeBits), s.edgeBits);
+    e = edgeBits_->count() - 1;
+  }
+  edgeBits_->setCurrentIndex(e);
   for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
     auto* item = ops_->topLevelItem(i);
     const bool excluded = s.excludedOps.count(item->data(0, Qt::UserRole).toString().toStdString()) > 0;

@@ -68,7 +68,7 @@ class QuantPanel : public QWidget {
   QComboBox* granularity_;
   QComboBox* calibrator_;
   QComboBox* method_;
-  QSpinBox* edgeBits_;
+  QComboBox* edgeBits_;
   QComboBox* symmetric_;
   QSpinBox* patches_;
   QSpinBox* seed_;

@@ -123,7 +123,7 @@ void checkNifti(const std::string& path) {
   int64_t dim[8];
   double pixdim[8];
   int datatype, bitpix, qformCode, sformCode;
-  double voxOffset;
+  double voxOffset, sclSlope, sclInter;
   std::vector<double> transform;  // quaternion + offsets, srow_x/y/z
   if (version == 1) {
     for (int i = 0; i < 8; ++i) dim[i] = load<int16_t>(h, 40 + 2 * i, swap);
@@ -131,6 +131,8 @@ void checkNifti(const std::string& path) {
     bitpix = load<int16_t>(h, 72, swap);
     for (int i = 0; i < 8; ++i) pixdim[i] = load<float>(h, 76 + 4 * i, swap);
     voxOffset = load<float>(h, 108, swap);
+    sclSlope = load<float>(h, 112, swap);
+    sclInter = load<float>(h, 116, swap);
     qformCode = load<int16_t>(h, 252, swap);
     sformCode = load<int16_t>(h, 254, swap);
     for (int i = 0; i < 18; ++i) transform.push_back(load<float>(h, 256 + 4 * i, swap));
@@ -140,6 +142,8 @@ void checkNifti(const std::string& path) {
     for (int i = 0; i < 8; ++i) dim[i] = load<int64_t>(h, 16 + 8 * i, swap);
     for (int i = 0; i < 8; ++i) pixdim[i] = load<double>(h, 104 + 8 * i, swap);
     voxOffset = static_cast<double>(load<int64_t>(h, 168, swap));
+    sclSlope = load<double>(h, 176, swap);
+    sclInter = load<double>(h, 184, swap);
     qformCode = load<int32_t>(h, 344, swap);
     sformCode = load<int32_t>(h, 348, swap);
     for (int i = 0; i < 6; ++i) transform.push_back(load<double>(h, 352 + 8 * i, swap));
@@ -179,6 +183,20 @@ void checkNifti(const std::string& path) {
   if (sformCode > 0)
     for (int i = 6; i < 18; ++i)
       if (!std::isfinite(transform[i])) throw Error(path + ": NIfTI sform holds NaN or infinite values");
+
+  // Intensity scaling (NIfTI-1 standard): y = scl_slope * x + scl_inter when scl_slope is not
+  // 0; scl_slope 0 means no scaling (scl_inter is then ignored). niftilib turns a non-finite
+  // slope into 0 and the image would be read unscaled without a word: refused here instead.
+  if (!std::isfinite(sclSlope))
+    throw Error(path + ": NIfTI scl_slope is " + number(sclSlope) +
+                " (the intensity scale must be a finite number; 0 means no scaling)");
+  if (sclSlope != 0 && !std::isfinite(sclInter))
+    throw Error(path + ": NIfTI scl_inter is " + number(sclInter) + " (the intensity offset must be a finite number)");
+  // ITK 5.2 reads scl_slope 0 as 1 but still adds scl_inter, against the standard: such a
+  // file would be read shifted (a label map's ids too), so it is refused rather than misread.
+  if (sclSlope == 0 && std::isfinite(sclInter) && sclInter != 0)
+    throw Error(path + ": NIfTI scl_slope is 0 (no scaling) but scl_inter is " + number(sclInter) +
+                "; the NIfTI standard ignores it, ITK would add it: set scl_inter to 0 (or scl_slope to 1)");
 
   const double headerBytes = version == 1 ? 352.0 : 544.0;
   if (!std::isfinite(voxOffset) || voxOffset < 0)

@@ -3,7 +3,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
+#include <tuple>
 #include <zlib.h>
 
 #include "support/Error.h"
@@ -124,7 +126,8 @@ TEST(VolumeIOErrors, NotAnImage) {
 
 namespace {
 // A NIfTI-1 header (348 bytes + 4 extension bytes) with the given dims, data appended.
-void writeRawNifti(const std::string& path, std::vector<int16_t> dims, size_t dataBytes) {
+void writeRawNifti(const std::string& path, std::vector<int16_t> dims, size_t dataBytes, float sclSlope = 0,
+                   float sclInter = 0, float value = 0) {
   std::vector<char> h(352, 0);
   int32_t sizeofHdr = 348;
   std::memcpy(&h[0], &sizeofHdr, 4);
@@ -138,11 +141,13 @@ void writeRawNifti(const std::string& path, std::vector<int16_t> dims, size_t da
   std::memcpy(&h[76], pixdim, 32);
   float voxOffset = 352;
   std::memcpy(&h[108], &voxOffset, 4);
+  std::memcpy(&h[112], &sclSlope, 4);
+  std::memcpy(&h[116], &sclInter, 4);
   std::memcpy(&h[344], "n+1\0", 4);
   std::ofstream out(path, std::ios::binary);
   out.write(h.data(), h.size());
-  std::vector<char> data(dataBytes, 0);
-  out.write(data.data(), data.size());
+  std::vector<float> data(dataBytes / sizeof(float), value);
+  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size() * sizeof(float)));
 }
 }  // namespace
 
@@ -159,6 +164,39 @@ TEST(VolumeIOErrors, FourDimensionalImageRejected) {
   writeRawNifti(path, {4, 4, 4, 3}, 4 * 4 * 4 * 3 * 4);
   const std::string msg = expectError([&] { readImage(path); });
   EXPECT_NE(msg.find("4D"), std::string::npos) << msg;
+}
+
+TEST(VolumeIOErrors, NonFiniteIntensityScalingIsRefusedAndZeroSlopeMeansNoScaling) {
+  const std::string dir = test::tempDir();
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  for (auto [slope, inter, field] : {std::tuple{inf, 0.0f, "scl_slope"}, std::tuple{nan, 0.0f, "scl_slope"},
+                                     std::tuple{-inf, 0.0f, "scl_slope"}, std::tuple{2.0f, nan, "scl_inter"},
+                                     std::tuple{1.0f, inf, "scl_inter"}}) {
+    const std::string path = dir + "/scaled.nii";
+    writeRawNifti(path, {4, 4, 4}, 4 * 4 * 4 * 4, slope, inter, 10.0f);
+    const std::string msg = expectError([&] { readImage(path); });
+    EXPECT_NE(msg.find(field), std::string::npos) << msg;
+    EXPECT_NE(msg.find("scaled.nii"), std::string::npos) << msg;
+  }
+  // The standard: scl_slope 0 = no scaling. ITK would still add a finite scl_inter, so that
+  // case is refused; NaN (which niftilib reads as 0) and 0 read unscaled.
+  {
+    const std::string path = dir + "/offset-only.nii";
+    writeRawNifti(path, {4, 4, 4}, 4 * 4 * 4 * 4, 0.0f, 100.0f, 10.0f);
+    const std::string msg = expectError([&] { readImage(path); });
+    EXPECT_NE(msg.find("scl_inter is 100"), std::string::npos) << msg;
+  }
+  for (float inter : {0.0f, nan}) {
+    const std::string path = dir + "/unscaled.nii";
+    writeRawNifti(path, {4, 4, 4}, 4 * 4 * 4 * 4, 0.0f, inter, 10.0f);
+    const ImageVolume v = readImage(path);
+    EXPECT_FLOAT_EQ(v.voxels.front(), 10.0f) << "scl_inter " << inter;
+    EXPECT_FLOAT_EQ(v.voxels.back(), 10.0f) << "scl_inter " << inter;
+  }
+  // A finite scale is applied.
+  const std::string path = dir + "/scaled-ok.nii";
+  writeRawNifti(path, {4, 4, 4}, 4 * 4 * 4 * 4, 2.0f, -5.0f, 10.0f);
+  EXPECT_FLOAT_EQ(readImage(path).voxels.front(), 15.0f);
 }
 
 TEST(VolumeIOErrors, AbsurdSizeRefusedBeforeAllocation) {
