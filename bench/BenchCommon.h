@@ -25,9 +25,7 @@ namespace fs = std::filesystem;
 #endif
 
 using Clock = std::chrono::steady_clock;
-inline double secondsSince(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+inline double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 template <typename F>
 double timeIt(F&& f) {
   const auto t = Clock::now();
@@ -86,9 +84,8 @@ inline std::string benchModelPath(int patch = 96) {
 }
 
 inline std::string modelHint(int patch = 96) {
-  return "generate it with: /usr/bin/python3 bench/make_unet.py --out <build>/bench-unet-" +
-         std::to_string(patch) + ".pt --patch " + std::to_string(patch) +
-         " (or point MQB_BENCH_MODEL at a model)";
+  return "generate it with: /usr/bin/python3 bench/make_unet.py --out <build>/bench-unet-" + std::to_string(patch) +
+         ".pt --patch " + std::to_string(patch) + " (or point MQB_BENCH_MODEL at a model)";
 }
 
 // The example CT: $MQB_DATA_DIR (or ../shared/data, or the CMake MQB_DATA_DIR) /abdomen-ct/example_ct.nii.gz.

@@ -28,7 +28,8 @@ using namespace mqb;
 ModelMetadata anchorMetadata(int patch) {
   nlohmann::json classes = nlohmann::json::array();
   for (int i = 0; i < 14; ++i)
-    classes.push_back({{"id", i}, {"name", i == 0 ? std::string("background") : "organ " + std::to_string(i)},
+    classes.push_back({{"id", i},
+                       {"name", i == 0 ? std::string("background") : "organ " + std::to_string(i)},
                        {"color", {i * 15, 255 - i * 15, (i * 70) % 256}}});
   nlohmann::json j = {{"format_version", 1},
                       {"name", "bench-unet"},
@@ -112,7 +113,8 @@ void BM_WindowExtractAll(benchmark::State& state) {
   const auto& p = f.md.patchSize;
   for (auto _ : state)
     for (const auto& s : f.plan.starts)
-      benchmark::DoNotOptimize(f.pv.input.slice(2, s[0], s[0] + p[0]).slice(3, s[1], s[1] + p[1]).slice(4, s[2], s[2] + p[2]).contiguous());
+      benchmark::DoNotOptimize(
+          f.pv.input.slice(2, s[0], s[0] + p[0]).slice(3, s[1], s[1] + p[1]).slice(4, s[2], s[2] + p[2]).contiguous());
   state.counters["windows"] = f.plan.starts.size();
 }
 
@@ -124,7 +126,10 @@ void BM_BlendAll(benchmark::State& state) {
   torch::NoGradGuard g;
   for (auto _ : state)
     for (const auto& s : f.plan.starts)
-      f.logits.slice(1, s[0], s[0] + p[0]).slice(2, s[1], s[1] + p[1]).slice(3, s[2], s[2] + p[2]).addcmul_(f.windowOut[0], f.importance);
+      f.logits.slice(1, s[0], s[0] + p[0])
+          .slice(2, s[1], s[1] + p[1])
+          .slice(3, s[2], s[2] + p[2])
+          .addcmul_(f.windowOut[0], f.importance);
   state.counters["windows"] = f.plan.starts.size();
 }
 
@@ -151,7 +156,8 @@ void BM_ToOriginalGrid(benchmark::State& state) {
   if (!ready(state)) return;
   auto& f = Fixture::get();
   const auto& pv = f.pv;
-  torch::Tensor labels = torch::randint(0, 14, {pv.resampledSize[0], pv.resampledSize[1], pv.resampledSize[2]}, torch::kUInt8);
+  torch::Tensor labels =
+      torch::randint(0, 14, {pv.resampledSize[0], pv.resampledSize[1], pv.resampledSize[2]}, torch::kUInt8);
   for (auto _ : state) benchmark::DoNotOptimize(pv.toOriginalGrid(labels));
 }
 

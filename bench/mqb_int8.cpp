@@ -47,7 +47,8 @@ std::map<std::string, std::string> parse(int argc, char** argv) {
   std::map<std::string, std::string> kv;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
-    if (k.rfind("--", 0) != 0 || i + 1 >= argc) throw Error("bad argument '" + k + "' (see the header of mqb_int8.cpp)");
+    if (k.rfind("--", 0) != 0 || i + 1 >= argc)
+      throw Error("bad argument '" + k + "' (see the header of mqb_int8.cpp)");
     kv[k.substr(2)] = argv[++i];
   }
   return kv;
@@ -93,10 +94,12 @@ void onEnd(const at::RecordFunction& fn, at::ObserverContext* c) {
   const double s = secondsSince(ctx->t);
   const std::string name = fn.name();
   g_opTimes.byName[name] += s;
-  if (name.rfind("quantized::", 0) == 0) g_opTimes.integer += s;
+  if (name.rfind("quantized::", 0) == 0)
+    g_opTimes.integer += s;
   else if (name.rfind("mqb::int8_", 0) == 0 || name == "aten::quantize_per_tensor" || name == "aten::dequantize")
     g_opTimes.transitions += s;
-  else g_opTimes.fp32 += s;
+  else
+    g_opTimes.fp32 += s;
 }
 
 OpTimes profile(const std::function<void()>& run) {
@@ -160,8 +163,10 @@ int main(int argc, char** argv) try {
         start[a] = room <= 0 ? 0 : (room / 2 + ((i * 7 + a * 3) % 5 - 2) * room / 5);
         start[a] = std::clamp<int64_t>(start[a], 0, std::max<int64_t>(0, room));
       }
-      windows.push_back(vol.slice(2, start[0], start[0] + ps[0]).slice(3, start[1], start[1] + ps[1])
-                            .slice(4, start[2], start[2] + ps[2]).contiguous());
+      windows.push_back(vol.slice(2, start[0], start[0] + ps[0])
+                            .slice(3, start[1], start[1] + ps[1])
+                            .slice(4, start[2], start[2] + ps[2])
+                            .contiguous());
     }
     const torch::Tensor all = torch::cat(windows, 0);
     quant::Int8GraphOptions chainedOptions, fusedOptions;
@@ -179,7 +184,8 @@ int main(int argc, char** argv) try {
       std::printf("chained (%d quantize ops replaced, %d cats in uint8) vs fused: max |logit difference| %g\n",
                   int8->chainedTransitions(), int8->uint8Cats(), diff);
     }
-    std::vector<std::pair<std::string, PatchPredictor*>> models{{"FP32", &fp32}, {"INT8 fused", fused.get()},
+    std::vector<std::pair<std::string, PatchPredictor*>> models{{"FP32", &fp32},
+                                                                {"INT8 fused", fused.get()},
                                                                 {"INT8 chained", int8.get()}};
     for (auto& m : models) runAll(*m.second);
     std::vector<std::vector<double>> cpu(models.size());
@@ -214,7 +220,8 @@ int main(int argc, char** argv) try {
     InferenceResult last;
   };
   std::vector<std::unique_ptr<quant::Int8Model>> int8Models;
-  std::vector<Variant> variants{{"fp32 b1", &fp32, 1, {}, {}, {}}, {"fp32 b" + std::to_string(batch), &fp32, batch, {}, {}, {}}};
+  std::vector<Variant> variants{{"fp32 b1", &fp32, 1, {}, {}, {}},
+                                {"fp32 b" + std::to_string(batch), &fp32, batch, {}, {}, {}}};
   for (const std::string& g : split(get(kv, "graphs", "chained,fused,qdq,aten"))) {
     quant::Int8GraphOptions o;
     o.fastTransitions = g != "aten";
@@ -227,7 +234,8 @@ int main(int argc, char** argv) try {
   auto run = [&](Variant& v) {
     InferenceOptions o;
     o.windowBatch = v.batch;
-    const Timing t = timeBoth([&] { v.last = runSlidingWindow(*v.model, study.prepared(), o, FeedbackStage(nullptr, 0, 1, "")); });
+    const Timing t =
+        timeBoth([&] { v.last = runSlidingWindow(*v.model, study.prepared(), o, FeedbackStage(nullptr, 0, 1, "")); });
     return t;
   };
   for (Variant& v : variants) run(v);  // warm-up: allocator, oneDNN primitive caches
@@ -243,18 +251,22 @@ int main(int argc, char** argv) try {
     }
   }
 
-  json out = {{"model", modelPath}, {"volume", ct},        {"labels", labels},
-              {"threads", threads}, {"window_batch", batch}, {"rounds", rounds},
-              {"config", config.toJson()}, {"windows", fp32Reference.windows}};
+  json out = {
+      {"model", modelPath},    {"volume", ct},     {"labels", labels},          {"threads", threads},
+      {"window_batch", batch}, {"rounds", rounds}, {"config", config.toJson()}, {"windows", fp32Reference.windows}};
   const double fp32b1 = median(variants[0].wall), fp32bB = median(variants[1].wall);
   const double fp32b1Cpu = median(variants[0].cpu), fp32bBCpu = median(variants[1].cpu);
   std::optional<SegmentationScores> fp32Scores = study.fp32Scores();
-  std::printf("%-16s %9s %9s %12s %12s %9s %9s %9s\n", "run", "wall s", "cpu s", "vs fp32 b1", "vs fp32 b" ,
-              "DSC", "agr fp32", "agr sim");
+  std::printf("%-16s %9s %9s %12s %12s %9s %9s %9s\n", "run", "wall s", "cpu s", "vs fp32 b1", "vs fp32 b", "DSC",
+              "agr fp32", "agr sim");
   for (const Variant& v : variants) {
     const double w = median(v.wall), c = median(v.cpu);
-    json row = {{"wall_s", w}, {"cpu_s", c}, {"wall_runs", v.wall}, {"speedup_vs_fp32_b1", fp32b1 / w},
-                {"speedup_vs_fp32_batched", fp32bB / w}, {"cpu_speedup_vs_fp32_b1", fp32b1Cpu / c},
+    json row = {{"wall_s", w},
+                {"cpu_s", c},
+                {"wall_runs", v.wall},
+                {"speedup_vs_fp32_b1", fp32b1 / w},
+                {"speedup_vs_fp32_batched", fp32bB / w},
+                {"cpu_speedup_vs_fp32_b1", fp32b1Cpu / c},
                 {"cpu_speedup_vs_fp32_batched", fp32bBCpu / c}};
     double dsc = std::nan(""), agreeFp32 = std::nan(""), agreeSim = std::nan("");
     if (study.groundTruth()) dsc = scoreSegmentation(v.last.labels, *study.groundTruth(), classes, 2.0).meanDsc;
@@ -303,9 +315,10 @@ int main(int argc, char** argv) try {
                                            {"top_level_op_seconds", ops}};
     std::printf("int8 %-6s engine %s: %d/%zu ops integer, %d norms folded, file %.2f MB / FP32 %.2f MB = %.3fx; "
                 "op time: integer kernels %.0f%%, transitions%s %.0f%%, FP32 ops %.0f%%\n",
-                m->graphOptions().id().c_str(), m->engine().c_str(), m->coverage().integerOps(), m->coverage().ops.size(),
-                m->foldedNorms(), bytes / 1e6, fp32Bytes / 1e6, double(bytes) / double(fp32Bytes), 100 * t.integer / all,
-                m->foldedNorms() ? " (+ folded norms)" : "", 100 * t.transitions / all, 100 * t.fp32 / all);
+                m->graphOptions().id().c_str(), m->engine().c_str(), m->coverage().integerOps(),
+                m->coverage().ops.size(), m->foldedNorms(), bytes / 1e6, fp32Bytes / 1e6,
+                double(bytes) / double(fp32Bytes), 100 * t.integer / all, m->foldedNorms() ? " (+ folded norms)" : "",
+                100 * t.transitions / all, 100 * t.fp32 / all);
   }
   if (kv.count("json")) {
     std::ofstream f(kv.at("json"));

@@ -37,19 +37,25 @@ using namespace mqb;
 using namespace mqb::bench;
 
 int main(int argc, char** argv) {
-  installCachingCpuAllocator();  // as the applications do (MQB_CPU_CACHE=0 to compare without)
+  installCachingCpuAllocator();           // as the applications do (MQB_CPU_CACHE=0 to compare without)
   setBlasThreads(at::get_num_threads());  // OpenBLAS follows the ATen threads, as in the applications
   try {
-    if (argc < 2) throw Error("usage: mqb_bench_peak_rss baseline|forward|inference|quant-inference|calibration [--model M] [--volume CT] [--patches N]");
+    if (argc < 2)
+      throw Error(
+          "usage: mqb_bench_peak_rss baseline|forward|inference|quant-inference|calibration [--model M] [--volume CT] [--patches N]");
     const std::string mode = argv[1];
     std::string modelPath = benchModelPath(), volumePath = exampleCtPath();
     int patches = 16;
     for (int i = 2; i + 1 < argc; i += 2) {
       const std::string k = argv[i];
-      if (k == "--model") modelPath = argv[i + 1];
-      else if (k == "--volume") volumePath = argv[i + 1];
-      else if (k == "--patches") patches = std::stoi(argv[i + 1]);
-      else throw Error("unknown option " + k);
+      if (k == "--model")
+        modelPath = argv[i + 1];
+      else if (k == "--volume")
+        volumePath = argv[i + 1];
+      else if (k == "--patches")
+        patches = std::stoi(argv[i + 1]);
+      else
+        throw Error("unknown option " + k);
     }
     if (volumePath.empty() || !fs::exists(volumePath)) {
       std::printf("SKIPPED: example CT not found (set MQB_DATA_DIR to the folder holding abdomen-ct/)\n");

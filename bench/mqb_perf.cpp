@@ -201,7 +201,8 @@ int runSliding(const Args& a) {
     pipelineCpu.push_back(ti.cpu);
     timed.wall = timed.cpu = 0;
     InferenceResult res;
-    const Timing tr = timeBoth([&] { res = runSlidingWindow(timed, s.prepared, opt, FeedbackStage(nullptr, 0, 1, "")); });
+    const Timing tr =
+        timeBoth([&] { res = runSlidingWindow(timed, s.prepared, opt, FeedbackStage(nullptr, 0, 1, "")); });
     total.push_back(res.seconds);
     forward.push_back(res.forwardSeconds);
     overhead.push_back(res.seconds - res.forwardSeconds);
@@ -476,7 +477,8 @@ int runAnalysis(const Args& a) {
   j["capture_bytes"] = capture.bytes();
   Paired reused;
   for (int r = 0; r < rounds && capture.complete(); ++r) {
-    const Timing t = timeBoth([&] { quant::analyzeLayers(*graph, md, c, cal, {x}, FeedbackStage(nullptr, 0, 1, ""), &capture); });
+    const Timing t =
+        timeBoth([&] { quant::analyzeLayers(*graph, md, c, cal, {x}, FeedbackStage(nullptr, 0, 1, ""), &capture); });
     const Timing after = fp32Once();
     reused.add(t, before, after);
     before = after;
@@ -491,14 +493,18 @@ int runAnalysis(const Args& a) {
   Paired afterCalibration;
   std::vector<double> recordingCost;
   for (int r = 0; r < rounds; ++r) {
-    const Timing plain = timeBoth([&] { quant::calibrate(*graph, calibrationSet, 7, FeedbackStage(nullptr, 0, 1, "")); });
+    const Timing plain =
+        timeBoth([&] { quant::calibrate(*graph, calibrationSet, 7, FeedbackStage(nullptr, 0, 1, "")); });
     quant::Fp32Capture recorded;
     quant::CalibrationData withCapture;
     const Timing recording = timeBoth([&] {
-      withCapture = quant::calibrateWithCapture(*graph, calibrationSet, 7, FeedbackStage(nullptr, 0, 1, ""), recorded, 1);
+      withCapture =
+          quant::calibrateWithCapture(*graph, calibrationSet, 7, FeedbackStage(nullptr, 0, 1, ""), recorded, 1);
     });
     if (!recorded.complete()) break;  // over the memory budget
-    const Timing t = timeBoth([&] { quant::analyzeLayers(*graph, md, c, withCapture, {x}, FeedbackStage(nullptr, 0, 1, ""), &recorded); });
+    const Timing t = timeBoth([&] {
+      quant::analyzeLayers(*graph, md, c, withCapture, {x}, FeedbackStage(nullptr, 0, 1, ""), &recorded);
+    });
     const Timing after = fp32Once();
     afterCalibration.add(t, before, after);
     recordingCost.push_back((recording.cpu - plain.cpu) / (0.5 * (before.cpu + after.cpu)));
@@ -575,7 +581,9 @@ json operatorTimes(const std::function<void()>& forward) {
   for (const auto& [t, name] : order)
     rows.push_back({{"operator", name}, {"ms", t}, {"share", t / outer}, {"calls", calls[name]}});
   rows.push_back({{"operator", "not in an operator range (oneDNN convolutions, interpreter)"},
-                  {"ms", outer - inOperators}, {"share", (outer - inOperators) / outer}, {"calls", 0}});
+                  {"ms", outer - inOperators},
+                  {"share", (outer - inOperators) / outer},
+                  {"calls", 0}});
   return {{"total_ms", outer}, {"operators", rows}};
 }
 
@@ -623,7 +631,7 @@ int runOperators(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  installCachingCpuAllocator();  // as the applications do (MQB_CPU_CACHE=0 to compare without)
+  installCachingCpuAllocator();           // as the applications do (MQB_CPU_CACHE=0 to compare without)
   setBlasThreads(at::get_num_threads());  // OpenBLAS follows the ATen threads, as in the applications
   try {
     Args a = parse(argc, argv);

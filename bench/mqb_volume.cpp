@@ -81,8 +81,8 @@ json stats(const std::vector<double>& v) {
 }
 
 std::string zooModelPath() {
-  for (const fs::path& p : {executableDir() / "../share/medquanbench/models/MQB-nnUNet-S.pt",
-                            fs::path("models/zoo/MQB-nnUNet-S.pt")})
+  for (const fs::path& p :
+       {executableDir() / "../share/medquanbench/models/MQB-nnUNet-S.pt", fs::path("models/zoo/MQB-nnUNet-S.pt")})
     if (fs::exists(p)) return p.string();
   return {};
 }
@@ -259,7 +259,9 @@ int main(int argc, char** argv) try {
   const torch::Tensor reference = variants[0].last.modelSpaceLabels;
   json out = json::object();
   for (const Variant& v : variants) {
-    json e = {{"run_seconds", stats(v.wall)}, {"run_cpu_seconds", stats(v.cpu)}, {"window_batch", v.batch},
+    json e = {{"run_seconds", stats(v.wall)},
+              {"run_cpu_seconds", stats(v.cpu)},
+              {"window_batch", v.batch},
               {"window_workers", v.last.windowWorkers}};
     if (!v.wallRatio.empty()) {
       e["ratio_to_fast_batch1"] = stats(v.wallRatio);
@@ -282,8 +284,12 @@ int main(int argc, char** argv) try {
     torch::Tensor in = pv.input.contiguous();
     std::ofstream((fs::path(dump) / "prepared_input.f32").string(), std::ios::binary)
         .write(reinterpret_cast<const char*>(in.data_ptr<float>()), static_cast<std::streamsize>(in.numel() * 4));
-    json d = {{"shape", in.sizes().vec()}, {"pad_before", pv.padBefore}, {"resampled_size", pv.resampledSize},
-              {"patch", md.patchSize},     {"overlap", 0.5},           {"classes", md.classes.size()},
+    json d = {{"shape", in.sizes().vec()},
+              {"pad_before", pv.padBefore},
+              {"resampled_size", pv.resampledSize},
+              {"patch", md.patchSize},
+              {"overlap", 0.5},
+              {"classes", md.classes.size()},
               {"threads", at::get_num_threads()}};
     std::ofstream((fs::path(dump) / "prepared_input.json").string()) << d.dump(2) << "\n";
     torch::Tensor lab = reference.contiguous();

@@ -63,10 +63,10 @@ void ComparisonFigure::layout() {
   legendTop_ = kMargin + titleHeight_ + panelsHeight + kGap;
   const int legendHeight = static_cast<int>(legendRows_.size()) * (text.height() + 4);
   captionTop_ = legendTop_ + legendHeight + (legendRows_.isEmpty() ? 0 : kGap);
-  captionHeight_ = spec_.caption.isEmpty()
-                       ? 0
-                       : text.boundingRect(QRect(0, 0, inner, 10000), Qt::TextWordWrap | Qt::AlignHCenter,
-                                           spec_.caption).height();
+  captionHeight_ =
+      spec_.caption.isEmpty()
+          ? 0
+          : text.boundingRect(QRect(0, 0, inner, 10000), Qt::TextWordWrap | Qt::AlignHCenter, spec_.caption).height();
   size_ = QSize(width, captionTop_ + captionHeight_ + kMargin);
 }
 

@@ -50,7 +50,7 @@ class LayerErrorPlot : public QCustomPlot {
 
 struct HistogramData {
   QString title;
-  QVector<double> edges, counts;     // FP32; counts.size() + 1 == edges.size()
+  QVector<double> edges, counts;                // FP32; counts.size() + 1 == edges.size()
   QVector<double> runEdges, runCounts;          // FP32 run on the analysis patches (optional)
   QVector<double> shiftedEdges, shiftedCounts;  // cumulative quantized run, same bins (optional)
   double clipLow = qQNaN(), clipHigh = qQNaN();

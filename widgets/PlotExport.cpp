@@ -24,7 +24,8 @@ class TransparentScope {
     if (!enable_) return;
     plot_->setBackground(background_);
     const auto rects = plot_->axisRects();
-    for (int i = 0; i < rects.size() && i < rectBackgrounds_.size(); ++i) rects[i]->setBackground(rectBackgrounds_[i]);
+    for (int i = 0; i < rects.size() && i < rectBackgrounds_.size(); ++i)
+      rects[i]->setBackground(rectBackgrounds_[i]);
     plot_->replot();
   }
 

@@ -27,8 +27,8 @@ QColor differenceColorFor(const ClassList& classes) {
   const QColor magenta(255, 0, 255);
   constexpr double kDistinct = 90.0;  // RGB distance that reads as another colour on grey CT
   if (minDistance(magenta) >= kDistinct) return magenta;
-  const QColor candidates[] = {QColor(128, 0, 255), QColor(0, 255, 127), QColor(255, 105, 180),
-                               QColor(255, 128, 0), QColor(255, 255, 255)};
+  const QColor candidates[] = {QColor(128, 0, 255), QColor(0, 255, 127), QColor(255, 105, 180), QColor(255, 128, 0),
+                               QColor(255, 255, 255)};
   QColor best = magenta;
   double bestDistance = minDistance(magenta);
   for (const QColor& c : candidates) {
@@ -51,8 +51,7 @@ SlicePlane slicePlane(const ImageGeometry& g, int normalAxis) {
   return p;
 }
 
-bool composeSlice(const ImageVolume& image, int normalAxis, int slice, const SliceStyle& s,
-                  std::vector<uint8_t>& rgba) {
+bool composeSlice(const ImageVolume& image, int normalAxis, int slice, const SliceStyle& s, std::vector<uint8_t>& rgba) {
   const ImageGeometry& g = image.geometry;
   if (image.voxels.empty() || g.size[0] <= 0 || g.size[1] <= 0 || g.size[2] <= 0 ||
       static_cast<int64_t>(image.voxels.size()) != g.voxelCount()) {

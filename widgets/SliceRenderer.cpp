@@ -19,7 +19,7 @@ struct PlaneAxes {
 PlaneAxes planeAxes(const ImageGeometry& g, int normal) {
   const ScreenAxes plane = screenAxes(g, normal);
   // "up" along +index means the top row holds the highest index.
-  return PlaneAxes{plane.horizontal, plane.vertical, plane.rightSign < 0, plane.upSign > 0};
+  return PlaneAxes{plane.horizontal, plane.vertical, plane.rightSign<0, plane.upSign> 0};
 }
 
 }  // namespace
@@ -37,8 +37,7 @@ QSize fitSliceSize(const ImageGeometry& g, int normalAxis, const QSize& box) {
                std::max(1, static_cast<int>(std::lround(mm.height() * s))));
 }
 
-std::array<int, 3> voxelAtPixel(const ImageGeometry& g, int normalAxis, int slice, const QSize& size, int px,
-                                int py) {
+std::array<int, 3> voxelAtPixel(const ImageGeometry& g, int normalAxis, int slice, const QSize& size, int px, int py) {
   const PlaneAxes p = planeAxes(g, normalAxis);
   const int nh = static_cast<int>(g.size[p.horizontal]);
   const int nv = static_cast<int>(g.size[p.vertical]);

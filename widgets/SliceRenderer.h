@@ -34,7 +34,7 @@ QImage renderSlice(const ImageVolume& image, const SliceRenderOptions& options, 
 
 // Index of the voxel column/row of a given screen pixel, as renderSlice maps it; exposed
 // for tests: returns the voxel (x, y, z) drawn at pixel (px, py) of an image of `size`.
-std::array<int, 3> voxelAtPixel(const ImageGeometry& geometry, int normalAxis, int slice,
-                                const QSize& size, int px, int py);
+std::array<int, 3> voxelAtPixel(const ImageGeometry& geometry, int normalAxis, int slice, const QSize& size, int px,
+                                int py);
 
 }  // namespace mqb

@@ -57,9 +57,8 @@ Vec3 unit(int axis, double sign) {
 bool sameSize(const ImageGeometry& a, const ImageGeometry& b) { return a.size == b.size; }
 
 bool consistent(const ImageGeometry& g, size_t voxelCount) {
-  return g.size[0] > 0 && g.size[1] > 0 && g.size[2] > 0 &&
-         g.size[0] < std::numeric_limits<int>::max() && g.size[1] < std::numeric_limits<int>::max() &&
-         g.size[2] < std::numeric_limits<int>::max() &&
+  return g.size[0] > 0 && g.size[1] > 0 && g.size[2] > 0 && g.size[0] < std::numeric_limits<int>::max() &&
+         g.size[1] < std::numeric_limits<int>::max() && g.size[2] < std::numeric_limits<int>::max() &&
          static_cast<int64_t>(voxelCount) == g.voxelCount();
 }
 
@@ -294,8 +293,7 @@ QPointF SliceView::widgetPosOfVoxel(double x, double y, double z) const {
 double SliceView::huAt(int x, int y, int z) const {
   if (!image_) return std::numeric_limits<double>::quiet_NaN();
   const auto& s = image_->geometry.size;
-  if (x < 0 || y < 0 || z < 0 || x >= s[0] || y >= s[1] || z >= s[2])
-    return std::numeric_limits<double>::quiet_NaN();
+  if (x < 0 || y < 0 || z < 0 || x >= s[0] || y >= s[1] || z >= s[2]) return std::numeric_limits<double>::quiet_NaN();
   return image_->at(x, y, z);
 }
 
@@ -310,8 +308,8 @@ int SliceView::labelAt(int x, int y, int z) const {
 
 bool SliceView::setImage(std::shared_ptr<const ImageVolume> image) {
   if (image && !consistent(image->geometry, image->voxels.size())) {
-    qWarning("SliceView::setImage: empty or inconsistent volume (%s, %zu voxels)",
-             image->geometry.describe().c_str(), image->voxels.size());
+    qWarning("SliceView::setImage: empty or inconsistent volume (%s, %zu voxels)", image->geometry.describe().c_str(),
+             image->voxels.size());
     image.reset();
   }
   const bool ok = image != nullptr;
@@ -396,8 +394,8 @@ void SliceView::composeSlice() {
   // the cursor use; its point order (lower axis fastest) is the compositor's h + v * width.
   const Axes a = axes();
   const auto& g = image_->geometry;
-  int extent[6] = {0, static_cast<int>(g.size[0]) - 1, 0, static_cast<int>(g.size[1]) - 1, 0,
-                   static_cast<int>(g.size[2]) - 1};
+  int extent[6] = {0, static_cast<int>(g.size[0]) - 1, 0, static_cast<int>(g.size[1]) - 1,
+                   0, static_cast<int>(g.size[2]) - 1};
   extent[2 * a.normal] = extent[2 * a.normal + 1] = slice_;
   if (!sliceData_) sliceData_ = vtkSmartPointer<vtkImageData>::New();
   int old[6];
@@ -457,9 +455,7 @@ void SliceView::setLabelVisible(int labelId, bool visible) {
   invalidateSlice();
 }
 
-bool SliceView::isLabelVisible(int labelId) const {
-  return labelId >= 0 && labelId <= 255 && labelVisible_[labelId];
-}
+bool SliceView::isLabelVisible(int labelId) const { return labelId >= 0 && labelId <= 255 && labelVisible_[labelId]; }
 
 void SliceView::setLabelsVisible(bool visible) {
   if (visible == labelsVisible_) return;
@@ -598,8 +594,7 @@ void SliceView::zoomAbout(double factor, const QPointF& widgetPos) {
 void SliceView::setCursorVoxel(int x, int y, int z) {
   if (!image_) return;
   const auto& s = image_->geometry.size;
-  const std::array<int, 3> v{std::clamp(x, 0, static_cast<int>(s[0]) - 1),
-                             std::clamp(y, 0, static_cast<int>(s[1]) - 1),
+  const std::array<int, 3> v{std::clamp(x, 0, static_cast<int>(s[0]) - 1), std::clamp(y, 0, static_cast<int>(s[1]) - 1),
                              std::clamp(z, 0, static_cast<int>(s[2]) - 1)};
   if (hasCursor_ && v == cursor_) return;
   hasCursor_ = true;
@@ -672,8 +667,7 @@ void SliceView::updateAnnotations() {
   edgeLetters_[1]->SetInput(letterFor(g, a.right).toUtf8().constData());
   edgeLetters_[2]->SetInput(letterFor(g, a.up).toUtf8().constData());
   edgeLetters_[3]->SetInput(letterFor(g, down).toUtf8().constData());
-  const QString st =
-      QStringLiteral("%1 %2/%3").arg(orientationName(orientation_)).arg(slice_ + 1).arg(sliceCount());
+  const QString st = QStringLiteral("%1 %2/%3").arg(orientationName(orientation_)).arg(slice_ + 1).arg(sliceCount());
   sliceText_->SetInput(st.toUtf8().constData());
   const QString wt = QStringLiteral("W %1  L %2").arg(window_, 0, 'f', 0).arg(level_, 0, 'f', 0);
   windowText_->SetInput(wt.toUtf8().constData());
@@ -716,8 +710,7 @@ void SliceView::mouseMoveEvent(QMouseEvent* e) {
       setWindowLevel(window_ + d.x() * step, level_ + d.y() * step);
       break;
     }
-    case Drag::None:
-      break;
+    case Drag::None: break;
   }
   if (inside)
     emit voxelHovered(v[0], v[1], v[2], huAt(v[0], v[1], v[2]), labelAt(v[0], v[1], v[2]));

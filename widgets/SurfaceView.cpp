@@ -239,8 +239,7 @@ SurfaceView::Extraction SurfaceView::extract(const LabelVolume& labels, const st
     return n;
   };
   for (;;) {
-    for (int a = 0; a < 3; ++a)
-      step[a] = std::max(1, static_cast<int>(std::floor(target / g.spacing[a] + 1e-6)));
+    for (int a = 0; a < 3; ++a) step[a] = std::max(1, static_cast<int>(std::floor(target / g.spacing[a] + 1e-6)));
     if (voxels() <= maxVoxels()) break;
     target *= 1.25;
   }

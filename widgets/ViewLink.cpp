@@ -22,8 +22,7 @@ ViewLink* ViewLink::link(const QList<SliceView*>& views, Options options, QObjec
 }
 
 void ViewLink::pruneDeleted() {
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
-                                [](const Entry& e) { return e.view.isNull(); }),
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [](const Entry& e) { return e.view.isNull(); }),
                  entries_.end());
 }
 
@@ -42,12 +41,11 @@ void ViewLink::addView(SliceView* view) {
 
   Entry entry;
   entry.view = view;
-  entry.connections << connect(view, &SliceView::sliceChanged, this,
-                               [this, view] { syncFrom(view, Slice); });
-  entry.connections << connect(view, &SliceView::cameraChanged, this,
-                               [this, view] { syncFrom(view, Camera); });
-  entry.connections << connect(view, &SliceView::cursorMoved, this,
-                               [this, view] { syncFrom(view, Options{Cursor, CursorSetsSlices}); });
+  entry.connections << connect(view, &SliceView::sliceChanged, this, [this, view] { syncFrom(view, Slice); });
+  entry.connections << connect(view, &SliceView::cameraChanged, this, [this, view] { syncFrom(view, Camera); });
+  entry.connections << connect(view, &SliceView::cursorMoved, this, [this, view] {
+    syncFrom(view, Options{Cursor, CursorSetsSlices});
+  });
   entry.connections << connect(view, &SliceView::windowLevelChanged, this,
                                [this, view] { syncFrom(view, WindowLevel); });
   entry.connections << connect(view, &QObject::destroyed, this, [this] { pruneDeleted(); });

@@ -62,8 +62,10 @@ vtkStandardNewMacro(QtScheduledInteractor);
 const char* keySymForQtKey(int key) {
   switch (key) {
     case Qt::Key_Backspace: return "BackSpace";
-    case Qt::Key_Tab: case Qt::Key_Backtab: return "Tab";
-    case Qt::Key_Return: case Qt::Key_Enter: return "Return";
+    case Qt::Key_Tab:
+    case Qt::Key_Backtab: return "Tab";
+    case Qt::Key_Return:
+    case Qt::Key_Enter: return "Return";
     case Qt::Key_Shift: return "Shift_L";
     case Qt::Key_Control: return "Control_L";
     case Qt::Key_Alt: return "Alt_L";
@@ -158,10 +160,9 @@ VtkOpenGLView::VtkOpenGLView(QWidget* parent) : QOpenGLWidget(parent) {
   vtkNew<vtkInteractorStyleTrackballCamera> style;
   interactor_->SetInteractorStyle(style);
 
-  for (unsigned long id : {vtkCommand::WindowMakeCurrentEvent, vtkCommand::WindowIsCurrentEvent,
-                           vtkCommand::WindowFrameEvent}) {
-    observerIds_.push_back(
-        renderWindow_->AddObserver(id, this, &VtkOpenGLView::onRenderWindowEvent));
+  for (unsigned long id :
+       {vtkCommand::WindowMakeCurrentEvent, vtkCommand::WindowIsCurrentEvent, vtkCommand::WindowFrameEvent}) {
+    observerIds_.push_back(renderWindow_->AddObserver(id, this, &VtkOpenGLView::onRenderWindowEvent));
   }
 }
 
@@ -240,8 +241,7 @@ void VtkOpenGLView::onRenderWindowEvent(vtkObject*, unsigned long eventId, void*
       if (!inPaint_) update();
       break;
     }
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -249,8 +249,8 @@ void VtkOpenGLView::initializeGL() {
   QOpenGLContext* ctx = context();
   surface_ = ctx->surface();
   QObject::disconnect(contextConnection_);
-  contextConnection_ = connect(ctx, &QOpenGLContext::aboutToBeDestroyed, this,
-                               [this] { cleanupContext(); }, Qt::DirectConnection);
+  contextConnection_ = connect(
+      ctx, &QOpenGLContext::aboutToBeDestroyed, this, [this] { cleanupContext(); }, Qt::DirectConnection);
 
   vtkOpenGLState* state = renderWindow_->GetState();
   state->Reset();
@@ -395,7 +395,7 @@ QImage VtkOpenGLView::grabScaled(int scale, bool transparentBackground) {
   w2i->ShouldRerenderOn();
   auto* iren = QtScheduledInteractor::SafeDownCast(interactor_);
   if (iren) iren->renderImmediately = true;  // the filter renders via the interactor
-  inPaint_ = true;  // suppress update() from the tile frames; we repaint once below
+  inPaint_ = true;                           // suppress update() from the tile frames; we repaint once below
   beforeVtkRender();
   w2i->Update();
   inPaint_ = false;
@@ -431,8 +431,7 @@ bool VtkOpenGLView::forwardToInteractor(QEvent* e) {
   const double dpr = devicePixelRatioF();
   auto setPos = [&](const QPointF& p, Qt::KeyboardModifiers mods, int repeat) {
     iren->SetEventInformationFlipY(static_cast<int>(p.x() * dpr), static_cast<int>(p.y() * dpr),
-                                   (mods & Qt::ControlModifier) ? 1 : 0,
-                                   (mods & Qt::ShiftModifier) ? 1 : 0, 0, repeat);
+                                   (mods & Qt::ControlModifier) ? 1 : 0, (mods & Qt::ShiftModifier) ? 1 : 0, 0, repeat);
     iren->SetAltKey((mods & Qt::AltModifier) ? 1 : 0);
   };
 
@@ -459,8 +458,7 @@ bool VtkOpenGLView::forwardToInteractor(QEvent* e) {
         case Qt::RightButton:
           id = press ? vtkCommand::RightButtonPressEvent : vtkCommand::RightButtonReleaseEvent;
           break;
-        default:
-          break;
+        default: break;
       }
       if (id) iren->InvokeEvent(id, me);
       return true;
@@ -486,16 +484,12 @@ bool VtkOpenGLView::forwardToInteractor(QEvent* e) {
       iren->InvokeEvent(vtkCommand::EnterEvent, e);
       return true;
     }
-    case QEvent::Leave:
-      iren->InvokeEvent(vtkCommand::LeaveEvent, e);
-      return true;
+    case QEvent::Leave: iren->InvokeEvent(vtkCommand::LeaveEvent, e); return true;
     case QEvent::KeyPress:
     case QEvent::KeyRelease: {
       auto* ke = static_cast<QKeyEvent*>(e);
       const QString text = ke->text();
-      const char ascii = text.size() == 1 && text.at(0).unicode() < 128
-                             ? static_cast<char>(text.at(0).unicode())
-                             : 0;
+      const char ascii = text.size() == 1 && text.at(0).unicode() < 128 ? static_cast<char>(text.at(0).unicode()) : 0;
       std::string keySym;
       if (const char* sym = keySymForQtKey(ke->key())) {
         keySym = sym;
@@ -505,9 +499,8 @@ bool VtkOpenGLView::forwardToInteractor(QEvent* e) {
         keySym = "None";
       }
       const Qt::KeyboardModifiers mods = ke->modifiers();
-      iren->SetKeyEventInformation((mods & Qt::ControlModifier) ? 1 : 0,
-                                   (mods & Qt::ShiftModifier) ? 1 : 0, ascii, ke->count(),
-                                   keySym.c_str());
+      iren->SetKeyEventInformation((mods & Qt::ControlModifier) ? 1 : 0, (mods & Qt::ShiftModifier) ? 1 : 0, ascii,
+                                   ke->count(), keySym.c_str());
       iren->SetAltKey((mods & Qt::AltModifier) ? 1 : 0);
       if (e->type() == QEvent::KeyPress) {
         iren->InvokeEvent(vtkCommand::KeyPressEvent, ke);
@@ -517,8 +510,7 @@ bool VtkOpenGLView::forwardToInteractor(QEvent* e) {
       }
       return true;
     }
-    default:
-      return false;
+    default: return false;
   }
 }
 

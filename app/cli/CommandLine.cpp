@@ -10,8 +10,8 @@ namespace mqb::cli {
 CommandLine::CommandLine(std::string command, std::string summary)
     : command_(std::move(command)), summary_(std::move(summary)) {}
 
-void CommandLine::option(const std::string& name, const std::string& valueName,
-                         const std::string& help, bool required, const std::string& defaultValue) {
+void CommandLine::option(const std::string& name, const std::string& valueName, const std::string& help,
+                         bool required, const std::string& defaultValue) {
   specs_.push_back({name, valueName, help, defaultValue, required, false});
 }
 
@@ -32,8 +32,7 @@ bool CommandLine::parse(int argc, char** argv) {
       std::cout << usage();
       return false;
     }
-    if (arg.rfind("--", 0) != 0)
-      throw Error(command_ + ": unexpected argument '" + arg + "' (see --help)");
+    if (arg.rfind("--", 0) != 0) throw Error(command_ + ": unexpected argument '" + arg + "' (see --help)");
     std::string name = arg.substr(2), value;
     const auto eq = name.find('=');
     const bool inlineValue = eq != std::string::npos;

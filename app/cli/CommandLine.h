@@ -11,8 +11,8 @@ namespace mqb::cli {
 class CommandLine {
  public:
   CommandLine(std::string command, std::string summary);
-  void option(const std::string& name, const std::string& valueName, const std::string& help,
-              bool required = false, const std::string& defaultValue = "");
+  void option(const std::string& name, const std::string& valueName, const std::string& help, bool required = false,
+              const std::string& defaultValue = "");
   void flag(const std::string& name, const std::string& help);
 
   // Returns false when --help was given (usage already printed). Throws mqb::Error on

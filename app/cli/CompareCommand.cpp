@@ -16,9 +16,19 @@ namespace {
 
 // Organ names for the report: the BTCV list when the ids fit it, else "label N".
 ClassList classesFor(const LabelVolume& a, const LabelVolume& b) {
-  static const char* btcv[] = {"background", "spleen", "right kidney", "left kidney", "gallbladder",
-                               "esophagus", "liver", "stomach", "aorta", "inferior vena cava",
-                               "portal & splenic vein", "pancreas", "right adrenal gland",
+  static const char* btcv[] = {"background",
+                               "spleen",
+                               "right kidney",
+                               "left kidney",
+                               "gallbladder",
+                               "esophagus",
+                               "liver",
+                               "stomach",
+                               "aorta",
+                               "inferior vena cava",
+                               "portal & splenic vein",
+                               "pancreas",
+                               "right adrenal gland",
                                "left adrenal gland"};
   int maxLabel = 0;
   for (uint8_t v : a.voxels) maxLabel = std::max<int>(maxLabel, v);

@@ -11,9 +11,8 @@
 namespace mqb::cli {
 
 int runDemo(int argc, char** argv) {
-  CommandLine cl("demo",
-                 "The built-in demo, headless: the bundled models on the sample CT (or a volume you give),\n"
-                 "FP32 and quantized, written as the benchmark table (Markdown, CSV, JSON, LaTeX).");
+  CommandLine cl("demo", "The built-in demo, headless: the bundled models on the sample CT (or a volume you give),\n"
+                         "FP32 and quantized, written as the benchmark table (Markdown, CSV, JSON, LaTeX).");
   cl.option("volume", "V", "CT volume to use instead of the sample data");
   cl.option("series", "UID", "the DICOM series to read when the --volume folder holds several");
   cl.option("labels", "GT", "its ground truth (with --volume)");
@@ -28,17 +27,18 @@ int runDemo(int argc, char** argv) {
     v.labelMap = cl.get("label-map");
   }
   const auto models = bundledModels();
-  if (models.empty())
-    throw Error("no bundled models in " + bundledModelDir() + " (train them with models/train.sh)");
-  if (v.labels.empty())
-    throw Error(v.ct + ": the demo table needs ground truth; give --labels");
+  if (models.empty()) throw Error("no bundled models in " + bundledModelDir() + " (train them with models/train.sh)");
+  if (v.labels.empty()) throw Error(v.ct + ": the demo table needs ground truth; give --labels");
   std::cout << "MedQuanBench demo: " << models.size() << " model(s) on " << v.ct << " (" << v.origin << ")\n";
   std::filesystem::create_directories(cl.get("out"));
   std::string modelList;
   for (const auto& m : models) modelList += (modelList.empty() ? "" : ",") + m;
-  std::vector<std::string> args = {"--models", modelList, "--volume", v.ct, "--labels", v.labels,
-                                   "--precisions", cl.get("precisions"), "--granularities", cl.get("granularities"),
-                                   "--out", cl.get("out") + "/table"};
+  std::vector<std::string> args = {"--models",        modelList,
+                                   "--volume",        v.ct,
+                                   "--labels",        v.labels,
+                                   "--precisions",    cl.get("precisions"),
+                                   "--granularities", cl.get("granularities"),
+                                   "--out",           cl.get("out") + "/table"};
   if (!v.labelMap.empty()) args.insert(args.end(), {"--label-map", v.labelMap});
   if (cl.has("series")) args.insert(args.end(), {"--series", cl.get("series")});
   std::vector<char*> argvSweep;

@@ -22,8 +22,7 @@ int runExportInt8(int argc, char** argv) {
                  "the volume), the rest stays FP32. The file embeds the metadata and runs with `segment`.");
   addStudyOptions(cl, false);
   addQuantOptions(cl, false);
-  cl.option("granularity", "G", "per-tensor (every op INT8) or per-channel (per-channel weights)", false,
-            "per-tensor");
+  cl.option("granularity", "G", "per-tensor (every op INT8) or per-channel (per-channel weights)", false, "per-tensor");
   cl.option("out", "M-int8.pt", "the INT8 TorchScript file to write", true);
   cl.flag("portable", "LibTorch operators only (aten quantize/dequantize): loads in any LibTorch 1.13, runs slower");
   if (!cl.parse(argc, argv)) return 0;
@@ -41,7 +40,8 @@ int runExportInt8(int argc, char** argv) {
   Feedback feedback;
   ConsoleProgress progress(feedback, cl.has("quiet"));
   OutputTransaction output;
-  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels"), cl.get("series")), &feedback);
+  quant::QuantizationStudy study(
+      studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels"), cl.get("series")), &feedback);
   checkOpNames(config, study.graph());
   const std::string modelPath = cl.get("model");
   withModelContext(modelPath, [&] {

@@ -11,10 +11,9 @@
 namespace mqb::cli {
 
 int runInspect(int argc, char** argv) {
-  CommandLine cl("inspect",
-                 "Print a model's metadata, parameter count, quantizable operations and the coverage:\n"
-                 "every contraction of the frozen graph, the share of its multiply-accumulates per patch\n"
-                 "the engine quantizes, and each contraction it leaves in FP32 with the reason.");
+  CommandLine cl("inspect", "Print a model's metadata, parameter count, quantizable operations and the coverage:\n"
+                            "every contraction of the frozen graph, the share of its multiply-accumulates per patch\n"
+                            "the engine quantizes, and each contraction it leaves in FP32 with the reason.");
   cl.option("model", "M.pt", "TorchScript model with MedQuanBench metadata", true);
   cl.flag("json", "print the metadata as JSON");
   if (!cl.parse(argc, argv)) return 0;
@@ -34,8 +33,11 @@ int runInspect(int argc, char** argv) {
     nlohmann::json j = {{"metadata", md.toJson()}, {"axis_order", md.axisOrder}, {"parameters", model.parameterCount()}};
     nlohmann::json ops = nlohmann::json::array();
     for (const auto& op : graph.ops()) {
-      nlohmann::json o = {{"name", op.name}, {"kind", quant::opLabel(op)}, {"aten", op.atenName},
-                          {"weight_shape", op.weightShape}, {"pointwise", op.pointwise}};
+      nlohmann::json o = {{"name", op.name},
+                          {"kind", quant::opLabel(op)},
+                          {"aten", op.atenName},
+                          {"weight_shape", op.weightShape},
+                          {"pointwise", op.pointwise}};
       if (!op.einsumEquation.empty()) o["equation"] = op.einsumEquation;
       if (macs[static_cast<size_t>(op.position)] >= 0) o["macs_per_patch"] = macs[static_cast<size_t>(op.position)];
       ops.push_back(o);
@@ -48,8 +50,7 @@ int runInspect(int argc, char** argv) {
   std::cout << "model:          " << md.name << "  (" << cl.get("model") << ")\n"
             << "framework:      " << md.framework << "\n"
             << "architecture:   " << md.architecture << " [" << md.category << "]\n"
-            << "parameters:     " << model.parameterCount() << " ("
-            << model.parameterCount() / 1.0e6 << " M)\n"
+            << "parameters:     " << model.parameterCount() << " (" << model.parameterCount() / 1.0e6 << " M)\n"
             << "input:          " << md.inputChannels << " channel(s), patch " << md.patchSize[0] << "x"
             << md.patchSize[1] << "x" << md.patchSize[2] << " (" << (md.xyzAxes() ? "x,y,z" : "z,y,x")
             << "), spacing " << md.targetSpacing[0] << "x" << md.targetSpacing[1] << "x" << md.targetSpacing[2]
@@ -59,8 +60,8 @@ int runInspect(int argc, char** argv) {
             << "preprocessing:  " << md.preprocessing.describe() << "\n"
             << "classes:        " << md.classes.size() << "\n";
   for (const auto& c : md.classes)
-    std::cout << "  " << c.id << "  " << c.name << "  rgb(" << int(c.color[0]) << "," << int(c.color[1])
-              << "," << int(c.color[2]) << ")\n";
+    std::cout << "  " << c.id << "  " << c.name << "  rgb(" << int(c.color[0]) << "," << int(c.color[1]) << ","
+              << int(c.color[2]) << ")\n";
   std::cout << "quantizable ops: " << graph.ops().size() << "\n";
   std::printf("  %-4s %-44s %-15s %-22s %14s  %s\n", "#", "name", "kind", "weight", "MACs/patch", "aten");
   for (const auto& op : graph.ops()) {

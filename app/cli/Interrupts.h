@@ -11,7 +11,7 @@
 namespace mqb {
 class Feedback;
 class CancelScope;
-}
+}  // namespace mqb
 
 namespace mqb::cli {
 
@@ -19,7 +19,8 @@ constexpr std::chrono::milliseconds kGracePeriod{1500};
 // MQB_CLI_GRACE_MS overrides it (tests lengthen it to prove the job itself stops in time).
 std::chrono::milliseconds gracePeriod();
 // What the watcher prints when it ends the process itself after the grace period.
-constexpr const char* kHardStopMessage = "medquanbench-cli: cancelled (the job did not stop in time); nothing was written";
+constexpr const char* kHardStopMessage =
+    "medquanbench-cli: cancelled (the job did not stop in time); nothing was written";
 
 // Call first in main, before any thread (LibTorch's pools) exists: threads inherit the mask.
 void installInterruptWatcher();

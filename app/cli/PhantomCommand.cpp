@@ -13,9 +13,8 @@
 namespace mqb::cli {
 
 int runPhantom(int argc, char** argv) {
-  CommandLine cl("phantom",
-                 "Write a synthetic abdominal CT phantom (HU) and its BTCV label map, for\n"
-                 "demos and tests without patient data.");
+  CommandLine cl("phantom", "Write a synthetic abdominal CT phantom (HU) and its BTCV label map, for\n"
+                            "demos and tests without patient data.");
   cl.option("out", "ct.nii.gz", "CT volume to write", true);
   cl.option("labels", "seg.nii.gz", "label map to write", true);
   cl.option("seed", "N", "random seed (shapes, positions, noise)", false, "1");

@@ -13,8 +13,8 @@ Preflight& Preflight::input(const std::string& path, const std::string& what, bo
 }
 
 Preflight& Preflight::labelMapTable(const std::string& nameOrPath) {
-  if (nameOrPath.find('/') != std::string::npos || (nameOrPath.size() > 5 &&
-                                                       nameOrPath.compare(nameOrPath.size() - 5, 5, ".json") == 0))
+  if (nameOrPath.find('/') != std::string::npos ||
+      (nameOrPath.size() > 5 && nameOrPath.compare(nameOrPath.size() - 5, 5, ".json") == 0))
     input(nameOrPath, "label map table");
   return *this;
 }

@@ -81,8 +81,8 @@ std::vector<std::string> seriesPerVolume(const CommandLine& cl, size_t volumes) 
   return uids;
 }
 
-quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision, const std::string& granularity,
-                                   const std::string& method) {
+quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision,
+                                   const std::string& granularity, const std::string& method) {
   quant::QuantConfig c;
   c.method = quant::QuantMethod::parse(method.empty() ? "rtn" : method);
   c.edgeBits = cl.getInt("edge-bits");

@@ -17,8 +17,8 @@ quant::StudyInputs studyInputsFrom(const CommandLine& cl, const std::string& mod
 std::vector<std::string> seriesPerVolume(const CommandLine& cl, size_t volumes);
 // Precision, granularity and method come from the arguments (sweep passes its own; an
 // empty method is round-to-nearest).
-quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision, const std::string& granularity,
-                                   const std::string& method = {});
+quant::QuantConfig quantConfigFrom(const CommandLine& cl, const std::string& precision,
+                                   const std::string& granularity, const std::string& method = {});
 // Validates --exclude names against the model (clear error for unknown ops).
 void checkOpNames(const quant::QuantConfig& config, const quant::QuantizableGraph& graph);
 

@@ -38,7 +38,8 @@ void loadOrSaveCalibration(const CommandLine& cl, quant::QuantizationStudy& stud
 // or saved as the options ask.
 quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConfig& config, Feedback& feedback,
                                    OutputTransaction& output) {
-  quant::QuantizationStudy study(studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels"), cl.get("series")), &feedback);
+  quant::QuantizationStudy study(
+      studyInputsFrom(cl, cl.get("model"), cl.get("volume"), cl.get("labels"), cl.get("series")), &feedback);
   if (const LabelVolume* truth = study.groundTruth()) {
     const std::string warning = describeIdsWithoutClass(*truth, study.model().metadata().classes, cl.get("labels"));
     if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
@@ -50,14 +51,17 @@ quant::QuantizationStudy openStudy(const CommandLine& cl, const quant::QuantConf
 
 // The edge layers a configuration raised and what its method did per op (SPEC section 10:
 // a report names every method applied, its settings, and every op it skipped).
-void reportEdgesAndMethod(const quant::QuantizationStudy& study, const quant::QuantConfig& config, nlohmann::json& report) {
+void reportEdgesAndMethod(const quant::QuantizationStudy& study, const quant::QuantConfig& config,
+                          nlohmann::json& report) {
   if (config.edgeBits > 0) {
     nlohmann::json edges = nlohmann::json::array();
     std::string names;
     for (const auto& op : study.graph().ops())
       if (op.edge() && !quant::precisionOf(config, op).floatingPoint) {
         const std::string precision = quant::precisionOf(config, op).id();
-        edges.push_back({{"op", op.name}, {"precision", precision}, {"reads_model_input", op.readsModelInput},
+        edges.push_back({{"op", op.name},
+                         {"precision", precision},
+                         {"reads_model_input", op.readsModelInput},
                          {"produces_model_output", op.producesModelOutput}});
         names += (names.empty() ? "" : ", ") + op.name + " " + precision;
       }
@@ -89,14 +93,16 @@ int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
   std::unique_ptr<quant::Int8Model> int8 = quant::buildInt8Model(study, config, &feedback);
   InferenceOptions options;
   options.windowBatch = cl.getInt("window-batch");
-  const InferenceResult run = runSlidingWindow(*int8, study.prepared(), options, FeedbackStage(&feedback, 0, 1, "INT8 inference"));
+  const InferenceResult run =
+      runSlidingWindow(*int8, study.prepared(), options, FeedbackStage(&feedback, 0, 1, "INT8 inference"));
   progress.finish();
   if (cl.has("out")) writeLabelMap(run.labels, cl.get("out"), output);
   if (cl.has("fp32-out")) writeLabelMap(fp32.labels, cl.get("fp32-out"), output);
 
   const ClassList& classes = study.model().metadata().classes;
   const std::string name = study.model().metadata().name;
-  const SegmentationScores agreement = scoreSegmentation(run.labels, fp32.labels, classes, study.toleranceMm(), nullptr);
+  const SegmentationScores agreement =
+      scoreSegmentation(run.labels, fp32.labels, classes, study.toleranceMm(), nullptr);
   const SegmentationScores withSimulated =
       scoreSegmentation(run.labels, simulated.inference.labels, classes, study.toleranceMm(), nullptr);
   // The size of the file the model is exported as: the written file when the user asked for
@@ -143,7 +149,9 @@ int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
   }
   nlohmann::json a = scoresToJson(agreement), s = scoresToJson(withSimulated);
   report["agreement"] = {{"organs", a["organs"]}, {"mean_dsc", a["mean_dsc"]}, {"mean_nsd", a["mean_nsd"]}};
-  report["agreement_with_simulated"] = {{"organs", s["organs"]}, {"mean_dsc", s["mean_dsc"]}, {"mean_nsd", s["mean_nsd"]}};
+  report["agreement_with_simulated"] = {{"organs", s["organs"]},
+                                        {"mean_dsc", s["mean_dsc"]},
+                                        {"mean_nsd", s["mean_nsd"]}};
   std::cout << formatScoresTable(agreement, name + " real INT8 vs FP32 prediction (agreement)");
   const auto& cov = int8->coverage();
   std::printf("real INT8 on %s (%s graph): %d of %zu ops on integer kernels\n", int8->engine().c_str(),
@@ -152,12 +160,13 @@ int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
     if (!op.integer) std::printf("  FP32 %-32s %s\n", op.name.c_str(), op.reason.c_str());
   if (int8->accumulatorMaySaturate())
     std::printf("note: %s on this CPU (no VNNI) sums u8 x s8 pairs in saturating int16; rare outputs can differ "
-                "from simulation by more than one step\n", int8->engine().c_str());
+                "from simulation by more than one step\n",
+                int8->engine().c_str());
   std::printf("%.3f s/window vs FP32 %.3f s/window (speed-up %.2fx; one cold run each, see bench/ for paired runs)\n",
               perWindow, fp32PerWindow, fp32PerWindow / perWindow);
   std::printf("model file %.2f MB vs FP32 %.2f MB (%.2fx); agreement with simulated %s: mean DSC %.4f\n",
-              modelBytes / 1e6, fp32Bytes / 1e6, double(modelBytes) / double(fp32Bytes), config.precision.id().c_str(),
-              withSimulated.meanDsc);
+              modelBytes / 1e6, fp32Bytes / 1e6, double(modelBytes) / double(fp32Bytes),
+              config.precision.id().c_str(), withSimulated.meanDsc);
   if (cl.has("json")) output.writeText(cl.get("json"), report.dump(2) + "\n");
   output.commit();
   return 0;
@@ -166,9 +175,8 @@ int runRealInt8(const CommandLine& cl, const quant::QuantConfig& config) {
 }  // namespace
 
 int runQuantize(int argc, char** argv) {
-  CommandLine cl("quantize",
-                 "Segment a CT volume with a fake-quantized model; DSC/NSD per organ against ground\n"
-                 "truth and agreement with the FP32 prediction, with the relative drop.");
+  CommandLine cl("quantize", "Segment a CT volume with a fake-quantized model; DSC/NSD per organ against ground\n"
+                             "truth and agreement with the FP32 prediction, with the relative drop.");
   addStudyOptions(cl, false);
   addQuantOptions(cl, true);
   cl.option("out", "pred.nii.gz", "write the quantized prediction");
@@ -227,10 +235,9 @@ int runQuantize(int argc, char** argv) {
 }
 
 int runAnalyze(int argc, char** argv) {
-  CommandLine cl("analyze",
-                 "Layer-wise analysis of a quantization configuration: isolated and cumulative SQNR,\n"
-                 "MSE and cosine per quantized op, activation histograms against the quantization grid,\n"
-                 "distribution shift, weight ranges and the sensitivity ranking.");
+  CommandLine cl("analyze", "Layer-wise analysis of a quantization configuration: isolated and cumulative SQNR,\n"
+                            "MSE and cosine per quantized op, activation histograms against the quantization grid,\n"
+                            "distribution shift, weight ranges and the sensitivity ranking.");
   addStudyOptions(cl, false);
   addQuantOptions(cl, true);
   cl.option("analysis-patches", "N", "patches the errors are measured on", false, "1");

@@ -20,9 +20,8 @@
 namespace mqb::cli {
 
 int runSegment(int argc, char** argv) {
-  CommandLine cl("segment",
-                 "FP32 sliding-window segmentation of a CT volume, with DSC and NSD per organ\n"
-                 "against a ground-truth label map when one is given.");
+  CommandLine cl("segment", "FP32 sliding-window segmentation of a CT volume, with DSC and NSD per organ\n"
+                            "against a ground-truth label map when one is given.");
   cl.option("model", "M.pt", "TorchScript model with MedQuanBench metadata", true);
   cl.option("volume", "V", "CT volume: NIfTI, NRRD, MHA/MHD file or DICOM series folder", true);
   cl.option("series", "UID", "the DICOM series to read when the --volume folder holds several");
@@ -73,8 +72,7 @@ int runSegment(int argc, char** argv) {
 
   OutputTransaction output;
   if (cl.has("out")) writeLabelMap(result.labels, cl.get("out"), output);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   nlohmann::json report = {{"model", cl.get("model")},
                            {"model_name", model.metadata().name},
@@ -86,8 +84,7 @@ int runSegment(int argc, char** argv) {
                            {"seconds", seconds},
                            {"tolerance_mm", tolerance}};
   if (haveTruth) {
-    SegmentationScores scores =
-        scoreSegmentation(result.labels, truth, model.metadata().classes, tolerance, &feedback);
+    SegmentationScores scores = scoreSegmentation(result.labels, truth, model.metadata().classes, tolerance, &feedback);
     report.update(scoresToJson(scores));
     report["labels"] = cl.get("labels");
     std::cout << formatScoresTable(scores, model.metadata().name + " (FP32) vs " + cl.get("labels"));
@@ -95,8 +92,8 @@ int runSegment(int argc, char** argv) {
     std::cout << "segmented " << cl.get("volume") << " with " << model.metadata().name
               << " (no --labels given: no scores)\n";
   }
-  std::cout << "time: " << seconds << " s (" << result.windows << " windows, forward "
-            << result.forwardSeconds << " s summed over " << result.windowWorkers << " window thread(s))\n";
+  std::cout << "time: " << seconds << " s (" << result.windows << " windows, forward " << result.forwardSeconds
+            << " s summed over " << result.windowWorkers << " window thread(s))\n";
   if (cl.has("json")) output.writeText(cl.get("json"), report.dump(2) + "\n");
   feedback.throwIfCanceled();
   output.commit();

@@ -98,20 +98,21 @@ int runSweep(int argc, char** argv) {
     for (const auto& p : cl.getList("precisions")) {
       if (quant::Precision::parse(p).floatingPoint) continue;
       for (const auto& g : cl.getList("granularities"))
-      for (const auto& method : methods) {
-        const quant::QuantConfig config = quantConfigFrom(cl, p, g, method);  // validate every string before the long run
-        configs.push_back({static_cast<int>(configs.size()), m, quant::Precision::parse(p).id(),
-                           quant::granularityId(quant::parseGranularity(g)), method});
-        if (!cl.has("real-int8")) continue;
-        try {
-          quant::Int8Model::checkConfig(config);
-        } catch (const Error&) {
-          continue;  // simulated only (e.g. W4A4, per-voxel): the integer kernels are W8A8 per-tensor grids
+        for (const auto& method : methods) {
+          const quant::QuantConfig config =
+              quantConfigFrom(cl, p, g, method);  // validate every string before the long run
+          configs.push_back({static_cast<int>(configs.size()), m, quant::Precision::parse(p).id(),
+                             quant::granularityId(quant::parseGranularity(g)), method});
+          if (!cl.has("real-int8")) continue;
+          try {
+            quant::Int8Model::checkConfig(config);
+          } catch (const Error&) {
+            continue;  // simulated only (e.g. W4A4, per-voxel): the integer kernels are W8A8 per-tensor grids
+          }
+          configs.push_back(configs.back());
+          configs.back().order = static_cast<int>(configs.size()) - 1;
+          configs.back().realInt8 = true;
         }
-        configs.push_back(configs.back());
-        configs.back().order = static_cast<int>(configs.size()) - 1;
-        configs.back().realInt8 = true;
-      }
     }
   }
   int shard = 0, shards = 1;
@@ -169,8 +170,7 @@ int runSweep(int argc, char** argv) {
     if (c.realInt8) row.execution = "real-int8";
     double seconds = 0;
     for (auto& study : studies) {
-      const auto& fp =
-          *withModelContext(row.model, [&]() -> decltype(auto) { return study->fp32Scores(&feedback); });
+      const auto& fp = *withModelContext(row.model, [&]() -> decltype(auto) { return study->fp32Scores(&feedback); });
       fdsc.push_back(fp.meanDsc);
       fnsd.push_back(fp.meanNsd);
       if (c.precision == "FP32") {

@@ -41,8 +41,7 @@ void printUsage() {
 
 int main(int argc, char** argv) {
   mqb::cli::installInterruptWatcher();
-  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
-      !std::strcmp(argv[1], "help")) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     printUsage();
     return argc < 2 ? 2 : 0;
   }

@@ -78,8 +78,7 @@ AnalysisTabs::AnalysisTabs(bool layerAnalysisAvailable, QWidget* parent) : QTabW
   auto* toleranceDebounce = new QTimer(this);
   toleranceDebounce->setSingleShot(true);
   toleranceDebounce->setInterval(350);
-  connect(tolerance_, qOverload<double>(&QDoubleSpinBox::valueChanged), toleranceDebounce,
-          qOverload<>(&QTimer::start));
+  connect(tolerance_, qOverload<double>(&QDoubleSpinBox::valueChanged), toleranceDebounce, qOverload<>(&QTimer::start));
   connect(toleranceDebounce, &QTimer::timeout, this, [this] { emit toleranceChanged(tolerance_->value()); });
   dscPlot_ = new ScorePlot;
   dscPlot_->setObjectName("dsc");
@@ -212,7 +211,8 @@ void AnalysisTabs::showLayerMetric() {
   const auto metric = static_cast<LayerMetric>(layerMetric_->currentData().toInt());
   const LayerPlotRows rows = layerPlotRows(*layers_, metric, keepCount_);
   QList<LineSeries> series{LineSeries{tr("isolated (layer-wise)"), kFp32Color, toQt(rows.isolated)}};
-  if (hasCumulativeSeries(metric)) series << LineSeries{tr("cumulative (graph-wise)"), kQuantColor, toQt(rows.cumulative)};
+  if (hasCumulativeSeries(metric))
+    series << LineSeries{tr("cumulative (graph-wise)"), kQuantColor, toQt(rows.cumulative)};
   QSet<int> sensitive;
   for (int i : rows.sensitive) sensitive.insert(i);
   layerPlot_->setLayers(toQt(rows.ops), series, QString::fromStdString(rows.axisTitle), sensitive, toQt(rows.tooltips));

@@ -9,8 +9,7 @@ namespace mqb::gui {
 bool parseAppOptions(const QStringList& arguments, AppOptions& o, QString& message, bool* exitNow) {
   if (exitNow) *exitNow = false;
   QCommandLineParser p;
-  p.setApplicationDescription(
-      "MedQuanBench: what post-training quantization does to a 3D medical segmentation model.");
+  p.setApplicationDescription("MedQuanBench: what post-training quantization does to a 3D medical segmentation model.");
   const QCommandLineOption help({"h", "help"}, "Show this help.");
   const QCommandLineOption version("version", "Show the version.");
   const QCommandLineOption model("model", "TorchScript model with MedQuanBench metadata.", "M.pt");
@@ -30,13 +29,14 @@ bool parseAppOptions(const QStringList& arguments, AppOptions& o, QString& messa
   const QCommandLineOption benchmark("benchmark", "Measure render / redraw times and UI stalls, print them, exit.");
   const QCommandLineOption benchmarkSlices("benchmark-slices", "Slice changes measured by --benchmark.", "N", "40");
   const QCommandLineOption benchmarkParts("benchmark-parts",
-                                          "Comma-separated parts of --benchmark: redraw, stall, preview.",
-                                          "LIST", "redraw,stall,preview");
+                                          "Comma-separated parts of --benchmark: redraw, stall, preview.", "LIST",
+                                          "redraw,stall,preview");
   const QCommandLineOption noAutosave("no-autosave", "Do not write the autosave session.");
-  const QCommandLineOption threads("threads", "LibTorch threads for inference (default: all cores, at lower priority).", "N");
-  p.addOptions({help, version, model, volume, labels, labelMap, precision, granularity, calibrator, asymmetric,
-                session, demo, exportFigure, exportScale, transparent, screenshot, benchmark, benchmarkSlices,
-                benchmarkParts, noAutosave, threads});
+  const QCommandLineOption threads("threads",
+                                   "LibTorch threads for inference (default: all cores, at lower priority).", "N");
+  p.addOptions({help,        version,    model,      volume,          labels,         labelMap,     precision,
+                granularity, calibrator, asymmetric, session,         demo,           exportFigure, exportScale,
+                transparent, screenshot, benchmark,  benchmarkSlices, benchmarkParts, noAutosave,   threads});
   p.addPositionalArgument("files", "Files to open (model .pt, CT, label map, session .json).", "[files...]");
   if (!p.parse(arguments)) {
     message = p.errorText();

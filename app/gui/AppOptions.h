@@ -30,7 +30,9 @@ struct AppOptions {
   QStringList files;
 
   bool batch() const { return !exportFigure.isEmpty() || !screenshot.isEmpty(); }
-  bool hasQuantOptions() const { return !precision.isEmpty() || !granularity.isEmpty() || !calibrator.isEmpty() || asymmetric; }
+  bool hasQuantOptions() const {
+    return !precision.isEmpty() || !granularity.isEmpty() || !calibrator.isEmpty() || asymmetric;
+  }
 };
 
 // Parses arguments (argv[0] included). Returns false with a message for invalid input;

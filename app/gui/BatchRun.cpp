@@ -34,8 +34,8 @@ void writeBatchOutputs(MainWindow& window, const AppOptions& o, int exitCode, st
     if (!o.exportFigure.isEmpty()) {
       QString error;
       QSize size;
-      if (window.exporter()->exportComparisonFigure(o.exportFigure, o.exportScale, o.transparent,
-                                                    viewer->viewState(), &error, &size)) {
+      if (window.exporter()->exportComparisonFigure(o.exportFigure, o.exportScale, o.transparent, viewer->viewState(),
+                                                    &error, &size)) {
         std::printf("wrote %s (%dx%d)\n", qPrintable(o.exportFigure), size.width(), size.height());
       } else {
         std::fprintf(stderr, "medquanbench: %s\n", qPrintable(error));

@@ -155,7 +155,8 @@ int measurePreviews(MainWindow& window, const quant::QuantConfig& settings) {
   quant::QuantConfig fp32 = settings;
   fp32.precision.floatingPoint = true;
   quant::QuantConfig second = settings;
-  second.granularity = settings.granularity == quant::Granularity::Adaptive ? quant::Granularity::PerTensor : quant::Granularity::Adaptive;
+  second.granularity = settings.granularity == quant::Granularity::Adaptive ? quant::Granularity::PerTensor
+                                                                            : quant::Granularity::Adaptive;
   for (auto orientation : {SliceView::Orientation::Axial, SliceView::Orientation::Coronal}) {
     c->openVolume(volume);
     if (!c->waitUntilIdle(300000) || !c->volume()) return 1;
@@ -347,8 +348,8 @@ int runBenchmark(MainWindow& window, const AppOptions& o) {
   const Stats gs = stats(gaps);
   size_t over50 = 0;
   for (double g : gaps) over50 += g > 50;
-  std::printf("inference FP32 + %s (%s): %.2f s [%s]\n", settings.precision.id().c_str(), quant::granularityId(settings.granularity).c_str(),
-              runSeconds, qPrintable(c->lastRunSummary()));
+  std::printf("inference FP32 + %s (%s): %.2f s [%s]\n", settings.precision.id().c_str(),
+              quant::granularityId(settings.granularity).c_str(), runSeconds, qPrintable(c->lastRunSummary()));
   std::printf("longest UI-thread stall over the whole FP32 + %s run (until its results were drawn, 3D surfaces "
               "shown): %.1f ms (during \"%s\"); heartbeat 10 ms: %d beats (%d ideal), median gap %.1f ms, %zu gaps "
               "> 50 ms, %zu > 100 ms; torch threads %d, CPU cores %d\n",

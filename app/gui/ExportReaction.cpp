@@ -165,10 +165,10 @@ FigureRequest ExportReaction::figureRequest(const ViewState& view) const {
     if (id >= 0 && id < 256) r.labelVisible[static_cast<size_t>(id)] = false;
   if (r.quantized) {
     const quant::QuantConfig& s = controller_->resultSettings();
-    r.quantTitle = s.precision.floatingPoint
-                       ? QStringLiteral("FP32 (reference)")
-                       : QString::fromStdString(s.precision.title() +
-                                                (s.method.roundToNearest() ? "" : " " + s.method.title()));
+    r.quantTitle =
+        s.precision.floatingPoint
+            ? QStringLiteral("FP32 (reference)")
+            : QString::fromStdString(s.precision.title() + (s.method.roundToNearest() ? "" : " " + s.method.title()));
     r.configuration = QString::fromStdString(s.describe());
     r.differingVoxels = controller_->differingVoxels();
   }
@@ -218,8 +218,8 @@ bool ExportReaction::exportBenchmark(const QString& path, QString* error) const 
   try {
     const auto& realInt8 = controller_->realInt8Measurement();  // Speed-up / Size columns
     return writeText(path,
-                     formatBenchmarkRows(*table, controller_->resultSettings(), tableFormatForPath(path.toStdString()),
-                                         realInt8 ? &*realInt8 : nullptr),
+                     formatBenchmarkRows(*table, controller_->resultSettings(),
+                                         tableFormatForPath(path.toStdString()), realInt8 ? &*realInt8 : nullptr),
                      error);
   } catch (const std::exception& e) {
     return fail(error, QString::fromStdString(e.what()));
@@ -239,8 +239,7 @@ bool ExportReaction::exportPrediction(Prediction which, const QString& path, QSt
   return true;
 }
 
-bool ExportReaction::exportView(VtkOpenGLView* view, const QString& path, int scale, bool transparent,
-                                QString* error) {
+bool ExportReaction::exportView(VtkOpenGLView* view, const QString& path, int scale, bool transparent, QString* error) {
   if (!view) return fail(error, tr("%1: no view").arg(path));
   const QImage image = view->grabScaled(std::max(1, scale), transparent);
   if (image.isNull()) return fail(error, tr("%1: the view has not been shown yet").arg(path));
@@ -249,8 +248,7 @@ bool ExportReaction::exportView(VtkOpenGLView* view, const QString& path, int sc
   return true;
 }
 
-bool ExportReaction::exportPlot(QCustomPlot* plot, const QString& path, int scale, bool transparent,
-                                QString* error) {
+bool ExportReaction::exportPlot(QCustomPlot* plot, const QString& path, int scale, bool transparent, QString* error) {
   return savePlot(plot, path, scale, transparent, error);
 }
 

@@ -67,8 +67,7 @@ class ExportReaction : public QObject {
 
   static bool exportView(VtkOpenGLView* view, const QString& path, int scale, bool transparent,
                          QString* error = nullptr);
-  static bool exportPlot(QCustomPlot* plot, const QString& path, int scale, bool transparent,
-                         QString* error = nullptr);
+  static bool exportPlot(QCustomPlot* plot, const QString& path, int scale, bool transparent, QString* error = nullptr);
 
  private:
   SessionController* controller_;

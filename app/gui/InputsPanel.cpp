@@ -15,9 +15,12 @@ void scanOffUiThread(QObject* owner, Scan scan, Deliver deliver) {
   QPointer<QObject> guard(owner);
   QThreadPool::globalInstance()->start([guard, scan, deliver] {
     Result result = scan();
-    QMetaObject::invokeMethod(qApp, [guard, deliver, result] {
-      if (guard) deliver(result);
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        qApp,
+        [guard, deliver, result] {
+          if (guard) deliver(result);
+        },
+        Qt::QueuedConnection);
   });
 }
 
@@ -41,11 +44,13 @@ void InputsPanel::showInputs(std::shared_ptr<const ModelInfo> model, std::shared
     range_.reset();
     if (volume_) {
       const auto v = volume_;
-      scanOffUiThread<IntensityRange>(this, [v] { return intensityRange(*v); }, [this, v](const IntensityRange& r) {
-        if (v != volume_) return;  // another CT since
-        range_ = r;
-        rebuild();
-      });
+      scanOffUiThread<IntensityRange>(
+          this, [v] { return intensityRange(*v); },
+          [this, v](const IntensityRange& r) {
+            if (v != volume_) return;  // another CT since
+            range_ = r;
+            rebuild();
+          });
     }
   }
   if (truth != truth_) {
@@ -53,11 +58,13 @@ void InputsPanel::showInputs(std::shared_ptr<const ModelInfo> model, std::shared
     labels_.reset();
     if (truth_) {
       const auto t = truth_;
-      scanOffUiThread<std::vector<int>>(this, [t] { return labelsPresent(*t); }, [this, t](const std::vector<int>& ids) {
-        if (t != truth_) return;
-        labels_ = ids;
-        rebuild();
-      });
+      scanOffUiThread<std::vector<int>>(
+          this, [t] { return labelsPresent(*t); },
+          [this, t](const std::vector<int>& ids) {
+            if (t != truth_) return;
+            labels_ = ids;
+            rebuild();
+          });
     }
   }
   rebuild();

@@ -52,10 +52,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   export_ = new ExportReaction(controller_, this);
   sessionFiles_ = new SessionFiles(this);
   connect(sessionFiles_, &SessionFiles::openRequested, this, [this](const QString& kind, const QString& path) {
-    if (kind == "model") openModel(path);
-    else if (kind == "volume") openVolume(path);
-    else if (kind.startsWith("labels")) openGroundTruth(path, kind.section(':', 1));
-    else if (kind == "session") openSession(path);
+    if (kind == "model")
+      openModel(path);
+    else if (kind == "volume")
+      openVolume(path);
+    else if (kind.startsWith("labels"))
+      openGroundTruth(path, kind.section(':', 1));
+    else if (kind == "session")
+      openSession(path);
   });
 
   viewer_ = new ViewerPanel;
@@ -164,8 +168,10 @@ void MainWindow::bindController() {
     autosave();
   });
   connect(controller_, &SessionController::idle, this, [this] {
-    if (batch_) QTimer::singleShot(0, this, &MainWindow::finishBatch);
-    else maybeAutoRun();
+    if (batch_)
+      QTimer::singleShot(0, this, &MainWindow::finishBatch);
+    else
+      maybeAutoRun();
   });
 
   connect(quantPanel_, &QuantPanel::runRequested, this, &MainWindow::runComparison);
@@ -184,9 +190,8 @@ void MainWindow::bindController() {
     QSettings().setValue("quantization/last", QString::fromStdString(quantPanel_->settings().toJson().dump()));
   });
   connect(legend_, &OrganLegend::visibilityChanged, viewer_, &ViewerPanel::setLabelVisible);
-  connect(viewer_, &ViewerPanel::hovered, this, [this](int x, int y, int z) {
-    hoverLabel_->setText(x < 0 ? QString() : describeVoxel(x, y, z));
-  });
+  connect(viewer_, &ViewerPanel::hovered, this,
+          [this](int x, int y, int z) { hoverLabel_->setText(x < 0 ? QString() : describeVoxel(x, y, z)); });
 }
 
 // ---- inputs -------------------------------------------------------------------------------------
@@ -220,8 +225,8 @@ void MainWindow::openFile(const QString& path) {
       QString map;
       if (suggestsTotalSegmentatorRemap(name.toStdString()) && !batch_ &&
           QFileInfo::exists(QString::fromStdString(resourceDir()) + "/label-maps/totalsegmentator-to-btcv.json")) {
-        const auto answer =
-            QMessageBox::question(this, tr("Label map"), tr("Remap the ids of %1 with totalsegmentator-to-btcv?").arg(name));
+        const auto answer = QMessageBox::question(this, tr("Label map"),
+                                                  tr("Remap the ids of %1 with totalsegmentator-to-btcv?").arg(name));
         if (answer == QMessageBox::Yes) map = "totalsegmentator-to-btcv";
       }
       openGroundTruth(path, map);
@@ -335,14 +340,15 @@ void MainWindow::onResultsChanged() {
   viewer_->setFp32(controller_->fp32(), controller_->fp32IsPreview());
   QString title = tr("Quantized");
   if (controller_->quantized()) {
-    if (s.precision.floatingPoint) title = tr("FP32 (reference)");
-    else if (s.execution == quant::Execution::RealInt8) title = controller_->executionSummary();  // names the engine, time
+    if (s.precision.floatingPoint)
+      title = tr("FP32 (reference)");
+    else if (s.execution == quant::Execution::RealInt8)
+      title = controller_->executionSummary();  // names the engine, time
     else
-      title = QString::fromStdString(s.precision.title() + " " + quant::granularityId(s.granularity) +
-                                     (s.method.roundToNearest() ? "" : " " + s.method.title()) +
-                                     (s.edgeBits > 0 ? ", edges W" + std::to_string(s.edgeBits) + "A" +
-                                                           std::to_string(s.edgeBits)
-                                                     : ""));
+      title = QString::fromStdString(
+          s.precision.title() + " " + quant::granularityId(s.granularity) +
+          (s.method.roundToNearest() ? "" : " " + s.method.title()) +
+          (s.edgeBits > 0 ? ", edges W" + std::to_string(s.edgeBits) + "A" + std::to_string(s.edgeBits) : ""));
   }
   viewer_->setQuantized(controller_->quantized(), title, controller_->quantizedIsPreview());
   viewer_->setDifference(controller_->difference(), controller_->differingVoxels(), controller_->quantizedIsPreview());
@@ -369,8 +375,7 @@ void MainWindow::onLayerAnalysisChanged() {
 
 void MainWindow::updateInfo() {
   inputs_->showInputs(controller_->modelInfo(), controller_->volume(), controller_->volumePath(),
-                      controller_->groundTruth(), controller_->truthPath(),
-                      controller_->truthLabelMap());
+                      controller_->groundTruth(), controller_->truthPath(), controller_->truthLabelMap());
 }
 
 QString MainWindow::describeVoxel(int x, int y, int z) const {
@@ -456,12 +461,13 @@ void MainWindow::openSession(const QString& path) {
     pendingViewState_.reset();
   }
   // After the model's ops are known (setOps resets exclusions), apply the settings.
-  controller_->runJob(tr("Opening session"), [](AnalysisSession&, Feedback&) {},
-                      [this, s, autoRun] {
-                        quantPanel_->setSettings(s.settings);
-                        quantPanel_->setAutoRun(autoRun);
-                        if (controller_->modelInfo() && controller_->volume()) runComparison();
-                      });
+  controller_->runJob(
+      tr("Opening session"), [](AnalysisSession&, Feedback&) {},
+      [this, s, autoRun] {
+        quantPanel_->setSettings(s.settings);
+        quantPanel_->setAutoRun(autoRun);
+        if (controller_->modelInfo() && controller_->volume()) runComparison();
+      });
 }
 
 QString MainWindow::autosavePath() const { return sessionFiles_->autosavePath(); }

@@ -28,9 +28,9 @@ void MainWindow::buildMenus() {
     if (!p.isEmpty()) openModel(p);
   });
   file->addAction(tr("Open &CT file..."), QKeySequence::Open, this, [this] {
-    const QString p = QFileDialog::getOpenFileName(
-        this, tr("Open CT"), QString::fromStdString(sampleDataDir()),
-        tr("Volumes (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"));
+    const QString p =
+        QFileDialog::getOpenFileName(this, tr("Open CT"), QString::fromStdString(sampleDataDir()),
+                                     tr("Volumes (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"));
     if (!p.isEmpty()) openVolume(p);
   });
   file->addAction(tr("Open CT &DICOM folder..."), this, [this] {
@@ -39,9 +39,9 @@ void MainWindow::buildMenus() {
     if (!p.isEmpty()) openVolume(p);
   });
   file->addAction(tr("Open &ground truth..."), QKeySequence(tr("Ctrl+G")), this, [this] {
-    const QString p = QFileDialog::getOpenFileName(
-        this, tr("Open ground-truth label map"), QString::fromStdString(sampleDataDir()),
-        tr("Label maps (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"));
+    const QString p =
+        QFileDialog::getOpenFileName(this, tr("Open ground-truth label map"), QString::fromStdString(sampleDataDir()),
+                                     tr("Label maps (*.nii *.nii.gz *.nrrd *.nhdr *.mha *.mhd);;All files (*)"));
     if (p.isEmpty()) return;
     QStringList maps{tr("(identity)")};
     for (const QFileInfo& f : QDir(QString::fromStdString(resourceDir()) + "/label-maps").entryInfoList({"*.json"}))

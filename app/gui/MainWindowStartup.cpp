@@ -38,14 +38,15 @@ void MainWindow::startup(const AppOptions& o) {
   // The panel gets the settings once the model's ops are known (setOps resets exclusions),
   // then one run; queued after the loads, which the worker runs in order.
   auto queueStart = [this, settings](bool run) {
-    controller_->runJob(tr("Starting"), [](AnalysisSession&, Feedback&) {},
-                        [this, settings, run] {
-                          const bool autoRun = quantPanel_->autoRun();
-                          quantPanel_->setAutoRun(false);
-                          quantPanel_->setSettings(settings);
-                          quantPanel_->setAutoRun(autoRun);
-                          if (run && controller_->modelInfo() && controller_->volume()) runComparison();
-                        });
+    controller_->runJob(
+        tr("Starting"), [](AnalysisSession&, Feedback&) {},
+        [this, settings, run] {
+          const bool autoRun = quantPanel_->autoRun();
+          quantPanel_->setAutoRun(false);
+          quantPanel_->setSettings(settings);
+          quantPanel_->setAutoRun(autoRun);
+          if (run && controller_->modelInfo() && controller_->volume()) runComparison();
+        });
   };
   if (!o.session.isEmpty()) {
     openSession(o.session);
@@ -58,8 +59,8 @@ void MainWindow::startup(const AppOptions& o) {
     if (!models.empty()) {
       model = QString::fromStdString(models.front());
     } else {
-      const QString msg = tr("No bundled model in %1: open one with File > Open model")
-                              .arg(QString::fromStdString(bundledModelDir()));
+      const QString msg =
+          tr("No bundled model in %1: open one with File > Open model").arg(QString::fromStdString(bundledModelDir()));
       statusBar()->showMessage(msg);
       if (batch_) std::fprintf(stderr, "medquanbench: %s\n", qPrintable(msg));
     }
@@ -82,9 +83,9 @@ void MainWindow::startup(const AppOptions& o) {
           *demo = resolveDemoVolume("", defaultCacheDir());
         },
         [this, demo, o, queueStart] {
-          statusBar()->showMessage(tr("Demo CT from the %1: %2")
-                                       .arg(QString::fromStdString(demo->origin), QString::fromStdString(demo->ct)),
-                                   8000);
+          statusBar()->showMessage(
+              tr("Demo CT from the %1: %2").arg(QString::fromStdString(demo->origin), QString::fromStdString(demo->ct)),
+              8000);
           openVolume(QString::fromStdString(demo->ct));
           QString labels = o.labels, labelMap = o.labelMap;
           if (labels.isEmpty() && !demo->labels.empty()) {

@@ -238,7 +238,8 @@ quant::QuantConfig QuantPanel::settings() const {
   s.edgeBits = edgeBits_->currentData().toInt();
   for (int i = 0; i < ops_->topLevelItemCount(); ++i) {
     const auto* item = ops_->topLevelItem(i);
-    if (item->checkState(0) != Qt::Checked) s.excludedOps.insert(item->data(0, Qt::UserRole).toString().toStdString());
+    if (item->checkState(0) != Qt::Checked)
+      s.excludedOps.insert(item->data(0, Qt::UserRole).toString().toStdString());
   }
   return s;
 }
@@ -254,7 +255,8 @@ void QuantPanel::setSettings(const quant::QuantConfig& s) {
   granularity_->setCurrentIndex(g >= 0 ? g : 1);
   int c = calibrator_->findData(QString::fromStdString(s.calibrator.toString()));
   if (c < 0) {
-    calibrator_->addItem(QString::fromStdString(s.calibrator.toString()), QString::fromStdString(s.calibrator.toString()));
+    calibrator_->addItem(QString::fromStdString(s.calibrator.toString()),
+                         QString::fromStdString(s.calibrator.toString()));
     c = calibrator_->count() - 1;
   }
   calibrator_->setCurrentIndex(c);
@@ -309,8 +311,7 @@ void QuantPanel::setOps(const std::vector<OpInfo>& ops) {
   onChanged();
 }
 
-void QuantPanel::setCoverage(const std::string& summary,
-                             const std::vector<std::pair<std::string, std::string>>& fp32) {
+void QuantPanel::setCoverage(const std::string& summary, const std::vector<std::pair<std::string, std::string>>& fp32) {
   QString text = summary.empty() ? QString() : tr("Coverage: %1").arg(QString::fromStdString(summary));
   QStringList lines;
   for (const auto& [name, reason] : fp32)
@@ -401,9 +402,10 @@ void QuantPanel::updateEnabled() {
   executionNote_->setText(problem);
   executionNote_->setVisible(!problem.isEmpty());
   run_->setEnabled(runEnabled_ && problem.isEmpty());
-  run_->setToolTip(problem.isEmpty()
-                       ? tr("FP32 and quantized inference (FP32, prepared volume and calibration are reused when possible)")
-                       : problem);
+  run_->setToolTip(
+      problem.isEmpty()
+          ? tr("FP32 and quantized inference (FP32, prepared volume and calibration are reused when possible)")
+          : problem);
   cancel_->setEnabled(busy_);
   analyzeButton_->setEnabled(analysisAvailable_ && runEnabled_ && q);
   keepK_->setEnabled(!sensitivity_.empty());

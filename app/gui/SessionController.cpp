@@ -32,8 +32,7 @@ struct SessionController::Job {
 
 namespace {
 int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
 
@@ -70,8 +69,8 @@ SessionController::~SessionController() {
   thread_.wait();
 }
 
-void SessionController::enqueue(const QString& title, std::function<void(Feedback&)> work,
-                                std::function<void()> done, bool isRun, uint64_t generation) {
+void SessionController::enqueue(const QString& title, std::function<void(Feedback&)> work, std::function<void()> done,
+                                bool isRun, uint64_t generation) {
   auto job = std::make_shared<Job>();
   job->title = title;
   job->work = std::move(work);
@@ -86,16 +85,19 @@ void SessionController::enqueue(const QString& title, std::function<void(Feedbac
     if (f < 1.0 && now - lastProgressMs_.load() < 200) return;
     lastProgressMs_ = now;
     const QString text = QString::fromStdString(stage);
-    QMetaObject::invokeMethod(this, [this, f, text] { emit progress(f, text); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, f, text] { emit progress(f, text); }, Qt::QueuedConnection);
   });
   if (pending_++ == 0) emit busyChanged(true);
-  QMetaObject::invokeMethod(worker_, [this, job] { execute(job); }, Qt::QueuedConnection);
+  QMetaObject::invokeMethod(
+      worker_, [this, job] { execute(job); }, Qt::QueuedConnection);
 }
 
 // Worker thread.
 void SessionController::execute(const std::shared_ptr<Job>& job) {
   if (job->isRun && job->generation != runGeneration_.load()) {
-    QMetaObject::invokeMethod(this, [this, job] { finishJob(job, false, true, {}); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, job] { finishJob(job, false, true, {}); }, Qt::QueuedConnection);
     return;
   }
   {
@@ -115,8 +117,10 @@ void SessionController::execute(const std::shared_ptr<Job>& job) {
     canceled = true;
   } catch (const std::exception& e) {
     // A cancel point's error that reached us outside the sliding window (calibration).
-    if (job->feedback->isCanceled() && isCancelPointError(e.what())) canceled = true;
-    else error = QString::fromStdString(e.what());
+    if (job->feedback->isCanceled() && isCancelPointError(e.what()))
+      canceled = true;
+    else
+      error = QString::fromStdString(e.what());
   } catch (...) {
     error = tr("unknown error");
   }
@@ -125,8 +129,8 @@ void SessionController::execute(const std::shared_ptr<Job>& job) {
     currentFeedback_.reset();
     currentIsRun_ = false;
   }
-  QMetaObject::invokeMethod(this, [this, job, ok, canceled, error] { finishJob(job, ok, canceled, error); },
-                            Qt::QueuedConnection);
+  QMetaObject::invokeMethod(
+      this, [this, job, ok, canceled, error] { finishJob(job, ok, canceled, error); }, Qt::QueuedConnection);
 }
 
 void SessionController::finishJob(const std::shared_ptr<Job>& job, bool ok, bool canceled, const QString& error) {
@@ -400,7 +404,8 @@ void SessionController::setToleranceMm(double mm) {
 
 void SessionController::runJob(const QString& title, std::function<void(AnalysisSession&, Feedback&)> fn,
                                std::function<void()> onSuccess) {
-  enqueue(title, [this, fn](Feedback& fb) { fn(session_, fb); }, std::move(onSuccess), false, 0);
+  enqueue(
+      title, [this, fn](Feedback& fb) { fn(session_, fb); }, std::move(onSuccess), false, 0);
 }
 
 void SessionController::analyzeLayers(const quant::QuantConfig& settings) {

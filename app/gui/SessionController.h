@@ -44,7 +44,7 @@ class SessionController : public QObject {
   // engine cannot run (real INT8 other than W8A8 per-tensor / per-channel) start nothing:
   // progress() names the reason.
   void run(const quant::QuantConfig& settings, int previewSlice = -1, int previewAxis = 2);
-  void cancel();  // the running job, whatever it is (and queued runs)
+  void cancel();      // the running job, whatever it is (and queued runs)
   void cancelRuns();  // the running inference (and queued runs); loads continue
   bool isBusy() const { return pending_ > 0; }
   // Runs `fn` on the worker thread after the queued jobs (tests, layer analysis).
@@ -111,8 +111,8 @@ class SessionController : public QObject {
 
  private:
   struct Job;
-  void enqueue(const QString& title, std::function<void(Feedback&)> work, std::function<void()> done,
-               bool isRun, uint64_t generation);
+  void enqueue(const QString& title, std::function<void(Feedback&)> work, std::function<void()> done, bool isRun,
+               uint64_t generation);
   void execute(const std::shared_ptr<Job>& job);
   void finishJob(const std::shared_ptr<Job>& job, bool ok, bool canceled, const QString& error);
   void applyUpdate(const RunUpdate& update);

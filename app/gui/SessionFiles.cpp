@@ -52,9 +52,10 @@ void SessionFiles::rebuildRecentMenu() {
   for (const QString& entry : list) {
     const QString kind = entry.section('|', 0, 0);
     const QString path = entry.section('|', 1);
-    recentMenu_->addAction(QString("%1: %2").arg(kind, QFileInfo(path).fileName()), this, [this, kind, path] {
-      emit openRequested(kind, path);
-    })->setToolTip(path);
+    recentMenu_
+        ->addAction(QString("%1: %2").arg(kind, QFileInfo(path).fileName()), this,
+                    [this, kind, path] { emit openRequested(kind, path); })
+        ->setToolTip(path);
   }
   if (list.isEmpty()) recentMenu_->addAction(tr("(none)"))->setEnabled(false);
   recentMenu_->addSeparator();

@@ -141,9 +141,8 @@ ViewerPanel::ViewerPanel(QWidget* parent) : QWidget(parent) {
     for (auto* v : views_) v->setSlice(views_[0]->slice());
     emit viewStateChanged();
   });
-  connect(preset_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
-    views_[0]->applyPreset(SliceView::allPresets()[static_cast<size_t>(i)]);
-  });
+  connect(preset_, qOverload<int>(&QComboBox::currentIndexChanged), this,
+          [this](int i) { views_[0]->applyPreset(SliceView::allPresets()[static_cast<size_t>(i)]); });
   connect(mode_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
     for (auto* v : views_) v->setLabelMode(i == 0 ? SliceView::LabelMode::Fill : SliceView::LabelMode::Outline);
   });
@@ -265,7 +264,8 @@ void ViewerPanel::updateTitles() {
   titles_[QuantPane]->setText(quantTitle_ + (quant_ && quantPreview_ ? previewTag : QString()));
   QString diff = tr("Difference");
   if (diffCount_ >= 0)
-    diff += diffPreview_ ? tr(" (%1 voxels on the previewed slice)").arg(diffCount_) : tr(" (%1 voxels)").arg(diffCount_);
+    diff += diffPreview_ ? tr(" (%1 voxels on the previewed slice)").arg(diffCount_)
+                         : tr(" (%1 voxels)").arg(diffCount_);
   titles_[DiffPane]->setText(diff);
   titles_[TruthPane]->setText(tr("Ground truth"));
 }

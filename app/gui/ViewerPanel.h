@@ -22,7 +22,7 @@ class QSlider;
 namespace mqb {
 class SurfaceView;
 class ViewLink;
-}
+}  // namespace mqb
 
 namespace mqb::gui {
 

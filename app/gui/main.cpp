@@ -62,8 +62,8 @@ void checkBatchInputs(const mqb::gui::AppOptions& o) {
   if (!o.volume.isEmpty()) {
     const mqb::ImageVolume ct = mqb::readImage(o.volume.toStdString());
     if (!o.labels.isEmpty()) {
-      const mqb::LabelRemap remap =
-          o.labelMap.isEmpty() ? mqb::LabelRemap::identity() : mqb::LabelRemap::load(o.labelMap.toStdString());
+      const mqb::LabelRemap remap = o.labelMap.isEmpty() ? mqb::LabelRemap::identity()
+                                                         : mqb::LabelRemap::load(o.labelMap.toStdString());
       mqb::alignToGrid(mqb::readLabelMap(o.labels.toStdString(), remap), ct.geometry, o.labels.toStdString());
     }
   }
@@ -80,7 +80,8 @@ class BatchOutputs {
       std::error_code ec;
       if (fs::is_regular_file(e.path, ec)) {
         const fs::path p(e.path);
-        e.backup = (p.parent_path() / (".tmp-" + std::to_string(::getpid()) + "-" + p.filename().string() + ".previous")).string();
+        e.backup =
+            (p.parent_path() / (".tmp-" + std::to_string(::getpid()) + "-" + p.filename().string() + ".previous")).string();
         fs::rename(e.path, e.backup, ec);
         if (ec) e.backup.clear();
       }

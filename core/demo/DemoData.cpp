@@ -15,8 +15,7 @@ namespace mqb {
 namespace {
 
 // The public example CT the sample-data folder holds (TotalSegmentator test files, Apache-2.0).
-constexpr const char* kExampleBase =
-    "https://github.com/wasserth/TotalSegmentator/raw/master/tests/reference_files/";
+constexpr const char* kExampleBase = "https://github.com/wasserth/TotalSegmentator/raw/master/tests/reference_files/";
 
 bool tryDownload(const std::string& url, const fs::path& target) {
   if (std::system("command -v curl >/dev/null 2>&1") != 0) return false;

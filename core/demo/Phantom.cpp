@@ -294,8 +294,7 @@ Vec3 jitter(Random& rng, const Vec3& v, double mm) {
   return {v[0] + rng.uniform(-mm, mm), v[1] + rng.uniform(-mm, mm), v[2] + rng.uniform(-mm, mm)};
 }
 
-Ellipsoid jitteredEllipsoid(Random& rng, const Vec3& centre, const Vec3& semiAxes, double yaw,
-                            double taper = 0.0) {
+Ellipsoid jitteredEllipsoid(Random& rng, const Vec3& centre, const Vec3& semiAxes, double yaw, double taper = 0.0) {
   Ellipsoid e;
   e.centre = jitter(rng, centre, 6.0);
   const double scale = rng.uniform(0.9, 1.1);
@@ -442,8 +441,8 @@ void paintOrgans(Canvas& c, Random& rng) {
                      0.15, rng, 150.0f));
   paint(c, makeOrgan(8, jitteredTube(rng, {{14, 22, -120}, {16, 20, 0}, {15, 21, 80}, {12, 24, 150}}, 10, 12, 2.0),
                      0.08, rng, 200.0f));
-  paint(c, makeOrgan(5, jitteredTube(rng, {{-3, 6, 150}, {2, 2, 118}, {22, -14, 100}, {36, -26, 92}}, 8, 8, 2.0),
-                     0.2, rng, 35.0f));
+  paint(c, makeOrgan(5, jitteredTube(rng, {{-3, 6, 150}, {2, 2, 118}, {22, -14, 100}, {36, -26, 92}}, 8, 8, 2.0), 0.2,
+                     rng, 35.0f));
 }
 
 // Binomial [1 2 1]/4 along each axis: the partial-volume blur of a real reconstruction.

@@ -11,10 +11,10 @@
 namespace mqb {
 
 struct PhantomOptions {
-  uint32_t seed = 1;  // organ positions, sizes, shapes and the noise all follow from it
+  uint32_t seed = 1;                          // organ positions, sizes, shapes and the noise all follow from it
   std::array<int64_t, 3> size{128, 112, 96};  // x, y, z voxels
   std::array<double, 3> spacing{3, 3, 3};     // mm
-  double noiseSigmaHu = 12.0;  // standard deviation of the added white noise, >= 0
+  double noiseSigmaHu = 12.0;                 // standard deviation of the added white noise, >= 0
 };
 
 struct Phantom {

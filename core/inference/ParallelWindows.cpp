@@ -72,7 +72,7 @@ SingleIntraOpThread::SingleIntraOpThread() {
 SingleIntraOpThread::~SingleIntraOpThread() { omp_set_num_threads(previous_); }
 
 int runOrderedParallel(size_t count, int workers, const std::function<void(size_t)>& produce,
-                        const std::function<void(size_t)>& consume, const Feedback* feedback, size_t lookAhead) {
+                       const std::function<void(size_t)>& consume, const Feedback* feedback, size_t lookAhead) {
   workers = static_cast<int>(std::min<size_t>(std::max(1, workers), count));
   if (workers <= 1) {
     for (size_t i = 0; i < count; ++i) {
@@ -85,8 +85,8 @@ int runOrderedParallel(size_t count, int workers, const std::function<void(size_
   const size_t maxWaiting = lookAhead > 0 ? lookAhead : static_cast<size_t>(workers) + 2;
   std::mutex mutex;
   std::condition_variable changed;
-  size_t next = 0;       // next index a worker takes
-  size_t consumed = 0;   // results handed to consume so far
+  size_t next = 0;      // next index a worker takes
+  size_t consumed = 0;  // results handed to consume so far
   bool stop = false;
   std::vector<bool> ready(count, false);
   std::map<size_t, std::exception_ptr> failures;
@@ -96,7 +96,7 @@ int runOrderedParallel(size_t count, int workers, const std::function<void(size_
   SingleThreadedBlas blas;
   auto work = [&] {
     at::ThreadLocalStateGuard stateGuard(callerState);
-    SingleIntraOpThread oneThread;  // oneDNN and at::parallel_for read this thread's setting
+    SingleIntraOpThread oneThread;   // oneDNN and at::parallel_for read this thread's setting
     CancelScope watch(callerWatch);  // the cancellation points of the job's forwards
     for (;;) {
       size_t i;

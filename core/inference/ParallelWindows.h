@@ -29,8 +29,7 @@ int windowWorkers(int requested = 0);
 // lowest failing index's exception wins. workers <= 1: a plain loop on the calling thread.
 // Returns the number of threads that ran produce (at most count).
 int runOrderedParallel(size_t count, int workers, const std::function<void(size_t)>& produce,
-                        const std::function<void(size_t)>& consume, const Feedback* feedback,
-                        size_t lookAhead = 0);
+                       const std::function<void(size_t)>& consume, const Feedback* feedback, size_t lookAhead = 0);
 
 // While it lives, LibTorch / OpenMP on this thread use one thread (the calling thread's
 // OpenMP setting only; restored on destruction).

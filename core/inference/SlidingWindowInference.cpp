@@ -12,13 +12,10 @@
 namespace mqb {
 namespace {
 using Clock = std::chrono::steady_clock;
-double secondsSince(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 }  // namespace
 
-WindowPlan planWindows(const std::array<int64_t, 3>& size, const std::array<int64_t, 3>& patch,
-                       double overlap) {
+WindowPlan planWindows(const std::array<int64_t, 3>& size, const std::array<int64_t, 3>& patch, double overlap) {
   if (!(overlap >= 0.0 && overlap < 1.0)) throw Error("overlap must be in [0, 1)");
   std::array<std::vector<int64_t>, 3> axisStarts;
   for (int a = 0; a < 3; ++a) {
@@ -27,8 +24,7 @@ WindowPlan planWindows(const std::array<int64_t, 3>& size, const std::array<int6
     const double maxStep = std::max(1.0, patch[a] * (1.0 - overlap));
     const int64_t steps = static_cast<int64_t>(std::ceil((size[a] - patch[a]) / maxStep)) + 1;
     const double actualStep = steps > 1 ? double(size[a] - patch[a]) / double(steps - 1) : 0.0;
-    for (int64_t i = 0; i < steps; ++i)
-      axisStarts[a].push_back(static_cast<int64_t>(std::llround(i * actualStep)));
+    for (int64_t i = 0; i < steps; ++i) axisStarts[a].push_back(static_cast<int64_t>(std::llround(i * actualStep)));
   }
   WindowPlan plan;
   for (int64_t d : axisStarts[0])
@@ -44,8 +40,7 @@ std::vector<int64_t> tileRange(int64_t size, int64_t patch, int64_t first, int64
   const int64_t count = (last - first + patch - 1) / patch;
   int64_t start = first - (count * patch - (last - first)) / 2;
   std::vector<int64_t> starts;
-  for (int64_t i = 0; i < count; ++i)
-    starts.push_back(std::clamp<int64_t>(start + i * patch, 0, size - patch));
+  for (int64_t i = 0; i < count; ++i) starts.push_back(std::clamp<int64_t>(start + i * patch, 0, size - patch));
   starts.erase(std::unique(starts.begin(), starts.end()), starts.end());
   return starts;
 }
@@ -97,8 +92,8 @@ WindowPlan planInference(const PreparedVolume& pv, const std::array<int64_t, 3>&
   return plan;
 }
 
-InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv,
-                                 const InferenceOptions& options, const FeedbackStage& stage) {
+InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv, const InferenceOptions& options,
+                                 const FeedbackStage& stage) {
   const auto start = Clock::now();
   const ModelMetadata& md = model.metadata();
   const auto& patch = md.patchSize;
@@ -127,15 +122,16 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
     std::vector<torch::Tensor> patches;
     for (size_t i = first; i < last; ++i) {
       const auto& s = plan.starts[i];
-      patches.push_back(input.slice(2, s[0], s[0] + patch[0]).slice(3, s[1], s[1] + patch[1]).slice(4, s[2], s[2] + patch[2]));
+      patches.push_back(
+          input.slice(2, s[0], s[0] + patch[0]).slice(3, s[1], s[1] + patch[1]).slice(4, s[2], s[2] + patch[2]));
     }
     torch::Tensor windowInput = patches.size() == 1 ? patches[0].contiguous() : torch::cat(patches, 0);
     const auto t0 = Clock::now();
     // Cancellation points in the graph end a long window early (runtime/CancelPoint.h).
     torch::Tensor out = runCancellable(stage.parent(), [&] { return model.predict(windowInput); });
     forwardMicros += std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
-    if (out.dim() != 5 || out.size(0) != windowInput.size(0) || out.size(1) != C ||
-        out.size(2) != patch[0] || out.size(3) != patch[1] || out.size(4) != patch[2])
+    if (out.dim() != 5 || out.size(0) != windowInput.size(0) || out.size(1) != C || out.size(2) != patch[0] ||
+        out.size(3) != patch[1] || out.size(4) != patch[2])
       throw Error("model '" + md.name + "' returned a window output of unexpected shape");
     outputs[unit] = out;
   };
@@ -188,8 +184,8 @@ InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& pv
   return result;
 }
 
-InferenceResult segmentVolume(PatchPredictor& model, const ImageVolume& volume,
-                              const InferenceOptions& options, Feedback* feedback) {
+InferenceResult segmentVolume(PatchPredictor& model, const ImageVolume& volume, const InferenceOptions& options,
+                              Feedback* feedback) {
   const auto start = Clock::now();
   FeedbackStage all(feedback, 0.0, 1.0, "");
   PreparedVolume pv = prepareVolume(volume, model.metadata(), all.sub(0.0, 0.05, "preparing"));

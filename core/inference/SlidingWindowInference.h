@@ -37,16 +37,15 @@ struct WindowPlan {
 };
 
 struct InferenceResult {
-  LabelVolume labels;               // on the original grid
-  torch::Tensor modelSpaceLabels;   // [D,H,W] uint8 in model space (unpadded)
+  LabelVolume labels;              // on the original grid
+  torch::Tensor modelSpaceLabels;  // [D,H,W] uint8 in model space (unpadded)
   int windows = 0;
-  double seconds = 0;               // whole call
-  double forwardSeconds = 0;        // time inside the model's forwards, summed over window workers
-  int windowWorkers = 1;            // threads that ran windows at once
+  double seconds = 0;         // whole call
+  double forwardSeconds = 0;  // time inside the model's forwards, summed over window workers
+  int windowWorkers = 1;      // threads that ran windows at once
 };
 
-WindowPlan planWindows(const std::array<int64_t, 3>& volumeSize, const std::array<int64_t, 3>& patch,
-                       double overlap);
+WindowPlan planWindows(const std::array<int64_t, 3>& volumeSize, const std::array<int64_t, 3>& patch, double overlap);
 // Starts along one axis of `size` for windows of `patch` that tile [first, last) without
 // overlap, centred on it and kept inside the axis.
 std::vector<int64_t> tileRange(int64_t size, int64_t patch, int64_t first, int64_t last);
@@ -58,11 +57,11 @@ torch::Tensor gaussianImportanceMap(const std::array<int64_t, 3>& patch, double 
 WindowPlan planInference(const PreparedVolume& pv, const std::array<int64_t, 3>& patch,
                          const InferenceOptions& options);
 
-InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& volume,
-                                 const InferenceOptions& options, const FeedbackStage& stage);
+InferenceResult runSlidingWindow(PatchPredictor& model, const PreparedVolume& volume, const InferenceOptions& options,
+                                 const FeedbackStage& stage);
 
 // prepareVolume + runSlidingWindow with a single progress bar.
-InferenceResult segmentVolume(PatchPredictor& model, const ImageVolume& volume,
-                              const InferenceOptions& options = {}, Feedback* feedback = nullptr);
+InferenceResult segmentVolume(PatchPredictor& model, const ImageVolume& volume, const InferenceOptions& options = {},
+                              Feedback* feedback = nullptr);
 
 }  // namespace mqb

@@ -36,13 +36,11 @@ void applyIntensityPreprocessing(torch::Tensor& image, const IntensityPreprocess
       image.sub_(mean).div_(std);
       break;
     }
-    case IntensityPreprocessing::Kind::None:
-      break;
+    case IntensityPreprocessing::Kind::None: break;
   }
 }
 
-PreparedVolume prepareVolume(const ImageVolume& volume, const ModelMetadata& md,
-                             const FeedbackStage& stage) {
+PreparedVolume prepareVolume(const ImageVolume& volume, const ModelMetadata& md, const FeedbackStage& stage) {
   if (md.inputChannels != 1)
     throw Error("model '" + md.name + "' expects " + std::to_string(md.inputChannels) +
                 " input channels; a single CT volume provides 1");
@@ -74,8 +72,8 @@ PreparedVolume prepareVolume(const ImageVolume& volume, const ModelMetadata& md,
   // working tensors: resampled image + padded copy
   checkAllocatable(resampledGeometry, 12.0, "resampled volume for model '" + md.name + "'");
 
-  torch::Tensor image = torch::from_blob(oriented.voxels.data(), {1, 1, g.size[2], g.size[1], g.size[0]},
-                                         torch::kFloat32);
+  torch::Tensor image =
+      torch::from_blob(oriented.voxels.data(), {1, 1, g.size[2], g.size[1], g.size[0]}, torch::kFloat32);
   if (pv.xyzAxes) image = image.permute({0, 1, 4, 3, 2}).contiguous();
   stage.report(0.3, "resampling to " + std::to_string(md.targetSpacing[2]) + " mm");
   if (dst != src) {
@@ -140,8 +138,7 @@ LabelVolume PreparedVolume::toOriginalGrid(const torch::Tensor& labelsDHW) const
 }
 
 torch::Tensor PreparedVolume::toModelSpace(const LabelVolume& labels) const {
-  if (!labels.geometry.sameGrid(originalGeometry))
-    throw Error("label map is not on the grid of the prepared volume");
+  if (!labels.geometry.sameGrid(originalGeometry)) throw Error("label map is not on the grid of the prepared volume");
   LabelVolume oriented = reorient(labels, reorientation);
   const auto& og = oriented.geometry;
   const std::array<int64_t, 3> zyxSize =

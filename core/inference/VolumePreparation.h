@@ -22,7 +22,7 @@ struct PreparedVolume {
   bool xyzAxes = false;                    // model axes are oriented x, y, z (else z, y, x)
   AxisReorientation reorientation;
   ImageGeometry originalGeometry;
-  ImageGeometry orientedGeometry;          // original grid after reorientation (x,y,z)
+  ImageGeometry orientedGeometry;  // original grid after reorientation (x,y,z)
 
   // Label map computed in model space (D,H,W of resampledSize) back onto the original grid
   // by nearest-neighbour resampling and the inverse reorientation.
@@ -44,8 +44,7 @@ struct PreparedVolume {
   }
 };
 
-PreparedVolume prepareVolume(const ImageVolume& volume, const ModelMetadata& metadata,
-                             const FeedbackStage& stage);
+PreparedVolume prepareVolume(const ImageVolume& volume, const ModelMetadata& metadata, const FeedbackStage& stage);
 
 // Applies the model's intensity preprocessing in place.
 void applyIntensityPreprocessing(torch::Tensor& image, const IntensityPreprocessing& p);

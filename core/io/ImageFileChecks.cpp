@@ -67,10 +67,16 @@ T load(const std::vector<unsigned char>& b, size_t offset, bool swap) {
 // Bits per voxel of the NIfTI datatypes a scalar image may use; 0 for the others.
 int scalarBits(int datatype) {
   switch (datatype) {
-    case 2: case 256: return 8;
-    case 4: case 512: return 16;
-    case 8: case 16: case 768: return 32;
-    case 64: case 1024: case 1280: return 64;
+    case 2:
+    case 256: return 8;
+    case 4:
+    case 512: return 16;
+    case 8:
+    case 16:
+    case 768: return 32;
+    case 64:
+    case 1024:
+    case 1280: return 64;
     default: return 0;
   }
 }
@@ -116,8 +122,7 @@ void checkNifti(const std::string& path) {
     }
   } else {
     if (h.size() < 540) throw Error(path + ": NIfTI-2 header is truncated");
-    if (std::memcmp(h.data() + 4, "n+2\0", 4) != 0)
-      throw Error(path + ": bad NIfTI-2 magic (not \"n+2\")");
+    if (std::memcmp(h.data() + 4, "n+2\0", 4) != 0) throw Error(path + ": bad NIfTI-2 magic (not \"n+2\")");
   }
 
   int64_t dim[8];
@@ -151,7 +156,8 @@ void checkNifti(const std::string& path) {
   }
 
   if (dim[0] < 1 || dim[0] > 7)
-    throw Error(path + ": NIfTI header dim[0] is " + std::to_string(dim[0]) + " (the number of dimensions must be 1..7)");
+    throw Error(path + ": NIfTI header dim[0] is " + std::to_string(dim[0]) +
+                " (the number of dimensions must be 1..7)");
   long double voxels = 1;
   for (int i = 1; i <= dim[0]; ++i) {
     if (dim[i] < 1)
@@ -199,12 +205,12 @@ void checkNifti(const std::string& path) {
                 "; the NIfTI standard ignores it, ITK would add it: set scl_inter to 0 (or scl_slope to 1)");
 
   const double headerBytes = version == 1 ? 352.0 : 544.0;
-  if (!std::isfinite(voxOffset) || voxOffset < 0)
-    throw Error(path + ": NIfTI vox_offset is " + number(voxOffset));
+  if (!std::isfinite(voxOffset) || voxOffset < 0) throw Error(path + ": NIfTI vox_offset is " + number(voxOffset));
   const long double needed = std::max<long double>(voxOffset, headerBytes) + voxels * (bits / 8);
   if (voxOffset > static_cast<double>(length))
-    throw Error(path + ": truncated or damaged: NIfTI vox_offset " + number(voxOffset) + " lies past the end of the file (" +
-                std::to_string(length) + " bytes" + (hasSuffixIgnoringCase(path, ".gz") ? " uncompressed" : "") + ")");
+    throw Error(path + ": truncated or damaged: NIfTI vox_offset " + number(voxOffset) +
+                " lies past the end of the file (" + std::to_string(length) + " bytes" +
+                (hasSuffixIgnoringCase(path, ".gz") ? " uncompressed" : "") + ")");
   if (static_cast<long double>(length) < needed)
     throw Error(path + ": truncated: the file holds " + std::to_string(length) + " bytes" +
                 (hasSuffixIgnoringCase(path, ".gz") ? " uncompressed" : "") + " but its header describes " +
@@ -242,7 +248,8 @@ void checkNiftiFloatsFinite(const std::string& path, uint64_t offset, int bits, 
       }
       if (!std::isfinite(v)) {
         gzclose(f);
-        throw Error(path + ": the image contains NaN or infinite values (first at voxel index " + std::to_string(index) + ")");
+        throw Error(path + ": the image contains NaN or infinite values (first at voxel index " +
+                    std::to_string(index) + ")");
       }
     }
   }
@@ -293,10 +300,10 @@ void checkMetaImage(const std::string& path) {
     if (d < 1) throw Error(path + ": MetaImage DimSize has a size " + std::to_string(d) + " (must be at least 1)");
     voxels *= static_cast<long double>(d);
   }
-  static const std::pair<const char*, int> sizes[] = {
-      {"MET_UCHAR", 1}, {"MET_CHAR", 1}, {"MET_USHORT", 2}, {"MET_SHORT", 2}, {"MET_UINT", 4}, {"MET_INT", 4},
-      {"MET_ULONG", 8}, {"MET_LONG", 8}, {"MET_ULONG_LONG", 8}, {"MET_LONG_LONG", 8}, {"MET_FLOAT", 4},
-      {"MET_DOUBLE", 8}};
+  static const std::pair<const char*, int> sizes[] = {{"MET_UCHAR", 1},     {"MET_CHAR", 1},  {"MET_USHORT", 2},
+                                                      {"MET_SHORT", 2},     {"MET_UINT", 4},  {"MET_INT", 4},
+                                                      {"MET_ULONG", 8},     {"MET_LONG", 8},  {"MET_ULONG_LONG", 8},
+                                                      {"MET_LONG_LONG", 8}, {"MET_FLOAT", 4}, {"MET_DOUBLE", 8}};
   int bytes = 0;
   for (const auto& [name, size] : sizes)
     if (elementType == name) bytes = size;
@@ -313,7 +320,8 @@ void checkMetaImage(const std::string& path) {
   } else if (dataFile.rfind("LIST", 0) == 0 || dataFile.find('%') != std::string::npos) {
     return;  // slice lists and patterns: ITK checks each file
   } else {
-    const fs::path raw = fs::path(dataFile).is_absolute() ? fs::path(dataFile) : fs::path(path).parent_path() / dataFile;
+    const fs::path raw = fs::path(dataFile).is_absolute() ? fs::path(dataFile)
+                                                          : fs::path(path).parent_path() / dataFile;
     holder = raw.string();
     struct stat st {};
     if (::stat(raw.c_str(), &st) != 0) throw Error(path + ": its data file " + raw.string() + " is missing");

@@ -17,8 +17,7 @@ LabelRemap LabelRemap::identity() { return LabelRemap(); }
 
 LabelRemap LabelRemap::load(const std::string& nameOrPath) {
   fs::path path = nameOrPath;
-  const bool looksLikePath = nameOrPath.find('/') != std::string::npos ||
-                             path.extension() == ".json";
+  const bool looksLikePath = nameOrPath.find('/') != std::string::npos || path.extension() == ".json";
   if (!looksLikePath) path = fs::path(resourceDir()) / "label-maps" / (nameOrPath + ".json");
   std::error_code ec;
   if (looksLikePath || fs::exists(path, ec)) checkInputPath(path.string(), false, "label map table");
@@ -44,10 +43,10 @@ LabelRemap LabelRemap::load(const std::string& nameOrPath) {
   remap.name_ = jsonValue<std::string>(j, "name", path.stem().string(), source);
   remap.defaultLabel_ = jsonValue<int>(j, "default", 0, source);
   if (remap.defaultLabel_ < 0 || remap.defaultLabel_ > 255)
-    throw Error(source + ": field \"default\" is " + std::to_string(remap.defaultLabel_) + "; target ids must be 0..255");
+    throw Error(source + ": field \"default\" is " + std::to_string(remap.defaultLabel_) +
+                "; target ids must be 0..255");
   remap.table_.fill(remap.defaultLabel_);
-  if (!j.contains("map") || !j["map"].is_object())
-    throw Error(path.string() + ": label map has no \"map\" object");
+  if (!j.contains("map") || !j["map"].is_object()) throw Error(path.string() + ": label map has no \"map\" object");
   for (const auto& [key, value] : j["map"].items()) {
     int from = 0;
     size_t used = 0;

@@ -30,12 +30,30 @@ void parseCode(const std::string& code, std::array<int, 3>& axis, std::array<int
   if (code.size() != 3) throw Error("orientation code '" + code + "' must have 3 letters");
   for (int t = 0; t < 3; ++t) {
     switch (code[t]) {
-      case 'L': axis[t] = 0; sign[t] = 1; break;
-      case 'R': axis[t] = 0; sign[t] = -1; break;
-      case 'P': axis[t] = 1; sign[t] = 1; break;
-      case 'A': axis[t] = 1; sign[t] = -1; break;
-      case 'S': axis[t] = 2; sign[t] = 1; break;
-      case 'I': axis[t] = 2; sign[t] = -1; break;
+      case 'L':
+        axis[t] = 0;
+        sign[t] = 1;
+        break;
+      case 'R':
+        axis[t] = 0;
+        sign[t] = -1;
+        break;
+      case 'P':
+        axis[t] = 1;
+        sign[t] = 1;
+        break;
+      case 'A':
+        axis[t] = 1;
+        sign[t] = -1;
+        break;
+      case 'S':
+        axis[t] = 2;
+        sign[t] = 1;
+        break;
+      case 'I':
+        axis[t] = 2;
+        sign[t] = -1;
+        break;
       default: throw Error("orientation code '" + code + "' has an invalid letter");
     }
   }
@@ -45,8 +63,7 @@ void parseCode(const std::string& code, std::array<int, 3>& axis, std::array<int
 template <typename F>
 void forEachMapped(const ImageGeometry& src, const AxisReorientation& r, F&& f) {
   std::array<int64_t, 3> srcStride{1, src.size[0], src.size[0] * src.size[1]};
-  std::array<int64_t, 3> tSize{src.size[r.sourceAxis[0]], src.size[r.sourceAxis[1]],
-                               src.size[r.sourceAxis[2]]};
+  std::array<int64_t, 3> tSize{src.size[r.sourceAxis[0]], src.size[r.sourceAxis[1]], src.size[r.sourceAxis[2]]};
   // Source offset of target index a: sum_t (flip_t ? n_t-1-a_t : a_t) * stride[sourceAxis[t]]
   std::array<int64_t, 3> step{}, base{};
   int64_t start = 0;
@@ -108,8 +125,7 @@ Volume<T> reorient(const Volume<T>& source, const AxisReorientation& r) {
   }
   for (int k = 0; k < 3; ++k) {
     g.origin[k] = s.origin[k];
-    for (int j = 0; j < 3; ++j)
-      g.origin[k] += s.direction[k * 3 + j] * double(firstSourceIndex[j]) * s.spacing[j];
+    for (int j = 0; j < 3; ++j) g.origin[k] += s.direction[k * 3 + j] * double(firstSourceIndex[j]) * s.spacing[j];
   }
   out.voxels.resize(source.voxels.size());
   forEachMapped(s, r, [&](int64_t ti, int64_t si) { out.voxels[ti] = source.voxels[si]; });
@@ -117,8 +133,7 @@ Volume<T> reorient(const Volume<T>& source, const AxisReorientation& r) {
 }
 
 template <typename T>
-Volume<T> restoreOrientation(const Volume<T>& target, const AxisReorientation& r,
-                             const ImageGeometry& sourceGeometry) {
+Volume<T> restoreOrientation(const Volume<T>& target, const AxisReorientation& r, const ImageGeometry& sourceGeometry) {
   if (r.isIdentity()) {
     Volume<T> out = target;
     out.geometry = sourceGeometry;
@@ -146,8 +161,7 @@ LabelVolume alignToGrid(const LabelVolume& labels, const ImageGeometry& target, 
   if (labels.geometry.sameGrid(target)) return labels;
   LabelVolume aligned = reorient(labels, reorientationTo(labels.geometry, orientationCode(target)));
   const std::string difference = aligned.geometry.gridDifference(target);
-  if (!difference.empty())
-    throw Error(what + ": label map grid differs from the CT grid (" + difference + ")");
+  if (!difference.empty()) throw Error(what + ": label map grid differs from the CT grid (" + difference + ")");
   aligned.geometry = target;
   return aligned;
 }

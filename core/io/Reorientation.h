@@ -13,9 +13,7 @@ namespace mqb {
 struct AxisReorientation {
   std::array<int, 3> sourceAxis{0, 1, 2};  // target axis t reads source axis sourceAxis[t]
   std::array<bool, 3> flip{false, false, false};
-  bool isIdentity() const {
-    return sourceAxis == std::array<int, 3>{0, 1, 2} && !flip[0] && !flip[1] && !flip[2];
-  }
+  bool isIdentity() const { return sourceAxis == std::array<int, 3>{0, 1, 2} && !flip[0] && !flip[1] && !flip[2]; }
 };
 
 AxisReorientation reorientationTo(const ImageGeometry& geometry, const std::string& orientationCode);
@@ -27,8 +25,7 @@ template <typename T>
 Volume<T> reorient(const Volume<T>& source, const AxisReorientation& r);
 // Inverse: a volume in target orientation written back onto the source grid.
 template <typename T>
-Volume<T> restoreOrientation(const Volume<T>& target, const AxisReorientation& r,
-                             const ImageGeometry& sourceGeometry);
+Volume<T> restoreOrientation(const Volume<T>& target, const AxisReorientation& r, const ImageGeometry& sourceGeometry);
 
 }  // namespace mqb
 

@@ -21,9 +21,8 @@ static std::string triple(const std::array<double, 3>& v) {
 
 std::string ImageGeometry::gridDifference(const ImageGeometry& o, double tolerance) const {
   if (size != o.size)
-    return "size " + std::to_string(size[0]) + "x" + std::to_string(size[1]) + "x" +
-           std::to_string(size[2]) + " vs " + std::to_string(o.size[0]) + "x" +
-           std::to_string(o.size[1]) + "x" + std::to_string(o.size[2]);
+    return "size " + std::to_string(size[0]) + "x" + std::to_string(size[1]) + "x" + std::to_string(size[2]) +
+           " vs " + std::to_string(o.size[0]) + "x" + std::to_string(o.size[1]) + "x" + std::to_string(o.size[2]);
   for (int i = 0; i < 3; ++i)
     if (std::abs(spacing[i] - o.spacing[i]) > tolerance * spacing[i])
       return "spacing " + triple(spacing) + " vs " + triple(o.spacing) + " mm";
@@ -42,8 +41,8 @@ std::string ImageGeometry::gridDifference(const ImageGeometry& o, double toleran
 
 std::string ImageGeometry::describe() const {
   std::ostringstream s;
-  s << size[0] << "x" << size[1] << "x" << size[2] << " voxels, " << spacing[0] << "x" << spacing[1]
-    << "x" << spacing[2] << " mm";
+  s << size[0] << "x" << size[1] << "x" << size[2] << " voxels, " << spacing[0] << "x" << spacing[1] << "x"
+    << spacing[2] << " mm";
   return s.str();
 }
 
@@ -60,8 +59,7 @@ static double availableMemoryBytes() {
 
 void checkAllocatable(const ImageGeometry& g, double bytesPerVoxel, const std::string& what) {
   for (int i = 0; i < 3; ++i) {
-    if (g.size[i] <= 0)
-      throw Error(what + ": invalid size " + g.describe() + " (every dimension must be positive)");
+    if (g.size[i] <= 0) throw Error(what + ": invalid size " + g.describe() + " (every dimension must be positive)");
     if (!(g.spacing[i] > 0) || !std::isfinite(g.spacing[i]))
       throw Error(what + ": invalid voxel spacing " + g.describe());
   }
@@ -70,9 +68,8 @@ void checkAllocatable(const ImageGeometry& g, double bytesPerVoxel, const std::s
   const double available = availableMemoryBytes();
   if (voxels > 4.0e9 || needed > 0.8 * available) {
     std::ostringstream s;
-    s << what << ": " << g.describe() << " would need " << needed / (1024.0 * 1024 * 1024)
-      << " GiB, more than the " << available / (1024.0 * 1024 * 1024)
-      << " GiB of memory available; refusing to allocate";
+    s << what << ": " << g.describe() << " would need " << needed / (1024.0 * 1024 * 1024) << " GiB, more than the "
+      << available / (1024.0 * 1024 * 1024) << " GiB of memory available; refusing to allocate";
     throw Error(s.str());
   }
 }

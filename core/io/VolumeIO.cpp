@@ -73,21 +73,19 @@ itk::ImageIOBase::Pointer probeHeader(const std::string& path, const char* what,
   ImageGeometry g;
   for (unsigned d = 3; d < dims; ++d) {
     if (io->GetDimensions(d) != 1)
-      throw Error(path + ": " + std::to_string(dims) + "D image (extra dimension " +
-                  std::to_string(d + 1) + " has " + std::to_string(io->GetDimensions(d)) +
-                  " samples); a 3D " + what + " is expected");
+      throw Error(path + ": " + std::to_string(dims) + "D image (extra dimension " + std::to_string(d + 1) + " has " +
+                  std::to_string(io->GetDimensions(d)) + " samples); a 3D " + what + " is expected");
   }
   if (dims < 3 || io->GetDimensions(2) < 1)
     throw Error(path + ": " + std::to_string(dims) + "D image; a 3D " + what + " is expected");
   if (io->GetNumberOfComponents() != 1)
-    throw Error(path + ": " + std::to_string(io->GetNumberOfComponents()) +
-                " components per voxel; a scalar " + what + " is expected");
+    throw Error(path + ": " + std::to_string(io->GetNumberOfComponents()) + " components per voxel; a scalar " +
+                what + " is expected");
   for (unsigned d = 0; d < 3; ++d) {
     g.size[d] = static_cast<int64_t>(io->GetDimensions(d));
     g.spacing[d] = io->GetSpacing(d);
   }
-  if (g.size[2] < 2)
-    throw Error(path + ": a single-slice (2D) image; a 3D " + what + " is expected");
+  if (g.size[2] < 2) throw Error(path + ": a single-slice (2D) image; a 3D " + what + " is expected");
   for (unsigned d = 0; d < 3; ++d) {
     g.origin[d] = io->GetOrigin(d);
     for (unsigned k = 0; k < 3; ++k) g.direction[d * 3 + k] = io->GetDirection(k)[d];
@@ -164,13 +162,13 @@ std::string trimmed(const char* value) {
 std::vector<std::string> dicomSeriesFiles(const std::string& dir, const std::string& seriesUid) {
   checkFolderEntries(dir);
   const gdcm::Tag seriesTag(0x0020, 0x000e), orientationTag(0x0020, 0x0037), positionTag(0x0020, 0x0032),
-      rowsTag(0x0028, 0x0010), columnsTag(0x0028, 0x0011), descriptionTag(0x0008, 0x103e),
-      syntaxTag(0x0002, 0x0010), bitsTag(0x0028, 0x0100), samplesTag(0x0028, 0x0002), framesTag(0x0028, 0x0008);
+      rowsTag(0x0028, 0x0010), columnsTag(0x0028, 0x0011), descriptionTag(0x0008, 0x103e), syntaxTag(0x0002, 0x0010),
+      bitsTag(0x0028, 0x0100), samplesTag(0x0028, 0x0002), framesTag(0x0028, 0x0008);
   gdcm::Directory directory;
   directory.Load(dir, false);
   gdcm::Scanner scanner;
-  for (const auto& t : {seriesTag, orientationTag, positionTag, rowsTag, columnsTag, descriptionTag, syntaxTag, bitsTag,
-                        samplesTag, framesTag})
+  for (const auto& t : {seriesTag, orientationTag, positionTag, rowsTag, columnsTag, descriptionTag, syntaxTag,
+                        bitsTag, samplesTag, framesTag})
     scanner.AddTag(t);
   {
     LibraryMessageCapture capture;
@@ -262,11 +260,13 @@ std::vector<std::string> dicomSeriesFiles(const std::string& dir, const std::str
                   first.columns + "x" + first.rows + ")");
   }
   const auto& o = first.orientation;
-  const std::array<double, 3> normal = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
+  const std::array<double, 3> normal = {o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5],
+                                        o[0] * o[4] - o[1] * o[3]};
   auto along = [&](const DicomSlice& s) {
     return s.position[0] * normal[0] + s.position[1] * normal[1] + s.position[2] * normal[2];
   };
-  std::sort(slices.begin(), slices.end(), [&](const DicomSlice& a, const DicomSlice& b) { return along(a) < along(b); });
+  std::sort(slices.begin(), slices.end(),
+            [&](const DicomSlice& a, const DicomSlice& b) { return along(a) < along(b); });
   std::vector<double> gaps;
   for (size_t i = 1; i < slices.size(); ++i) {
     const double gap = along(slices[i]) - along(slices[i - 1]);
@@ -280,8 +280,8 @@ std::vector<std::string> dicomSeriesFiles(const std::string& dir, const std::str
   for (size_t i = 0; i < gaps.size(); ++i)
     if (std::abs(gaps[i] - typical) > 0.05 * typical + 0.01) {
       std::ostringstream m;
-      m << slices[i + 1].file << ": slice gap of " << gaps[i] << " mm after " << slices[i].file << " where the series has "
-        << typical << " mm (missing or extra slices)";
+      m << slices[i + 1].file << ": slice gap of " << gaps[i] << " mm after " << slices[i].file
+        << " where the series has " << typical << " mm (missing or extra slices)";
       throw Error(m.str());
     }
   std::vector<std::string> out;
@@ -299,8 +299,8 @@ ImageVolume readDicomSeries(const std::string& dir, Feedback* feedback, const st
   // Header of the first slice tells the in-plane size, to refuse absurd sizes before reading.
   ImageGeometry probe;
   {
-    itk::ImageIOBase::Pointer sliceIo = itk::ImageIOFactory::CreateImageIO(
-        files.front().c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
+    itk::ImageIOBase::Pointer sliceIo =
+        itk::ImageIOFactory::CreateImageIO(files.front().c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
     if (!sliceIo) throw Error(files.front() + ": not a readable DICOM file");
     sliceIo->SetFileName(files.front());
     try {
@@ -324,8 +324,10 @@ ImageVolume readDicomSeries(const std::string& dir, Feedback* feedback, const st
   // slice, and is told to abort at the next one once the job was cancelled.
   if (feedback) {
     reader->AddObserver(itk::ProgressEvent(), [&](const itk::EventObject&) {
-      if (feedback->isCanceled()) reader->AbortGenerateDataOn();
-      else feedback->report(0.05 + 0.9 * reader->GetProgress(), "reading DICOM series");
+      if (feedback->isCanceled())
+        reader->AbortGenerateDataOn();
+      else
+        feedback->report(0.05 + 0.9 * reader->GetProgress(), "reading DICOM series");
     });
   }
   try {
@@ -357,8 +359,7 @@ typename Image3<TPixel>::Pointer readFile(const std::string& path) {
   }
   // MetaIO reports a short read only by printing it.
   const std::string printed = capture.text();
-  if (printed.find("not read completely") != std::string::npos ||
-      printed.find("data not read") != std::string::npos)
+  if (printed.find("not read completely") != std::string::npos || printed.find("data not read") != std::string::npos)
     throw Error(path + ": truncated: " + capture.summary());
   return reader->GetOutput();
 }
@@ -404,8 +405,7 @@ void checkImageOutputFormat(const std::string& path) {
   LibraryMessageCapture capture;
   itk::ImageIOBase::Pointer io =
       itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::WriteMode);
-  if (!io)
-    throw Error(path + ": unknown image format for writing (use .nii.gz, .nii, .nrrd, .mha or .mhd)");
+  if (!io) throw Error(path + ": unknown image format for writing (use .nii.gz, .nii, .nrrd, .mha or .mhd)");
 }
 
 ImageVolume readImage(const std::string& path, Feedback* feedback, const std::string& dicomSeriesUid) {

@@ -63,9 +63,8 @@ struct LabelStats {
 void checkInputs(const LabelVolume& pred, const LabelVolume& ref) {
   const ImageGeometry& g = ref.geometry;
   if (!pred.geometry.sameGrid(g)) {
-    throw Error("segmentation metrics: the prediction (" + pred.geometry.describe() +
-                ") and the reference (" + g.describe() +
-                ") are not on the same voxel grid; resample one onto the other first");
+    throw Error("segmentation metrics: the prediction (" + pred.geometry.describe() + ") and the reference (" +
+                g.describe() + ") are not on the same voxel grid; resample one onto the other first");
   }
   for (const LabelVolume* v : {&pred, &ref}) {
     if (v->voxels.size() != static_cast<size_t>(std::max<int64_t>(0, v->geometry.voxelCount()))) {
@@ -84,8 +83,7 @@ void checkInputs(const LabelVolume& pred, const LabelVolume& ref) {
 void checkTolerance(double toleranceMm) {
   if (!std::isfinite(toleranceMm) || toleranceMm < 0) {
     std::ostringstream s;
-    s << "segmentation metrics: the surface Dice tolerance must be a finite distance >= 0 mm, got "
-      << toleranceMm;
+    s << "segmentation metrics: the surface Dice tolerance must be a finite distance >= 0 mm, got " << toleranceMm;
     throw Error(s.str());
   }
 }
@@ -179,8 +177,8 @@ void edt1d(double* f, int64_t n, int64_t stride, double w, double* out, int64_t*
 
 // In-place squared Euclidean distance (mm^2) to the nearest zero of `field` (others +inf),
 // separable over x, y, z with the physical spacing as per-axis weight.
-void squaredEdt(std::vector<double>& field, const std::array<int64_t, 3>& n,
-                const std::array<double, 3>& spacing, const Feedback* feedback) {
+void squaredEdt(std::vector<double>& field, const std::array<int64_t, 3>& n, const std::array<double, 3>& spacing,
+                const Feedback* feedback) {
   const int64_t longest = std::max({n[0], n[1], n[2]});
   std::vector<double> out(longest), z(longest + 1);
   std::vector<int64_t> v(longest);
@@ -190,16 +188,15 @@ void squaredEdt(std::vector<double>& field, const std::array<int64_t, 3>& n,
     for (int64_t j = 0; j < n[a2]; ++j) {
       checkCanceled(feedback);
       for (int64_t i = 0; i < n[a1]; ++i)
-        edt1d(field.data() + i * stride[a1] + j * stride[a2], n[axis], stride[axis], spacing[axis],
-              out.data(), v.data(), z.data());
+        edt1d(field.data() + i * stride[a1] + j * stride[a2], n[axis], stride[axis], spacing[axis], out.data(),
+              v.data(), z.data());
     }
   }
 }
 
-bool isSurface(const uint8_t* vox, const std::array<int64_t, 3>& size, int64_t x, int64_t y, int64_t z,
-               size_t i, uint8_t label) {
-  if (x == 0 || y == 0 || z == 0 || x == size[0] - 1 || y == size[1] - 1 || z == size[2] - 1)
-    return true;
+bool isSurface(const uint8_t* vox, const std::array<int64_t, 3>& size, int64_t x, int64_t y, int64_t z, size_t i,
+               uint8_t label) {
+  if (x == 0 || y == 0 || z == 0 || x == size[0] - 1 || y == size[1] - 1 || z == size[2] - 1) return true;
   const size_t sy = size_t(size[0]), sz = size_t(size[0] * size[1]);
   return vox[i - 1] != label || vox[i + 1] != label || vox[i - sy] != label || vox[i + sy] != label ||
          vox[i - sz] != label || vox[i + sz] != label;
@@ -207,8 +204,8 @@ bool isSurface(const uint8_t* vox, const std::array<int64_t, 3>& size, int64_t x
 
 // Counts the surface voxels of `label` inside `box` (the mask's bounding box, so the whole
 // surface), and flags those lying inside `region` with `bit` in regionFlags.
-int64_t markSurface(const LabelVolume& vol, uint8_t label, const Box& box, const Box& region,
-                    uint8_t bit, std::vector<uint8_t>& regionFlags, const Feedback* feedback) {
+int64_t markSurface(const LabelVolume& vol, uint8_t label, const Box& box, const Box& region, uint8_t bit,
+                    std::vector<uint8_t>& regionFlags, const Feedback* feedback) {
   const auto& size = vol.geometry.size;
   const uint8_t* vox = vol.voxels.data();
   const bool haveRegion = !region.empty();
@@ -221,10 +218,9 @@ int64_t markSurface(const LabelVolume& vol, uint8_t label, const Box& box, const
       for (int64_t x = box.lo[0]; x <= box.hi[0]; ++x, ++i) {
         if (vox[i] != label || !isSurface(vox, size, x, y, z, i, label)) continue;
         ++count;
-        if (haveRegion && x >= region.lo[0] && x <= region.hi[0] && y >= region.lo[1] &&
-            y <= region.hi[1] && z >= region.lo[2] && z <= region.hi[2]) {
-          regionFlags[size_t(((z - region.lo[2]) * ry + (y - region.lo[1])) * rx + (x - region.lo[0]))] |=
-              bit;
+        if (haveRegion && x >= region.lo[0] && x <= region.hi[0] && y >= region.lo[1] && y <= region.hi[1] &&
+            z >= region.lo[2] && z <= region.hi[2]) {
+          regionFlags[size_t(((z - region.lo[2]) * ry + (y - region.lo[1])) * rx + (x - region.lo[0]))] |= bit;
         }
       }
     }
@@ -244,9 +240,8 @@ int64_t countWithin(const std::vector<uint8_t>& flags, uint8_t siteBit, uint8_t 
   return within;
 }
 
-double surfaceDiceForLabel(const LabelVolume& pred, const LabelVolume& ref, uint8_t label,
-                           const Box& predBox, const Box& refBox, double toleranceMm,
-                           const Feedback* feedback = nullptr) {
+double surfaceDiceForLabel(const LabelVolume& pred, const LabelVolume& ref, uint8_t label, const Box& predBox,
+                           const Box& refBox, double toleranceMm, const Feedback* feedback = nullptr) {
   if (predBox.empty() && refBox.empty()) return kNaN;
   if (predBox.empty() || refBox.empty()) return 0.0;
   const ImageGeometry& g = ref.geometry;
@@ -300,18 +295,16 @@ double diceCoefficient(const LabelVolume& pred, const LabelVolume& ref, int labe
   return diceFromCounts(st.predicted[label], st.reference[label], st.overlap[label]);
 }
 
-double normalizedSurfaceDice(const LabelVolume& pred, const LabelVolume& ref, int label,
-                             double toleranceMm) {
+double normalizedSurfaceDice(const LabelVolume& pred, const LabelVolume& ref, int label, double toleranceMm) {
   checkInputs(pred, ref);
   checkTolerance(toleranceMm);
   if (label < 0 || label >= kLabels) return kNaN;
   const LabelStats st = scanOneLabel(pred, ref, label);
-  return surfaceDiceForLabel(pred, ref, uint8_t(label), st.predictedBox[label], st.referenceBox[label],
-                             toleranceMm);
+  return surfaceDiceForLabel(pred, ref, uint8_t(label), st.predictedBox[label], st.referenceBox[label], toleranceMm);
 }
 
-SegmentationScores scoreSegmentation(const LabelVolume& pred, const LabelVolume& ref,
-                                     const ClassList& classes, double toleranceMm, Feedback* feedback) {
+SegmentationScores scoreSegmentation(const LabelVolume& pred, const LabelVolume& ref, const ClassList& classes,
+                                     double toleranceMm, Feedback* feedback) {
   checkInputs(pred, ref);
   checkTolerance(toleranceMm);
   for (const ClassInfo& c : classes) {
@@ -339,8 +332,7 @@ SegmentationScores scoreSegmentation(const LabelVolume& pred, const LabelVolume&
     if (feedback) {
       feedback->throwIfCanceled();
       feedback->report(kScanShare + (1 - kScanShare) * double(k) / double(organs.size()),
-                       "metrics: " + c.name + " " + std::to_string(k + 1) + "/" +
-                           std::to_string(organs.size()));
+                       "metrics: " + c.name + " " + std::to_string(k + 1) + "/" + std::to_string(organs.size()));
     }
     OrganScore o;
     o.id = c.id;
@@ -348,8 +340,8 @@ SegmentationScores scoreSegmentation(const LabelVolume& pred, const LabelVolume&
     o.predictedVoxels = stats->predicted[c.id];
     o.referenceVoxels = stats->reference[c.id];
     o.dsc = diceFromCounts(o.predictedVoxels, o.referenceVoxels, stats->overlap[c.id]);
-    o.nsd = surfaceDiceForLabel(pred, ref, uint8_t(c.id), stats->predictedBox[c.id],
-                                stats->referenceBox[c.id], toleranceMm, feedback);
+    o.nsd = surfaceDiceForLabel(pred, ref, uint8_t(c.id), stats->predictedBox[c.id], stats->referenceBox[c.id],
+                                toleranceMm, feedback);
     scores.organs.push_back(std::move(o));
   }
   scores.meanDsc = meanOfScored(scores.organs, &OrganScore::dsc);

@@ -39,14 +39,12 @@ double diceCoefficient(const LabelVolume& pred, const LabelVolume& ref, int labe
 // spacing) of the other surface; surface voxels are mask voxels with a 6-neighbour outside
 // the mask or on the image border. NaN if both masks are empty, 0 if only one is.
 // Throws mqb::Error for different grids or a tolerance that is negative or not finite.
-double normalizedSurfaceDice(const LabelVolume& pred, const LabelVolume& ref, int label,
-                             double toleranceMm);
+double normalizedSurfaceDice(const LabelVolume& pred, const LabelVolume& ref, int label, double toleranceMm);
 
 // Scores every class except id 0 with one counting pass over the volumes, then one
 // cropped distance transform per organ. Reports progress per organ and honours
 // cancellation (throws mqb::Canceled).
-SegmentationScores scoreSegmentation(const LabelVolume& pred, const LabelVolume& ref,
-                                     const ClassList& classes, double toleranceMm,
-                                     Feedback* feedback = nullptr);
+SegmentationScores scoreSegmentation(const LabelVolume& pred, const LabelVolume& ref, const ClassList& classes,
+                                     double toleranceMm, Feedback* feedback = nullptr);
 
 }  // namespace mqb

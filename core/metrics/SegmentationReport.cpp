@@ -18,10 +18,15 @@ std::string fixed3(double v) {
 nlohmann::json scoresToJson(const SegmentationScores& s) {
   nlohmann::json organs = nlohmann::json::array();
   for (const auto& o : s.organs)
-    organs.push_back({{"id", o.id}, {"name", o.name}, {"dsc", numberOrNull(o.dsc)},
-                      {"nsd", numberOrNull(o.nsd)}, {"predicted_voxels", o.predictedVoxels},
+    organs.push_back({{"id", o.id},
+                      {"name", o.name},
+                      {"dsc", numberOrNull(o.dsc)},
+                      {"nsd", numberOrNull(o.nsd)},
+                      {"predicted_voxels", o.predictedVoxels},
                       {"reference_voxels", o.referenceVoxels}});
-  return {{"organs", organs}, {"mean_dsc", numberOrNull(s.meanDsc)}, {"mean_nsd", numberOrNull(s.meanNsd)},
+  return {{"organs", organs},
+          {"mean_dsc", numberOrNull(s.meanDsc)},
+          {"mean_nsd", numberOrNull(s.meanNsd)},
           {"tolerance_mm", s.toleranceMm}};
 }
 

@@ -15,15 +15,14 @@ namespace {
 template <typename T, size_t N>
 std::array<T, N> readArray(const nlohmann::json& j, const char* key, const std::string& source) {
   if (!j.contains(key) || !j[key].is_array() || j[key].size() != N)
-    throw Error(source + ": metadata field \"" + key + "\" must be an array of " +
-                std::to_string(N) + " numbers");
+    throw Error(source + ": metadata field \"" + key + "\" must be an array of " + std::to_string(N) + " numbers");
   std::array<T, N> out{};
   for (size_t i = 0; i < N; ++i) {
     if (!j[key][i].is_number())
       throw Error(source + ": metadata field \"" + key + "[" + std::to_string(i) + "]\" must be a number, but is " +
                   j[key][i].dump());
-    out[i] = jsonAs<std::conditional_t<std::is_integral_v<T>, int64_t, double>>(j[key][i], source,
-                                                                                std::string(key) + "[" + std::to_string(i) + "]");
+    out[i] = jsonAs<std::conditional_t<std::is_integral_v<T>, int64_t, double>>(
+        j[key][i], source, std::string(key) + "[" + std::to_string(i) + "]");
   }
   return out;
 }
@@ -39,9 +38,12 @@ bool validOrientation(const std::string& o) {
   std::set<int> axes;
   for (char c : o) {
     switch (c) {
-      case 'L': case 'R': axes.insert(0); break;
-      case 'P': case 'A': axes.insert(1); break;
-      case 'S': case 'I': axes.insert(2); break;
+      case 'L':
+      case 'R': axes.insert(0); break;
+      case 'P':
+      case 'A': axes.insert(1); break;
+      case 'S':
+      case 'I': axes.insert(2); break;
       default: return false;
     }
   }
@@ -54,13 +56,14 @@ std::string IntensityPreprocessing::describe() const {
   std::ostringstream s;
   switch (kind) {
     case Kind::ClipScale:
-      s << "clip HU to [" << clipLow << ", " << clipHigh << "], scale to [" << rangeLow << ", "
-        << rangeHigh << "]";
+      s << "clip HU to [" << clipLow << ", " << clipHigh << "], scale to [" << rangeLow << ", " << rangeHigh << "]";
       break;
     case Kind::ZScore:
       if (zscoreClip) s << "clip HU to [" << clipLow << ", " << clipHigh << "], then ";
-      if (std > 0) s << "z-score (mean " << mean << ", std " << std << ")";
-      else s << "z-score (per-volume statistics)";
+      if (std > 0)
+        s << "z-score (mean " << mean << ", std " << std << ")";
+      else
+        s << "z-score (per-volume statistics)";
       break;
     case Kind::None: s << "none"; break;
   }
@@ -76,8 +79,7 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
   m.framework = jsonValue<std::string>(j, "framework", m.architecture, source);
   m.category = requireString(j, "category", source);
   if (m.category != "CNN" && m.category != "Hybrid" && m.category != "Transformer")
-    throw Error(source + ": metadata \"category\" is '" + m.category +
-                "'; expected CNN, Hybrid or Transformer");
+    throw Error(source + ": metadata \"category\" is '" + m.category + "'; expected CNN, Hybrid or Transformer");
   m.description = jsonValue<std::string>(j, "description", "", source);
 
   if (!j.contains("classes") || !j["classes"].is_array() || j["classes"].size() < 2)
@@ -94,8 +96,8 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
       for (int k = 0; k < 3; ++k) ci.color[k] = static_cast<uint8_t>(std::clamp(rgb[k], 0, 255));
     }
     if (ci.id != static_cast<int>(m.classes.size()))
-      throw Error(source + ": class ids must be 0, 1, 2, ... in order (found " +
-                  std::to_string(ci.id) + " at position " + std::to_string(m.classes.size()) + ")");
+      throw Error(source + ": class ids must be 0, 1, 2, ... in order (found " + std::to_string(ci.id) +
+                  " at position " + std::to_string(m.classes.size()) + ")");
     m.classes.push_back(ci);
   }
   if (m.classes.size() > 256) throw Error(source + ": more than 256 classes are not supported");
@@ -114,8 +116,7 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
                 "' must be \"zyx\" (tensor axes z, y, x: nnU-Net, SimpleITK) or \"xyz\" (MONAI, nibabel)");
   m.orientation = jsonValue<std::string>(j, "orientation", "LPS", source);
   if (!validOrientation(m.orientation))
-    throw Error(source + ": \"orientation\" '" + m.orientation +
-                "' is not a 3-letter code like LPS or RAS");
+    throw Error(source + ": \"orientation\" '" + m.orientation + "' is not a 3-letter code like LPS or RAS");
 
   if (j.contains("preprocessing")) {
     const auto& p = j["preprocessing"];
@@ -148,8 +149,7 @@ ModelMetadata ModelMetadata::fromJson(const nlohmann::json& j, const std::string
     } else if (type == "none") {
       m.preprocessing.kind = IntensityPreprocessing::Kind::None;
     } else {
-      throw Error(source + ": unknown preprocessing type '" + type +
-                  "' (clip_scale, zscore or none)");
+      throw Error(source + ": unknown preprocessing type '" + type + "' (clip_scale, zscore or none)");
     }
   }
   m.outputChannels = static_cast<int>(m.classes.size());

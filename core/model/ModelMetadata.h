@@ -27,15 +27,15 @@ struct ModelMetadata {
   std::string architecture;  // "Architecture" column
   std::string category;      // CNN, Hybrid or Transformer
   std::string description;
-  ClassList classes;         // index == class id == output channel
+  ClassList classes;  // index == class id == output channel
   int inputChannels = 1;
   // The model's tensor axes [N, C, A0, A1, A2]: "zyx" (default; nnU-Net / SimpleITK / ITK
   // arrays, D H W = z y x) or "xyz" (MONAI / nibabel arrays, A0 A1 A2 = x y z). patchSize
   // and targetSpacing are in this order, and the prepared input follows it.
   std::string axisOrder = "zyx";
-  std::array<int64_t, 3> patchSize{0, 0, 0};       // A0, A1, A2 of the model tensor
-  std::array<double, 3> targetSpacing{0, 0, 0};    // mm, A0, A1, A2 order
-  std::string orientation = "LPS";                 // direction of increasing x, y, z array index
+  std::array<int64_t, 3> patchSize{0, 0, 0};     // A0, A1, A2 of the model tensor
+  std::array<double, 3> targetSpacing{0, 0, 0};  // mm, A0, A1, A2 order
+  std::string orientation = "LPS";               // direction of increasing x, y, z array index
   bool xyzAxes() const { return axisOrder == "xyz"; }
   IntensityPreprocessing preprocessing;
   int outputChannels = 0;

@@ -46,8 +46,7 @@ torch::Device parseDevice(const std::string& name) {
   throw Error("device '" + name + "': unknown device (use cpu, cuda or cuda:N)");
 }
 
-SegmentationModel::SegmentationModel(torch::jit::Module m, ModelMetadata md, std::string path,
-                                     torch::Device d)
+SegmentationModel::SegmentationModel(torch::jit::Module m, ModelMetadata md, std::string path, torch::Device d)
     : module_(std::move(m)), metadata_(std::move(md)), path_(std::move(path)), device_(d) {}
 
 SegmentationModel SegmentationModel::load(const std::string& path, const std::string& deviceName) {
@@ -107,12 +106,11 @@ SegmentationModel SegmentationModel::load(const std::string& path, const std::st
   // Validation forward on a deterministic pseudo-CT patch.
   torch::NoGradGuard noGrad;
   const auto& ps = md.patchSize;
-  torch::Tensor probe =
-      torch::linspace(0, 1, ps[0] * ps[1] * ps[2], torch::kFloat32)
-          .reshape({1, 1, ps[0], ps[1], ps[2]})
-          .expand({1, md.inputChannels, ps[0], ps[1], ps[2]})
-          .contiguous()
-          .to(device);
+  torch::Tensor probe = torch::linspace(0, 1, ps[0] * ps[1] * ps[2], torch::kFloat32)
+                            .reshape({1, 1, ps[0], ps[1], ps[2]})
+                            .expand({1, md.inputChannels, ps[0], ps[1], ps[2]})
+                            .contiguous()
+                            .to(device);
   torch::Tensor out;
   try {
     out = model.predict(probe);
@@ -120,16 +118,14 @@ SegmentationModel SegmentationModel::load(const std::string& path, const std::st
     throw;
   } catch (const std::exception& e) {
     throw Error(path + ": forward on a " + shapeString(probe) + " patch (input_channels=" +
-                std::to_string(md.inputChannels) + ", patch_size from the metadata) failed: " +
-                firstLine(e.what()));
+                std::to_string(md.inputChannels) + ", patch_size from the metadata) failed: " + firstLine(e.what()));
   }
   const int64_t classes = static_cast<int64_t>(md.classes.size());
-  if (out.dim() != 5 || out.size(0) != 1 || out.size(1) != classes || out.size(2) != ps[0] ||
-      out.size(3) != ps[1] || out.size(4) != ps[2])
-    throw Error(path + ": output shape " + shapeString(out) + " for a " + shapeString(probe) +
-                " input; expected [1," + std::to_string(classes) + "," + std::to_string(ps[0]) +
-                "," + std::to_string(ps[1]) + "," + std::to_string(ps[2]) + "] (" +
-                std::to_string(classes) + " classes in the metadata)");
+  if (out.dim() != 5 || out.size(0) != 1 || out.size(1) != classes || out.size(2) != ps[0] || out.size(3) != ps[1] ||
+      out.size(4) != ps[2])
+    throw Error(path + ": output shape " + shapeString(out) + " for a " + shapeString(probe) + " input; expected [1," +
+                std::to_string(classes) + "," + std::to_string(ps[0]) + "," + std::to_string(ps[1]) + "," +
+                std::to_string(ps[2]) + "] (" + std::to_string(classes) + " classes in the metadata)");
   if (!torch::isfinite(out).all().item<bool>())
     throw Error(path + ": the model produces NaN or infinite outputs on a test patch");
   return model;

@@ -15,10 +15,10 @@ namespace mqb::quant {
 
 struct MethodOpReport {
   std::string op;
-  std::string applied;  // "gptq", "gptq+bias-correction", "bias-correction", or "" when skipped
-  std::string skipped;  // the reason, when a method could not apply
-  double seconds = 0;   // this op's share of the method's time (forwards included)
-  double dampening = 0; // GPTQ: the relative dampening used
+  std::string applied;   // "gptq", "gptq+bias-correction", "bias-correction", or "" when skipped
+  std::string skipped;   // the reason, when a method could not apply
+  double seconds = 0;    // this op's share of the method's time (forwards included)
+  double dampening = 0;  // GPTQ: the relative dampening used
   // GPTQ: output channels that kept round-to-nearest because GPTQ's levels had the larger
   // error on the calibration inputs (possible on a coarse grid that clamps its updates).
   int64_t rowsKeptRtn = 0;

@@ -55,8 +55,10 @@ thread_local HookObserver* t_live = nullptr;
 class ThreadRoutedObserver : public HookObserver {
  public:
   void onInput(int op, int slot, const torch::Tensor& x) override {
-    if (t_live) t_live->onInput(op, slot, x);
-    else if (t_recording) t_recording->push_back({op, slot, x.clone()});
+    if (t_live)
+      t_live->onInput(op, slot, x);
+    else if (t_recording)
+      t_recording->push_back({op, slot, x.clone()});
   }
   void onOutput(int op, const torch::Tensor& y) override {
     if (t_live) t_live->onOutput(op, y);  // outputs matter only to an "also" observer
@@ -85,8 +87,7 @@ const SlotStatistics& CalibrationData::at(int op, int slot) const {
 }
 
 std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& pv, const torch::Tensor& labels,
-                                                    const std::array<int64_t, 3>& patch, int count,
-                                                    uint32_t seed) {
+                                                    const std::array<int64_t, 3>& patch, int count, uint32_t seed) {
   std::mt19937_64 rng(seed);
   const std::array<int64_t, 3> size{pv.input.size(2), pv.input.size(3), pv.input.size(4)};
   std::vector<int64_t> foreground;
@@ -106,8 +107,7 @@ std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& pv, co
                                      idx % W + pv.padBefore[2]};
       for (int a = 0; a < 3; ++a) start[a] = std::clamp<int64_t>(c[a] - patch[a] / 2, 0, size[a] - patch[a]);
     } else {
-      for (int a = 0; a < 3; ++a)
-        start[a] = std::uniform_int_distribution<int64_t>(0, size[a] - patch[a])(rng);
+      for (int a = 0; a < 3; ++a) start[a] = std::uniform_int_distribution<int64_t>(0, size[a] - patch[a])(rng);
     }
     patches.push_back(pv.input.slice(2, start[0], start[0] + patch[0])
                           .slice(3, start[1], start[1] + patch[1])
@@ -117,9 +117,9 @@ std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& pv, co
   return patches;
 }
 
-CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
-                          uint32_t seed, const FeedbackStage& stage,
-                          const std::function<HookObserver*(size_t)>& alsoObserve, size_t alsoObservedPatches) {
+CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches, uint32_t seed,
+                          const FeedbackStage& stage, const std::function<HookObserver*(size_t)>& alsoObserve,
+                          size_t alsoObservedPatches) {
   if (patches.empty()) throw Error("calibration needs at least one patch");
   CalibrationData data;
   data.patches = static_cast<int>(patches.size());
@@ -140,8 +140,8 @@ CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch
   QuantConfig fp32;
   fp32.precision = Precision::fp32();
   ModelMetadata md;
-  QuantizedModel observed(std::shared_ptr<const QuantizableGraph>(&graph, [](const QuantizableGraph*) {}), md,
-                          fp32, nullptr);
+  QuantizedModel observed(std::shared_ptr<const QuantizableGraph>(&graph, [](const QuantizableGraph*) {}), md, fp32,
+                          nullptr);
   CalibrationObserver observer(data, stage.parent());
   ThreadRoutedObserver routed;
   observed.runtime().setObserver(&routed);
@@ -237,10 +237,12 @@ CalibrationData CalibrationData::fromJson(const nlohmann::json& j, const Quantiz
     for (const auto& in : ops[i]["inputs"]) {
       const std::string inField = opField + ".inputs[" + std::to_string(k++) + "]";
       const int s = jsonRequire<int>(in, "slot", source, inField);
-      if (s < 0 || s > 1) throw Error(source + ": field \"" + inField + ".slot\" is " + std::to_string(s) + "; must be 0 or 1");
+      if (s < 0 || s > 1)
+        throw Error(source + ": field \"" + inField + ".slot\" is " + std::to_string(s) + "; must be 0 or 1");
       for (const char* key : {"per_tensor", "per_channel"}) {
         if (!in.contains(key)) {
-          if (std::string(key) == "per_tensor") throw Error(source + ": field \"" + inField + ".per_tensor\" is missing");
+          if (std::string(key) == "per_tensor")
+            throw Error(source + ": field \"" + inField + ".per_tensor\" is missing");
           continue;
         }
         try {

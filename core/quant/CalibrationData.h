@@ -33,16 +33,13 @@ class CalibrationData {
   const SlotStatistics& at(int op, int slot) const;
   nlohmann::json toJson() const;
   // Throws mqb::Error (naming `source`) when the file does not match the model's ops.
-  static CalibrationData fromJson(const nlohmann::json& j, const QuantizableGraph& graph,
-                                  const std::string& source);
+  static CalibrationData fromJson(const nlohmann::json& j, const QuantizableGraph& graph, const std::string& source);
 };
 
 // Patches of the model's patch size from a prepared volume, reproducible for a seed; when
 // model-space labels are given, half of them are centred on a random foreground voxel.
-std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& volume,
-                                                    const torch::Tensor& modelSpaceLabels,
-                                                    const std::array<int64_t, 3>& patch, int count,
-                                                    uint32_t seed);
+std::vector<torch::Tensor> sampleCalibrationPatches(const PreparedVolume& volume, const torch::Tensor& modelSpaceLabels,
+                                                    const std::array<int64_t, 3>& patch, int count, uint32_t seed);
 
 class HookObserver;
 
@@ -53,9 +50,8 @@ class HookObserver;
 // patch order, may return an observer that sees the FP32 run of patch i next to the
 // calibration statistics (e.g. quant::calibrateWithCapture), or nullptr; those patches run
 // on the calling thread, so name how many need it.
-CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches,
-                          uint32_t seed, const FeedbackStage& stage,
-                          const std::function<HookObserver*(size_t)>& alsoObserve = {},
+CalibrationData calibrate(const QuantizableGraph& graph, const std::vector<torch::Tensor>& patches, uint32_t seed,
+                          const FeedbackStage& stage, const std::function<HookObserver*(size_t)>& alsoObserve = {},
                           size_t alsoObservedPatches = std::numeric_limits<size_t>::max());
 
 }  // namespace mqb::quant

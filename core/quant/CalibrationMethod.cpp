@@ -59,8 +59,7 @@ CalibrationMethod CalibrationMethod::parse(const std::string& text) {
       if (used == number.size() && used > 0 && m.percentile > 0.0 && m.percentile <= 100.0) return m;
     }
   }
-  throw Error("unknown calibration method '" + text +
-              "' (use minmax, percentile, percentile:<p>, mse or entropy)");
+  throw Error("unknown calibration method '" + text + "' (use minmax, percentile, percentile:<p>, mse or entropy)");
 }
 
 const std::vector<CalibrationKind>& allCalibrationKinds() {

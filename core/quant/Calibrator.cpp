@@ -36,8 +36,7 @@ std::vector<float> extremesFromJson(const nlohmann::json& j, float empty) {
 
 }  // namespace
 
-Calibrator::Calibrator(CalibratorOptions options)
-    : options_(options), tensor_(options.binsPerSide) {
+Calibrator::Calibrator(CalibratorOptions options) : options_(options), tensor_(options.binsPerSide) {
   if (options_.axis < kPerTensor) throw Error("calibration: invalid channel axis");
 }
 
@@ -49,9 +48,8 @@ void Calibrator::observe(const torch::Tensor& input, const Feedback* feedbackArg
   const torch::Tensor x = contiguousFloat32(input, "calibration");
   const GroupLayout layout = GroupLayout::of(x, options_.axis);
   if (batches_ > 0 && layout.channels != groups()) {
-    throw Error("calibration: a batch has " + std::to_string(layout.channels) +
-                " channels along axis " + std::to_string(options_.axis) + ", earlier ones had " +
-                std::to_string(groups()));
+    throw Error("calibration: a batch has " + std::to_string(layout.channels) + " channels along axis " +
+                std::to_string(options_.axis) + ", earlier ones had " + std::to_string(groups()));
   }
   // The batch goes into copies of the statistics (a few hundred KiB at most, small next to
   // the batch itself), committed once all of it is in: a cancel leaves them as they were.
@@ -90,14 +88,11 @@ void Calibrator::observe(const torch::Tensor& input, const Feedback* feedbackArg
   ++batches_;
 }
 
-bool Calibrator::hasGroupHistograms() const {
-  return options_.axis == kPerTensor || !channels_.empty();
-}
+bool Calibrator::hasGroupHistograms() const { return options_.axis == kPerTensor || !channels_.empty(); }
 
 const Histogram& Calibrator::groupHistogram(int64_t group) const {
   requireData();
-  if (group < 0 || group >= groups())
-    throw Error("calibration: group " + std::to_string(group) + " does not exist");
+  if (group < 0 || group >= groups()) throw Error("calibration: group " + std::to_string(group) + " does not exist");
   if (options_.axis == kPerTensor) return tensor_;
   if (channels_.empty())
     throw Error("calibration: per-channel histograms were not kept (CalibratorOptions::channelHistograms)");
@@ -137,8 +132,7 @@ std::vector<float> Calibrator::amax(const CalibrationMethod& method, int bits, c
   return out;
 }
 
-std::vector<ClipRange> Calibrator::ranges(const CalibrationMethod& method, int bits,
-                                          const Feedback* feedbackArg) const {
+std::vector<ClipRange> Calibrator::ranges(const CalibrationMethod& method, int bits, const Feedback* feedbackArg) const {
   const Feedback* feedback = cancelWatch(feedbackArg);
   requireData();
   checkBits(bits);
@@ -166,8 +160,7 @@ std::vector<ClipRange> Calibrator::ranges(const CalibrationMethod& method, int b
   return out;
 }
 
-QuantGrid Calibrator::grid(const CalibrationMethod& method, int bits, bool symmetric,
-                           const Feedback* feedback) const {
+QuantGrid Calibrator::grid(const CalibrationMethod& method, int bits, bool symmetric, const Feedback* feedback) const {
   if (symmetric) return QuantGrid::fromAmax(amax(method, bits, feedback), bits, options_.axis);
   const auto r = ranges(method, bits, feedback);
   std::vector<float> lo(r.size()), hi(r.size());
@@ -209,12 +202,10 @@ Calibrator Calibrator::fromJson(const nlohmann::json& j) {
     c.max_ = extremesFromJson(j.at("max"), -kInf);
     c.tensor_ = Histogram::fromJson(j.at("tensorHistogram"));
     for (const auto& h : j.at("groupHistograms")) c.channels_.push_back(Histogram::fromJson(h));
-    const bool consistent =
-        c.batches_ >= 0 && c.min_.size() == c.max_.size() &&
-        (c.batches_ == 0) == c.min_.empty() &&
-        (options.axis != kPerTensor || c.min_.size() <= 1) &&
-        (c.channels_.empty() || c.channels_.size() == c.min_.size()) &&
-        c.tensor_.binsPerSide() == options.binsPerSide;
+    const bool consistent = c.batches_ >= 0 && c.min_.size() == c.max_.size() && (c.batches_ == 0) == c.min_.empty() &&
+                            (options.axis != kPerTensor || c.min_.size() <= 1) &&
+                            (c.channels_.empty() || c.channels_.size() == c.min_.size()) &&
+                            c.tensor_.binsPerSide() == options.binsPerSide;
     if (!consistent) throw Error("calibration JSON: group counts do not match");
     return c;
   } catch (const nlohmann::json::exception& e) {

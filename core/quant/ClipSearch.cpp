@@ -30,8 +30,7 @@ double quantileOf(const std::vector<std::pair<int, int64_t>>& order, double rank
 
 void checkPercentile(bool valid, double percentile, const char* allowed) {
   if (!valid)
-    throw Error("percentile calibration: p must be in " + std::string(allowed) + ", got " +
-                std::to_string(percentile));
+    throw Error("percentile calibration: p must be in " + std::string(allowed) + ", got " + std::to_string(percentile));
 }
 
 // Integral over [0, u] of (t - round(t))^2: rounding cells are centred on the integers,
@@ -85,9 +84,7 @@ void signedExtentOf(const Histogram& h, int k, double& lo, double& hi) {
     h.signedExtent(1, k, lo, hi);
 }
 
-double mseRatio(int candidate) {
-  return kMseMinRatio + (1.0 - kMseMinRatio) * candidate / (kMseCandidates - 1);
-}
+double mseRatio(int candidate) { return kMseMinRatio + (1.0 - kMseMinRatio) * candidate / (kMseCandidates - 1); }
 
 }  // namespace
 
@@ -255,7 +252,8 @@ float entropyAmax(const Histogram& h, int bits) {
   std::vector<double> bins(kEntropyBins, 0.0);
   const double width = static_cast<double>(maxAbs) / kEntropyBins;
   for (int k = 0; k < h.binsPerSide(); ++k) {
-    const double count = static_cast<double>(h.positive()[static_cast<size_t>(k)] + h.negative()[static_cast<size_t>(k)]);
+    const double count =
+        static_cast<double>(h.positive()[static_cast<size_t>(k)] + h.negative()[static_cast<size_t>(k)]);
     if (count == 0.0) continue;
     double a, b;
     h.magnitudeExtent(k, a, b);

@@ -32,7 +32,8 @@ std::vector<int64_t> perDimension(const std::vector<int64_t>& values, int64_t di
                 std::to_string(dims) + "-d convolution");
   std::vector<int64_t> out = values.size() == 1 ? std::vector<int64_t>(dims, values[0]) : values;
   for (int64_t v : out)
-    if (v < minimum) throw Error(std::string("GPTQ columns: ") + what + " must be at least " + std::to_string(minimum));
+    if (v < minimum)
+      throw Error(std::string("GPTQ columns: ") + what + " must be at least " + std::to_string(minimum));
   return out;
 }
 
@@ -54,8 +55,7 @@ ConvGeometry convGeometry(const torch::Tensor& input, const torch::Tensor& weigh
     throw Error(std::string("GPTQ columns: a ") + kindName(op.kind) + " weight must have 3 to 5 dimensions, not " +
                 shapeText(weight.sizes()));
   if (input.dim() != weight.dim())
-    throw Error("GPTQ columns: input " + shapeText(input.sizes()) + " does not fit weight " +
-                shapeText(weight.sizes()));
+    throw Error("GPTQ columns: input " + shapeText(input.sizes()) + " does not fit weight " + shapeText(weight.sizes()));
   if (op.groups < 1 || weight.size(0) % op.groups != 0)
     throw Error("GPTQ columns: " + std::to_string(op.groups) + " groups do not divide weight " +
                 shapeText(weight.sizes()));
@@ -70,18 +70,19 @@ ConvGeometry convGeometry(const torch::Tensor& input, const torch::Tensor& weigh
   g.stride = perDimension(op.stride, g.dims, "stride", 1);
   g.padding = perDimension(op.padding, g.dims, "padding", 0);
   g.dilation = perDimension(op.dilation, g.dims, "dilation", 1);
-  const std::vector<int64_t> outputPadding =
-      transposed ? perDimension(op.outputPadding, g.dims, "output padding", 0) : std::vector<int64_t>(g.dims, 0);
+  const std::vector<int64_t> outputPadding = transposed ? perDimension(op.outputPadding, g.dims, "output padding", 0)
+                                                        : std::vector<int64_t>(g.dims, 0);
   for (int64_t d = 0; d < g.dims; ++d) {
     const int64_t in = input.size(d + 2);
     const int64_t k = weight.size(d + 2);
     const int64_t span = g.dilation[d] * (k - 1);
     const int64_t out =
-        transposed ? (in - 1) * g.stride[d] - 2 * g.padding[d] + span + outputPadding[d] + 1
-                   : (in + 2 * g.padding[d] - span - 1 >= 0 ? (in + 2 * g.padding[d] - span - 1) / g.stride[d] + 1 : 0);
+        transposed
+            ? (in - 1) * g.stride[d] - 2 * g.padding[d] + span + outputPadding[d] + 1
+            : (in + 2 * g.padding[d] - span - 1 >= 0 ? (in + 2 * g.padding[d] - span - 1) / g.stride[d] + 1 : 0);
     if (out <= 0 || in <= 0 || k <= 0)
-      throw Error("GPTQ columns: input " + shapeText(input.sizes()) + " gives no output for the " + kindName(op.kind) +
-                  " weight " + shapeText(weight.sizes()));
+      throw Error("GPTQ columns: input " + shapeText(input.sizes()) + " gives no output for the " +
+                  kindName(op.kind) + " weight " + shapeText(weight.sizes()));
     g.in.push_back(in);
     g.kernel.push_back(k);
     g.out.push_back(out);

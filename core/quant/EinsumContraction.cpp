@@ -98,8 +98,7 @@ std::optional<EinsumEquation> EinsumEquation::parse(const std::string& equation,
       (kept.find(c) == std::string::npos ? e.contracted_[k] : e.free_[k]).push_back(dim);
     };
     for (size_t i = 0; i < t.before.size(); ++i) place(t.before[i], static_cast<int64_t>(i));
-    for (size_t i = 0; i < t.after.size(); ++i)
-      place(t.after[i], -static_cast<int64_t>(t.after.size() - i));
+    for (size_t i = 0; i < t.after.size(); ++i) place(t.after[i], -static_cast<int64_t>(t.after.size() - i));
   }
   if (e.contracted_[0].empty() && e.contracted_[1].empty()) {
     whyNot = "nothing is summed (an elementwise or outer product)";
@@ -182,7 +181,8 @@ void rewriteBlock(torch::jit::Block* block) {
     if (list->kind() != c10::prim::ListConstruct || list->inputs().size() != 2) continue;
     const auto eq = torch::jit::toIValue(n->input(0));
     if (!eq || !eq->isString()) continue;
-    torch::jit::Node* e = n->owningGraph()->create(twoOperandEinsumSymbol(), {n->input(0), list->input(0), list->input(1)});
+    torch::jit::Node* e =
+        n->owningGraph()->create(twoOperandEinsumSymbol(), {n->input(0), list->input(0), list->input(1)});
     e->insertBefore(n);
     e->copyMetadata(n);
     e->copyAttributes(*n);  // the module path the engine recorded

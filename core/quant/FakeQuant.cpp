@@ -56,11 +56,9 @@ void quantizeRun(const float* x, float* y, int64_t n, float scale, float lo, flo
 }
 
 void checkOut(const torch::Tensor& x, const torch::Tensor& out, const char* context) {
-  if (!out.defined() || !out.device().is_cpu() || out.scalar_type() != torch::kFloat ||
-      !out.is_contiguous())
+  if (!out.defined() || !out.device().is_cpu() || out.scalar_type() != torch::kFloat || !out.is_contiguous())
     throw Error(std::string(context) + ": output must be a contiguous float32 CPU tensor");
-  if (out.sizes() != x.sizes())
-    throw Error(std::string(context) + ": output shape differs from the input shape");
+  if (out.sizes() != x.sizes()) throw Error(std::string(context) + ": output shape differs from the input shape");
 }
 
 // --- static grids -----------------------------------------------------------------
@@ -73,8 +71,8 @@ void staticPerTensor(const float* x, float* y, int64_t n, const GroupGrid& g, Pr
 }
 
 template <typename Pre>
-void staticPerChannel(const float* x, float* y, const GroupLayout& layout,
-                      const std::vector<GroupGrid>& groups, Pre pre) {
+void staticPerChannel(const float* x, float* y, const GroupLayout& layout, const std::vector<GroupGrid>& groups,
+                      Pre pre) {
   const int64_t channels = layout.channels;
   const int64_t inner = layout.inner;
   if (inner == 1) {
@@ -85,8 +83,7 @@ void staticPerChannel(const float* x, float* y, const GroupLayout& layout,
       lo[c] = groups[c].lo;
       hi[c] = groups[c].hi;
     }
-    at::parallel_for(0, layout.outer, std::max<int64_t>(1, kGrain / channels),
-                     [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, layout.outer, std::max<int64_t>(1, kGrain / channels), [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o) {
         const float* xr = x + o * channels;
         float* yr = y + o * channels;
@@ -111,8 +108,7 @@ void staticPerChannel(const float* x, float* y, const GroupLayout& layout,
 // --- dynamic grids ----------------------------------------------------------------
 
 // One block of `len` contiguous positions of a [channels, stride] slab (per-voxel).
-void dynamicSymmetricBlock(const float* x, float* y, int64_t channels, int64_t stride,
-                           int64_t len, float qmax) {
+void dynamicSymmetricBlock(const float* x, float* y, int64_t channels, int64_t stride, int64_t len, float qmax) {
   float amax[kBlock];
   float scale[kBlock];
   std::fill(amax, amax + len, 0.0f);
@@ -133,8 +129,7 @@ void dynamicSymmetricBlock(const float* x, float* y, int64_t channels, int64_t s
   }
 }
 
-void dynamicAsymmetricBlock(const float* x, float* y, int64_t channels, int64_t stride,
-                            int64_t len, float levels) {
+void dynamicAsymmetricBlock(const float* x, float* y, int64_t channels, int64_t stride, int64_t len, float levels) {
   // Starting both extremes at 0 is the widening to a range that contains 0
   // (asymmetricGroup() does the same with min(xmin, 0) / max(xmax, 0)).
   float mn[kBlock], mx[kBlock];
@@ -194,8 +189,7 @@ void rowMinMaxWithZero(const float* x, int64_t n, float& lo, float& hi) {
 }
 
 // Per-token: the channels of a position are one contiguous row, read once into L1.
-void dynamicRows(const float* x, float* y, int64_t rows, int64_t channels, int bits,
-                 bool symmetric) {
+void dynamicRows(const float* x, float* y, int64_t rows, int64_t channels, int bits, bool symmetric) {
   const auto qmax = static_cast<float>(symmetricQmax(bits));
   const auto levels = static_cast<float>(asymmetricQmax(bits));
   at::parallel_for(0, rows, std::max<int64_t>(1, kGrain / channels), [&](int64_t begin, int64_t end) {
@@ -223,8 +217,7 @@ void dynamicBlocks(const float* x, float* y, const GroupLayout& layout, int bits
   const int64_t elementsPerTask = layout.channels * std::min(kBlock, layout.inner);
   const auto qmax = static_cast<float>(symmetricQmax(bits));
   const auto levels = static_cast<float>(asymmetricQmax(bits));
-  at::parallel_for(0, tasks, std::max<int64_t>(1, kGrain / elementsPerTask),
-                   [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, tasks, std::max<int64_t>(1, kGrain / elementsPerTask), [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t o = t / blocksPerSlab;
       const int64_t start = (t % blocksPerSlab) * kBlock;
@@ -249,9 +242,8 @@ void staticInto(const torch::Tensor& x, const QuantGrid& grid, const torch::Tens
   checkOut(input, out, "fake quantization");
   const GroupLayout layout = GroupLayout::of(input, grid.axis);
   if (grid.groups.size() != static_cast<size_t>(layout.channels))
-    throw Error("fake quantization: the grid has " + std::to_string(grid.groups.size()) +
-                " groups but axis " + std::to_string(grid.axis) + " has " +
-                std::to_string(layout.channels) + " channels");
+    throw Error("fake quantization: the grid has " + std::to_string(grid.groups.size()) + " groups but axis " +
+                std::to_string(grid.axis) + " has " + std::to_string(layout.channels) + " channels");
   const float* xp = input.data_ptr<float>();
   float* yp = out.data_ptr<float>();
   if (grid.axis == kPerTensor || layout.channels == 1)
@@ -266,8 +258,7 @@ void fakeQuantInto(const torch::Tensor& x, const QuantGrid& grid, const torch::T
   staticInto(x, grid, out, Identity{});
 }
 
-void fakeQuantLeakyInto(const torch::Tensor& x, double negativeSlope, const QuantGrid& grid,
-                        const torch::Tensor& out) {
+void fakeQuantLeakyInto(const torch::Tensor& x, double negativeSlope, const QuantGrid& grid, const torch::Tensor& out) {
   staticInto(x, grid, out, Leaky{static_cast<float>(negativeSlope)});
 }
 
@@ -286,10 +277,11 @@ void fakeQuantNormLeakyInto(const torch::Tensor& x, const torch::Tensor& weight,
   const Leaky leaky{static_cast<float>(negativeSlope)};
   forEachInstanceNormPlane(input, weight, bias, eps, out,
                            [&](const float* xs, float* ys, int64_t n, int64_t c, const PlaneNorm& a) {
-    const GroupGrid& g = grid.groups[perTensor ? 0 : static_cast<size_t>(c)];
-    const float centre = a.centre, scale = a.scale, shift = a.shift;
-    for (int64_t i = 0; i < n; ++i) ys[i] = fakeQuantValue(leaky((xs[i] - centre) * scale + shift), g.scale, g.lo, g.hi);
-  });
+                             const GroupGrid& g = grid.groups[perTensor ? 0 : static_cast<size_t>(c)];
+                             const float centre = a.centre, scale = a.scale, shift = a.shift;
+                             for (int64_t i = 0; i < n; ++i)
+                               ys[i] = fakeQuantValue(leaky((xs[i] - centre) * scale + shift), g.scale, g.lo, g.hi);
+                           });
 }
 
 torch::Tensor fakeQuant(const torch::Tensor& x, const QuantGrid& grid) {
@@ -331,13 +323,11 @@ QuantGrid weightGrid(const torch::Tensor& weight, int64_t perChannelAxis, int bi
   if (range.min.empty()) throw Error("weight quantization: the weight has no channels");
   if (!symmetric) return QuantGrid::fromMinMax(range.min, range.max, bits, perChannelAxis);
   std::vector<float> amax(range.min.size());
-  for (size_t g = 0; g < amax.size(); ++g)
-    amax[g] = std::max(std::fabs(range.min[g]), std::fabs(range.max[g]));
+  for (size_t g = 0; g < amax.size(); ++g) amax[g] = std::max(std::fabs(range.min[g]), std::fabs(range.max[g]));
   return QuantGrid::fromAmax(amax, bits, perChannelAxis);
 }
 
-torch::Tensor fakeQuantWeight(const torch::Tensor& weight, int64_t perChannelAxis, int bits,
-                              bool symmetric) {
+torch::Tensor fakeQuantWeight(const torch::Tensor& weight, int64_t perChannelAxis, int bits, bool symmetric) {
   return fakeQuant(weight, weightGrid(weight, perChannelAxis, bits, symmetric));
 }
 

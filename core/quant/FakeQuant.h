@@ -26,8 +26,7 @@ void fakeQuantInto(const torch::Tensor& x, const QuantGrid& grid, const torch::T
 // fakeQuantInto(leaky_relu(x, negativeSlope)) in one pass, bit-identical to the two steps
 // (ATen's leaky_relu: x > 0 ? x : x * float(slope)): the activation in front of a quantized
 // op is folded into its quantization instead of streaming the tensor twice.
-void fakeQuantLeakyInto(const torch::Tensor& x, double negativeSlope, const QuantGrid& grid,
-                        const torch::Tensor& out);
+void fakeQuantLeakyInto(const torch::Tensor& x, double negativeSlope, const QuantGrid& grid, const torch::Tensor& out);
 
 // fakeQuantInto(leaky_relu(instance_norm(x, weight, bias, eps), slope)) for x [N, C, ...]
 // and a per-tensor or per-channel (axis 1) grid: the norm's statistics pass, then one pass
@@ -46,18 +45,15 @@ void fakeQuantNormLeakyInto(const torch::Tensor& x, const torch::Tensor& weight,
 // The statistics and the quantization are fused: channel-strided inputs are processed in
 // blocks of contiguous positions whose per-position range stays in cache between the
 // reduction pass and the quantization pass, so no full-size temporary is ever made.
-torch::Tensor fakeQuantDynamic(const torch::Tensor& x, int64_t channelDim, int bits,
-                               bool symmetric = true);
+torch::Tensor fakeQuantDynamic(const torch::Tensor& x, int64_t channelDim, int bits, bool symmetric = true);
 void fakeQuantDynamicInto(const torch::Tensor& x, int64_t channelDim, int bits, bool symmetric,
                           const torch::Tensor& out);
 
 // Min-max grid of a weight tensor: per output channel along `perChannelAxis`, or one grid
 // for the whole tensor when it is kPerTensor (-1). Weights are quantized once per
 // configuration, so this favours clarity over speed.
-QuantGrid weightGrid(const torch::Tensor& weight, int64_t perChannelAxis, int bits,
-                     bool symmetric = true);
+QuantGrid weightGrid(const torch::Tensor& weight, int64_t perChannelAxis, int bits, bool symmetric = true);
 // fakeQuant(weight, weightGrid(...)): a new tensor, the weight itself is left untouched.
-torch::Tensor fakeQuantWeight(const torch::Tensor& weight, int64_t perChannelAxis, int bits,
-                              bool symmetric = true);
+torch::Tensor fakeQuantWeight(const torch::Tensor& weight, int64_t perChannelAxis, int bits, bool symmetric = true);
 
 }  // namespace mqb::quant

@@ -171,8 +171,8 @@ torch::Tensor HessianAccumulator::hessian() const {
   return sum_ * (2.0 / static_cast<double>(samples_));
 }
 
-GptqResult gptqQuantize(const torch::Tensor& W2d, const torch::Tensor& hessian, const std::vector<GroupGrid>& rowGrids,
-                        const GptqOptions& options) {
+GptqResult gptqQuantize(const torch::Tensor& W2d, const torch::Tensor& hessian,
+                        const std::vector<GroupGrid>& rowGrids, const GptqOptions& options) {
   if (!W2d.defined() || W2d.dim() != 2 || W2d.numel() == 0)
     throw Error("GPTQ: the weight must be a non-empty [rows, columns] matrix");
   if (!W2d.is_floating_point()) throw Error("GPTQ: the weight must be floating point");
@@ -207,8 +207,8 @@ GptqResult gptqQuantize(const torch::Tensor& W2d, const torch::Tensor& hessian, 
   // The dampened Hessian in reversed processing order (inverseCholeskyUpper's J H J),
   // rebuilt from the caller's for every attempt rather than kept: a copy would hold another
   // columns^2 doubles throughout.
-  const torch::Tensor reversedOrder =
-      permutation.defined() ? permutation.flip(0) : torch::arange(cols - 1, -1, -1, torch::kLong);
+  const torch::Tensor reversedOrder = permutation.defined() ? permutation.flip(0)
+                                                            : torch::arange(cols - 1, -1, -1, torch::kLong);
   auto dampenedReversed = [&](double relativeDampening) {
     torch::Tensor h = hessian.index_select(0, reversedOrder).index_select(1, reversedOrder).to(torch::kDouble);
     h.diagonal().copy_(diagonal.index_select(0, reversedOrder) + relativeDampening * meanDiagonal);
@@ -263,8 +263,8 @@ GptqResult gptqQuantizeWeight(const torch::Tensor& weight, const Contraction& op
   checkBits(grid.bits);
   const int64_t axis = outputChannelAxis(op.kind);
   if (grid.axis != kPerTensor && grid.axis != axis)
-    throw Error("GPTQ: the weight grid must be per tensor or along the output channels (axis " + std::to_string(axis) +
-                ")");
+    throw Error("GPTQ: the weight grid must be per tensor or along the output channels (axis " +
+                std::to_string(axis) + ")");
   const torch::Tensor rows = toRows(weight, op);
   const int64_t groups = op.groups;
   if (static_cast<int64_t>(hessians.size()) != groups)

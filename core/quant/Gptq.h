@@ -73,8 +73,8 @@ struct GptqResult {
 GptqResult gptqQuantize(const torch::Tensor& W2d, const torch::Tensor& hessian, const torch::Tensor& scale, int bits,
                         const GptqOptions& options = {});
 // The same on any grid (symmetric or asymmetric): one GroupGrid per row, or one for all rows.
-GptqResult gptqQuantize(const torch::Tensor& W2d, const torch::Tensor& hessian, const std::vector<GroupGrid>& rowGrids,
-                        const GptqOptions& options = {});
+GptqResult gptqQuantize(const torch::Tensor& W2d, const torch::Tensor& hessian,
+                        const std::vector<GroupGrid>& rowGrids, const GptqOptions& options = {});
 
 // A whole op: `weight` in its own shape, `grid` from weightGrid(weight, axis, bits) with
 // axis kPerTensor or outputChannelAxis(op.kind), and one Hessian per group of `op` (in

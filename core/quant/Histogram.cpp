@@ -31,8 +31,7 @@ constexpr int64_t kCancelStride = int64_t{1} << 20;
 Histogram::Histogram(int binsPerSide) : binsPerSide_(binsPerSide), min_(kInf), max_(-kInf) {
   // Doubling the range merges bin pairs, which needs an even count.
   if (binsPerSide < 2 || binsPerSide % 2 != 0 || binsPerSide > (1 << 24))
-    throw Error("histogram: bins per side must be even and between 2 and 2^24, got " +
-                std::to_string(binsPerSide));
+    throw Error("histogram: bins per side must be even and between 2 and 2^24, got " + std::to_string(binsPerSide));
   positive_.assign(static_cast<size_t>(binsPerSide), 0);
   negative_.assign(static_cast<size_t>(binsPerSide), 0);
 }
@@ -162,8 +161,7 @@ void Histogram::add(const float* base, int64_t runs, int64_t length, int64_t str
 
 std::vector<double> Histogram::magnitudeCounts() const {
   std::vector<double> counts(positive_.size());
-  for (size_t k = 0; k < counts.size(); ++k)
-    counts[k] = static_cast<double>(positive_[k] + negative_[k]);
+  for (size_t k = 0; k < counts.size(); ++k) counts[k] = static_cast<double>(positive_[k] + negative_[k]);
   return counts;
 }
 
@@ -231,17 +229,14 @@ HistogramBins Histogram::bins() const {
 }
 
 HistogramBins Histogram::resampled(int binCount, double lo, double hi) const {
-  if (binCount < 1 || !(hi > lo))
-    throw Error("histogram: resampling needs at least one bin and lo < hi");
+  if (binCount < 1 || !(hi > lo)) throw Error("histogram: resampling needs at least one bin and lo < hi");
   HistogramBins out;
   const double width = (hi - lo) / binCount;
   out.edges.resize(static_cast<size_t>(binCount) + 1);
   for (int i = 0; i <= binCount; ++i) out.edges[static_cast<size_t>(i)] = lo + i * width;
   out.edges.back() = hi;
   out.counts.assign(static_cast<size_t>(binCount), 0.0);
-  auto targetOf = [&](double v) {
-    return std::clamp(static_cast<int>(std::floor((v - lo) / width)), 0, binCount - 1);
-  };
+  auto targetOf = [&](double v) { return std::clamp(static_cast<int>(std::floor((v - lo) / width)), 0, binCount - 1); };
   forEachSignedBin(*this, [&](double a, double b, double count) {
     if (b <= a) {
       if (a >= lo && a <= hi) out.counts[static_cast<size_t>(targetOf(a))] += count;
@@ -328,7 +323,8 @@ Histogram Histogram::fromJson(const nlohmann::json& j) {
     for (size_t k = 0; k < h.positive_.size(); ++k) {
       if (h.positive_[k] < 0 || h.negative_[k] < 0) throw Error("histogram JSON: negative count");
       // Counts near 2^63 would overflow the sum (undefined) and could wrap onto `count`.
-      if (__builtin_add_overflow(total, h.positive_[k], &total) || __builtin_add_overflow(total, h.negative_[k], &total))
+      if (__builtin_add_overflow(total, h.positive_[k], &total) ||
+          __builtin_add_overflow(total, h.negative_[k], &total))
         throw Error("histogram JSON: bin counts do not add up to count");
     }
     if (total != h.count_) throw Error("histogram JSON: bin counts do not add up to count");

@@ -37,15 +37,14 @@ class Histogram {
   void add(const torch::Tensor& x, const Feedback* feedback = nullptr);
   // `runs` runs of `length` contiguous values, run k starting at base + k * stride: one
   // channel of a [outer, C, inner] tensor is add(base + c * inner, outer, inner, C * inner).
-  void add(const float* base, int64_t runs, int64_t length, int64_t stride,
-           const Feedback* feedback = nullptr);
+  void add(const float* base, int64_t runs, int64_t length, int64_t stride, const Feedback* feedback = nullptr);
 
   int binsPerSide() const { return binsPerSide_; }
   double range() const { return range_; }  // R; 0 until a non-zero value arrived
   double binWidth() const { return range_ / binsPerSide_; }
   int64_t count() const { return count_; }          // finite values added
   int64_t nonFinite() const { return nonFinite_; }  // NaN and +-inf skipped
-  float min() const { return min_; }  // exact finite extremes; +inf / -inf while empty
+  float min() const { return min_; }                // exact finite extremes; +inf / -inf while empty
   float max() const { return max_; }
   float maxAbs() const;
   // Bin k counts values with k*w <= |x| < (k+1)*w (the last bin also holds |x| == R).

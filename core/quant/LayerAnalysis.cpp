@@ -181,11 +181,18 @@ void addIsolated(ErrorSums& sums, const QuantOp& op, bool quantizedOp, const Qua
 // a capture is being recorded, the inputs too (by reference when nothing writes into them).
 class Fp32PassObserver : public HookObserver {
  public:
-  Fp32PassObserver(const QuantizableGraph& graph, const QuantizedModel& quantized, const std::vector<bool>& isQuantized,
-                   const std::vector<torch::jit::Node*>& nodes, AnalysisState& state, const FeedbackStage& stage,
-                   Fp32Capture::Patch& record, Fp32Capture* capture)
-      : graph_(graph), quantized_(quantized), isQuantized_(isQuantized), nodes_(nodes), state_(state),
-        stage_(stage), record_(record), capture_(capture), inputs_(graph.ops().size()) {}
+  Fp32PassObserver(const QuantizableGraph& graph, const QuantizedModel& quantized,
+                   const std::vector<bool>& isQuantized, const std::vector<torch::jit::Node*>& nodes,
+                   AnalysisState& state, const FeedbackStage& stage, Fp32Capture::Patch& record, Fp32Capture* capture)
+      : graph_(graph),
+        quantized_(quantized),
+        isQuantized_(isQuantized),
+        nodes_(nodes),
+        state_(state),
+        stage_(stage),
+        record_(record),
+        capture_(capture),
+        inputs_(graph.ops().size()) {}
   void onInput(int op, int slot, const torch::Tensor& x) override {
     inputs_[op][slot] = x;
     cancellableInForward([&] { state_.fpHist[op][slot].add(x, stage_.parent()); });
@@ -257,11 +264,10 @@ CalibrationData calibrateWithCapture(const QuantizableGraph& graph, const std::v
   capture.clear();
   capturePatches = std::min(capturePatches, patches.size());
   capture.patches_.resize(capturePatches);
-  capture.histograms_.assign(graph.ops().size(),
-                             {Histogram(kRunHistogramBins), Histogram(kRunHistogramBins)});
+  capture.histograms_.assign(graph.ops().size(), {Histogram(kRunHistogramBins), Histogram(kRunHistogramBins)});
   Fp32CaptureRecorder recorder(graph, capture);
-  CalibrationData data = calibrate(graph, patches, seed, stage, [&](size_t p) { return recorder.forPatch(p); },
-                                   capturePatches);
+  CalibrationData data = calibrate(
+      graph, patches, seed, stage, [&](size_t p) { return recorder.forPatch(p); }, capturePatches);
   if (capture.overflow_ || capturePatches == 0) {
     capture.clear();
   } else {
@@ -306,9 +312,8 @@ std::vector<std::string> LayerAnalysis::sensitivityRanking() const {
   std::vector<const OpAnalysis*> q;
   for (const auto& op : ops)
     if (op.quantized) q.push_back(&op);
-  std::stable_sort(q.begin(), q.end(), [](const OpAnalysis* a, const OpAnalysis* b) {
-    return a->isolated.sqnrDb < b->isolated.sqnrDb;
-  });
+  std::stable_sort(q.begin(), q.end(),
+                   [](const OpAnalysis* a, const OpAnalysis* b) { return a->isolated.sqnrDb < b->isolated.sqnrDb; });
   std::vector<std::string> names;
   for (const auto* op : q) names.push_back(op->name);
   return names;
@@ -325,7 +330,8 @@ QuantConfig keepMostSensitiveInFp32(const QuantConfig& config, const LayerAnalys
 bool Fp32Capture::matches(const std::vector<torch::Tensor>& patches) const {
   if (!complete_ || patches.size() != patchInputs_.size()) return false;
   for (size_t i = 0; i < patches.size(); ++i)
-    if (!patches[i].sizes().equals(patchInputs_[i].sizes()) || !torch::equal(patches[i], patchInputs_[i])) return false;
+    if (!patches[i].sizes().equals(patchInputs_[i].sizes()) || !torch::equal(patches[i], patchInputs_[i]))
+      return false;
   return true;
 }
 
@@ -500,7 +506,9 @@ LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& 
 }
 
 namespace {
-nlohmann::json finite(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(v > 0 ? "inf" : "-inf"); }
+nlohmann::json finite(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(v > 0 ? "inf" : "-inf");
+}
 nlohmann::json binsJson(const HistogramBins& b) { return {{"edges", b.edges}, {"counts", b.counts}}; }
 nlohmann::json errorJson(const LayerError& e) {
   return {{"sqnr_db", finite(e.sqnrDb)}, {"mse", e.mse}, {"cosine", e.cosine}};

@@ -38,8 +38,8 @@ class Fp32Capture {
 
  private:
   friend LayerAnalysis analyzeLayers(const QuantizableGraph&, const ModelMetadata&, const QuantConfig&,
-                                     const CalibrationData&, const std::vector<torch::Tensor>&,
-                                     const FeedbackStage&, Fp32Capture*, const AdjustedWeights*);
+                                     const CalibrationData&, const std::vector<torch::Tensor>&, const FeedbackStage&,
+                                     Fp32Capture*, const AdjustedWeights*);
   friend class Fp32PassObserver;
   friend class Fp32CaptureRecorder;
   friend CalibrationData calibrateWithCapture(const QuantizableGraph&, const std::vector<torch::Tensor>&, uint32_t,
@@ -65,10 +65,10 @@ class Fp32Capture {
 // `patches`: the patches the errors are measured on (e.g. one or a few calibration patches).
 // `capture` (optional): reused when it holds these patches, else filled for the next call.
 // `adjusted`: the weights the configuration's method chose (quant/WeightMethods.h), if any.
-LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& metadata,
-                            const QuantConfig& config, const CalibrationData& calibration,
-                            const std::vector<torch::Tensor>& patches, const FeedbackStage& stage,
-                            Fp32Capture* capture = nullptr, const AdjustedWeights* adjusted = nullptr);
+LayerAnalysis analyzeLayers(const QuantizableGraph& graph, const ModelMetadata& metadata, const QuantConfig& config,
+                            const CalibrationData& calibration, const std::vector<torch::Tensor>& patches,
+                            const FeedbackStage& stage, Fp32Capture* capture = nullptr,
+                            const AdjustedWeights* adjusted = nullptr);
 
 // calibrate() that also records the FP32 side of the first `capturePatches` patches into
 // `capture` (the analysis patches are the first calibration patches): the calibration runs

@@ -24,14 +24,14 @@ struct LayerError {
 
 struct InputDistribution {
   int slot = 0;
-  std::string scheme;            // "static per-tensor", "static per-channel", "dynamic per-voxel", ...
-  HistogramBins calibration;     // FP32 values over the calibration patches (>= 256 bins)
+  std::string scheme;                // "static per-tensor", "static per-channel", "dynamic per-voxel", ...
+  HistogramBins calibration;         // FP32 values over the calibration patches (>= 256 bins)
   double clipLow = 0, clipHigh = 0;  // static grids: the clip range (widest group for per-channel)
-  std::vector<double> levels;    // per-tensor static grids: every quantization level
-  double clippedFraction = 0;    // fraction of calibration values outside the clip range(s)
-  HistogramBins fp32Run;         // this op's input in the FP32 run of the analysis patches
-  HistogramBins quantizedRun;    // ... and in the cumulative quantized run (common bins)
-  double wasserstein1 = 0;       // distance between the two, in the input's units
+  std::vector<double> levels;        // per-tensor static grids: every quantization level
+  double clippedFraction = 0;        // fraction of calibration values outside the clip range(s)
+  HistogramBins fp32Run;             // this op's input in the FP32 run of the analysis patches
+  HistogramBins quantizedRun;        // ... and in the cumulative quantized run (common bins)
+  double wasserstein1 = 0;           // distance between the two, in the input's units
 };
 
 struct OpAnalysis {

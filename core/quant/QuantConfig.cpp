@@ -59,8 +59,7 @@ const std::vector<Granularity>& allGranularities() {
 
 Precision Precision::integer(int w, int a) {
   for (int b : {w, a})
-    if (b < 2 || b > 16)
-      throw Error("bit-width " + std::to_string(b) + " is out of range (2..16)");
+    if (b < 2 || b > 16) throw Error("bit-width " + std::to_string(b) + " is out of range (2..16)");
   Precision p;
   p.floatingPoint = false;
   p.weightBits = w;
@@ -71,7 +70,8 @@ Precision Precision::integer(int w, int a) {
 Precision Precision::parse(const std::string& text) {
   std::string t;
   for (char c : text)
-    if (!std::isspace(static_cast<unsigned char>(c))) t += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      t += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (t.rfind("INT", 0) == 0) t = t.substr(3);
   if (t == "FP32" || t == "FLOAT32") return fp32();
   const auto a = t.find('A');
@@ -106,8 +106,8 @@ Precision QuantConfig::precisionOf(const std::string& opName, bool edgeOp) const
 std::string QuantConfig::describe() const {
   if (precision.floatingPoint && opPrecision.empty()) return "FP32";
   std::ostringstream s;
-  s << precision.id() << " " << granularityId(granularity) << ", "
-    << (symmetric ? "symmetric" : "asymmetric") << ", " << calibrator.toString();
+  s << precision.id() << " " << granularityId(granularity) << ", " << (symmetric ? "symmetric" : "asymmetric") << ", "
+    << calibrator.toString();
   if (!excludedOps.empty()) s << ", " << excludedOps.size() << " op(s) FP32";
   if (!opPrecision.empty()) s << ", " << opPrecision.size() << " op override(s)";
   if (!quantizeActivationMatmul) s << ", attention matmuls FP32";
@@ -149,7 +149,8 @@ QuantConfig QuantConfig::fromJson(const nlohmann::json& j) {
     c.method = QuantMethod::parse(j.value("method", "rtn"));
     c.edgeBits = j.value("edge_bits", 0);
     if (j.contains("op_precision"))
-      for (const auto& [op, p] : j["op_precision"].items()) c.opPrecision[op] = Precision::parse(p.get<std::string>());
+      for (const auto& [op, p] : j["op_precision"].items())
+        c.opPrecision[op] = Precision::parse(p.get<std::string>());
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -181,7 +182,8 @@ size_t QuantConfigHash::operator()(const QuantConfig& c) const {
   mix(size_t(c.calibrationSeed));
   mix(size_t(c.quantizeActivationMatmul));
   for (const auto& op : c.excludedOps) mix(std::hash<std::string>()(op));
-  for (const auto& [op, p] : c.opPrecision) mix(std::hash<std::string>()(op) + size_t(p.weightBits * 64 + p.activationBits));
+  for (const auto& [op, p] : c.opPrecision)
+    mix(std::hash<std::string>()(op) + size_t(p.weightBits * 64 + p.activationBits));
   mix(size_t(c.execution));
   mix(std::hash<std::string>()(c.method.id()));
   mix(size_t(c.edgeBits));

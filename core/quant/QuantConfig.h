@@ -46,7 +46,8 @@ struct Precision {
   std::string id() const;     // "FP32", "W8A8"
   std::string title() const;  // "FP32", "INT W8A8"
   bool operator==(const Precision& o) const {
-    return floatingPoint == o.floatingPoint && (floatingPoint || (weightBits == o.weightBits && activationBits == o.activationBits));
+    return floatingPoint == o.floatingPoint &&
+           (floatingPoint || (weightBits == o.weightBits && activationBits == o.activationBits));
   }
   bool operator!=(const Precision& o) const { return !(*this == o); }
 };
@@ -58,20 +59,18 @@ struct CalibrationKey {
   uint32_t seed = 0;
   bool operator==(const CalibrationKey& o) const { return patches == o.patches && seed == o.seed; }
   bool operator!=(const CalibrationKey& o) const { return !(*this == o); }
-  bool operator<(const CalibrationKey& o) const {
-    return patches != o.patches ? patches < o.patches : seed < o.seed;
-  }
+  bool operator<(const CalibrationKey& o) const { return patches != o.patches ? patches < o.patches : seed < o.seed; }
 };
 
 struct QuantConfig {
   Precision precision = Precision::integer(8, 8);
   Granularity granularity = Granularity::PerChannel;
   bool symmetric = true;
-  CalibrationMethod calibrator;       // for static activation scales
+  CalibrationMethod calibrator;  // for static activation scales
   int calibrationPatches = 16;
   uint32_t calibrationSeed = 0;
-  bool quantizeActivationMatmul = true;  // attention Q·K^T and A·V
-  std::set<std::string> excludedOps;     // kept in FP32
+  bool quantizeActivationMatmul = true;          // attention Q·K^T and A·V
+  std::set<std::string> excludedOps;             // kept in FP32
   std::map<std::string, Precision> opPrecision;  // per-op overrides (mixed precision)
   Execution execution = Execution::Simulated;
   QuantMethod method;  // how the quantized weights are chosen (SPEC section 10)

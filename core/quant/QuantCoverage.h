@@ -20,23 +20,23 @@
 namespace mqb::quant {
 
 struct ContractionCoverage {
-  std::string name;      // the op name (or the unsupported contraction's name)
-  std::string kind;      // "conv", "linear", "matmul", "einsum", ...
+  std::string name;  // the op name (or the unsupported contraction's name)
+  std::string kind;  // "conv", "linear", "matmul", "einsum", ...
   std::string atenName;
   bool quantized = false;
-  std::string reason;    // why it runs in FP32; empty when quantized
-  int64_t macs = -1;     // multiply-accumulates per patch; -1 when it did not run on the probe
+  std::string reason;  // why it runs in FP32; empty when quantized
+  int64_t macs = -1;   // multiply-accumulates per patch; -1 when it did not run on the probe
 };
 
 struct Coverage {
   std::vector<ContractionCoverage> contractions;  // graph order
-  bool configured = false;  // false: what the engine can quantize, no configuration given
+  bool configured = false;                        // false: what the engine can quantize, no configuration given
   int total() const { return static_cast<int>(contractions.size()); }
   int quantized() const;
-  int64_t macs() const;           // of the contractions that ran on the probe patch
+  int64_t macs() const;  // of the contractions that ran on the probe patch
   int64_t quantizedMacs() const;
-  bool macsMeasured() const;      // some contraction has a MAC count
-  double macShare() const;        // quantizedMacs / macs (NaN without MACs)
+  bool macsMeasured() const;                           // some contraction has a MAC count
+  double macShare() const;                             // quantizedMacs / macs (NaN without MACs)
   std::vector<ContractionCoverage> leftovers() const;  // the FP32 ones, graph order
   // "81/105 contractions quantized (92.1 % of MACs per patch); 24 FP32: 24 unsupported"
   std::string summary() const;

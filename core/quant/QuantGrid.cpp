@@ -19,8 +19,7 @@ void checkBits(int bits) {
 namespace {
 
 void checkFinite(float value, const char* what) {
-  if (!std::isfinite(value))
-    throw Error(std::string("quantization range: ") + what + " is not finite");
+  if (!std::isfinite(value)) throw Error(std::string("quantization range: ") + what + " is not finite");
 }
 
 }  // namespace
@@ -70,8 +69,7 @@ QuantGrid QuantGrid::fromAmax(const std::vector<float>& amax, int bits, int64_t 
   return grid;
 }
 
-QuantGrid QuantGrid::fromMinMax(const std::vector<float>& xmin, const std::vector<float>& xmax,
-                                int bits, int64_t axis) {
+QuantGrid QuantGrid::fromMinMax(const std::vector<float>& xmin, const std::vector<float>& xmax, int bits, int64_t axis) {
   checkBits(bits);
   if (xmin.empty() || xmin.size() != xmax.size())
     throw Error("quantization grid: minimum and maximum lists differ in length");
@@ -83,8 +81,7 @@ QuantGrid QuantGrid::fromMinMax(const std::vector<float>& xmin, const std::vecto
   grid.symmetric = false;
   grid.axis = axis;
   grid.groups.reserve(xmin.size());
-  for (size_t i = 0; i < xmin.size(); ++i)
-    grid.groups.push_back(asymmetricGroup(xmin[i], xmax[i], bits));
+  for (size_t i = 0; i < xmin.size(); ++i) grid.groups.push_back(asymmetricGroup(xmin[i], xmax[i], bits));
   return grid;
 }
 
@@ -95,8 +92,7 @@ nlohmann::json QuantGrid::toJson() const {
     scales.push_back(g.scale);
     zeros.push_back(g.zeroPoint);
   }
-  return {{"bits", bits}, {"symmetric", symmetric}, {"axis", axis},
-          {"scale", scales}, {"zeroPoint", zeros}};
+  return {{"bits", bits}, {"symmetric", symmetric}, {"axis", axis}, {"scale", scales}, {"zeroPoint", zeros}};
 }
 
 QuantGrid QuantGrid::fromJson(const nlohmann::json& j) {
@@ -114,8 +110,7 @@ QuantGrid QuantGrid::fromJson(const nlohmann::json& j) {
       throw Error("quantization grid: scale and zeroPoint lists differ in length");
     if (grid.axis == kPerTensor && scales.size() != 1)
       throw Error("quantization grid: a per-tensor grid has exactly one scale");
-    const auto levels = static_cast<float>(grid.symmetric ? symmetricQmax(grid.bits)
-                                                          : asymmetricQmax(grid.bits));
+    const auto levels = static_cast<float>(grid.symmetric ? symmetricQmax(grid.bits) : asymmetricQmax(grid.bits));
     for (size_t i = 0; i < scales.size(); ++i) {
       GroupGrid g;
       g.scale = scales[i];

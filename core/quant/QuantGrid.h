@@ -79,8 +79,8 @@ struct QuantGrid {
   // Symmetric grid from one amax per group (a single value for per-tensor).
   static QuantGrid fromAmax(const std::vector<float>& amax, int bits, int64_t axis = kPerTensor);
   // Asymmetric grid from the observed minimum and maximum of each group.
-  static QuantGrid fromMinMax(const std::vector<float>& xmin, const std::vector<float>& xmax,
-                              int bits, int64_t axis = kPerTensor);
+  static QuantGrid fromMinMax(const std::vector<float>& xmin, const std::vector<float>& xmax, int bits,
+                              int64_t axis = kPerTensor);
 
   // {"bits", "symmetric", "axis", "scale": [...], "zeroPoint": [...]}; the integer bounds
   // are re-derived on load, so a file cannot carry bounds that disagree with its bits.

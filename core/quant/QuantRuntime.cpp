@@ -48,9 +48,7 @@ torch::Tensor normHook(const torch::Tensor& x, const c10::optional<torch::Tensor
                                           slope, op, slot);
 }
 
-torch::Tensor outHook(const torch::Tensor& y, int64_t ctx, int64_t op) {
-  return runtimeFor(ctx).onOutput(y, op);
-}
+torch::Tensor outHook(const torch::Tensor& y, int64_t ctx, int64_t op) { return runtimeFor(ctx).onOutput(y, op); }
 
 // fakeQuantDynamic over several dims at once: they are moved last and merged into one, so
 // every combination of the other dims is one token of the kernel.
@@ -78,8 +76,7 @@ torch::Tensor fakeQuantDynamicOver(const torch::Tensor& x, const std::vector<int
 // CONSERVATIVE alias analysis: the graph optimiser must treat the hooks as having side
 // effects (observers), never fold, reorder or eliminate them.
 TORCH_LIBRARY(mqb, m) {
-  m.def(torch::schema("mqb::act(Tensor x, int ctx, int op, int slot) -> Tensor",
-                      c10::AliasAnalysisKind::CONSERVATIVE),
+  m.def(torch::schema("mqb::act(Tensor x, int ctx, int op, int slot) -> Tensor", c10::AliasAnalysisKind::CONSERVATIVE),
         actHook);
   m.def(torch::schema("mqb::act_leaky(Tensor pre, float slope, int ctx, int op, int slot) -> Tensor",
                       c10::AliasAnalysisKind::CONSERVATIVE),
@@ -88,8 +85,7 @@ TORCH_LIBRARY(mqb, m) {
                       "int op, int slot) -> Tensor",
                       c10::AliasAnalysisKind::CONSERVATIVE),
         normHook);
-  m.def(torch::schema("mqb::out(Tensor y, int ctx, int op) -> Tensor", c10::AliasAnalysisKind::CONSERVATIVE),
-        outHook);
+  m.def(torch::schema("mqb::out(Tensor y, int ctx, int op) -> Tensor", c10::AliasAnalysisKind::CONSERVATIVE), outHook);
 }
 
 void registerQuantOperators() {}
@@ -106,11 +102,13 @@ torch::Tensor ActivationPlan::apply(const torch::Tensor& x) const {
 }
 
 torch::Tensor ActivationPlan::applyOverwriting(const torch::Tensor& x) const {
-  if (!overwriteInput || mode == Mode::PassThrough || !dynamicDims.empty() || !x.is_contiguous() || x.scalar_type() != torch::kFloat ||
-      !x.device().is_cpu() || x.requires_grad())
+  if (!overwriteInput || mode == Mode::PassThrough || !dynamicDims.empty() || !x.is_contiguous() ||
+      x.scalar_type() != torch::kFloat || !x.device().is_cpu() || x.requires_grad())
     return apply(x);
-  if (mode == Mode::Static) fakeQuantInto(x, grid, x);
-  else fakeQuantDynamicInto(x, dynamicDim, bits, symmetric, x);
+  if (mode == Mode::Static)
+    fakeQuantInto(x, grid, x);
+  else
+    fakeQuantDynamicInto(x, dynamicDim, bits, symmetric, x);
   return x;
 }
 

@@ -20,8 +20,8 @@ namespace mqb::quant {
 struct ActivationPlan {
   enum class Mode { PassThrough, Static, Dynamic };
   Mode mode = Mode::PassThrough;
-  QuantGrid grid;              // Static
-  int64_t dynamicDim = 1;      // Dynamic: the reduced (channel/hidden) dimension
+  QuantGrid grid;          // Static
+  int64_t dynamicDim = 1;  // Dynamic: the reduced (channel/hidden) dimension
   // Dynamic, when set: several dims reduced together instead of dynamicDim (an einsum
   // operand contracting over several indices gets one scale per combination of the rest).
   std::vector<int64_t> dynamicDims;

@@ -81,12 +81,10 @@ void markEdgeOps(torch::jit::Graph& graph, const std::vector<Node*>& opNodes, st
     const Node* n = opNodes[static_cast<size_t>(op.index)];
     op.readsModelInput = true;
     for (int slot = 0; slot < op.activationSlots; ++slot)
-      if (afterContraction.count(n->input(static_cast<size_t>(op.slotInputIndex[slot]))))
-        op.readsModelInput = false;
+      if (afterContraction.count(n->input(static_cast<size_t>(op.slotInputIndex[slot])))) op.readsModelInput = false;
     op.producesModelOutput = !reaches(n->output(0));
   }
 }
-
 
 bool isConstantTensor(Value* v) {
   auto iv = torch::jit::toIValue(v);
@@ -218,9 +216,8 @@ Verdict classify(Node* n, QuantOp& op, std::string& why) {
     op.parameters = w.numel();
     return Verdict::Quantizable;
   };
-  if (kind == "aten::conv1d" || kind == "aten::conv2d" || kind == "aten::conv3d" ||
-      kind == "aten::conv_transpose1d" || kind == "aten::conv_transpose2d" ||
-      kind == "aten::conv_transpose3d" || kind == "aten::_convolution") {
+  if (kind == "aten::conv1d" || kind == "aten::conv2d" || kind == "aten::conv3d" || kind == "aten::conv_transpose1d" ||
+      kind == "aten::conv_transpose2d" || kind == "aten::conv_transpose3d" || kind == "aten::_convolution") {
     bool transposed = kind.find("transpose") != std::string::npos;
     if (kind == "aten::_convolution") transposed = constantBool(n->input(6), false);
     const Verdict v = weightOp(transposed ? OpKind::ConvTranspose : OpKind::Conv, 0, 1);
@@ -337,8 +334,10 @@ std::string modulePathOf(Node* n, const std::vector<ModulePath>& modules) {
     bool ok = true;
     for (size_t f = 0; f < frames.size() && ok; ++f) {
       while (j < m.names.size() && !(m.names[j] == frames[f].first && m.types[j] == frames[f].second)) ++j;
-      if (j == m.names.size()) ok = false;
-      else ++j;
+      if (j == m.names.size())
+        ok = false;
+      else
+        ++j;
     }
     if (ok && j == m.names.size()) {
       found = &m;
@@ -395,7 +394,8 @@ std::string sharedModuleKey(const torch::jit::Module& m) {
   return demangled(m.type()->name() ? m.type()->name()->qualifiedName() : "") + ":" + key;
 }
 
-void firstPaths(const torch::jit::Module& m, const std::string& prefix, std::unordered_map<std::string, std::string>& out) {
+void firstPaths(const torch::jit::Module& m, const std::string& prefix,
+                std::unordered_map<std::string, std::string>& out) {
   for (const auto& child : m.named_children()) {
     const std::string path = prefix.empty() ? child.name : prefix + "." + child.name;
     const std::string key = sharedModuleKey(child.value);
@@ -536,8 +536,7 @@ std::vector<Node*> contractionNodes(torch::jit::Graph& graph) {
   return nodes;
 }
 
-QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::string& source)
-    : source_(source) {
+QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::string& source) : source_(source) {
   try {
     torch::jit::Module copy = module.clone();
     copy.eval();
@@ -555,8 +554,7 @@ QuantizableGraph::QuantizableGraph(const torch::jit::Module& module, const std::
     rewriteTwoOperandEinsums(*graph_);
   } catch (const std::exception& e) {
     std::string what = e.what();
-    throw Error(source + ": cannot freeze the model's graph for quantization (" +
-                what.substr(0, what.find('\n')) + ")");
+    throw Error(source + ": cannot freeze the model's graph for quantization (" + what.substr(0, what.find('\n')) + ")");
   }
   std::vector<Node*> nodes = quantizableNodes(*graph_);
   if (nodes.empty())

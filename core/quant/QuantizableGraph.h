@@ -21,19 +21,19 @@ enum class OpKind { Conv, ConvTranspose, Linear, ActivationMatmul };
 std::string opKindName(OpKind k);  // "conv", "conv_transpose", "linear", "matmul"
 
 struct QuantOp {
-  int index = 0;             // position in graph order
-  std::string name;          // stable, human-readable
-  std::string modulePath;    // "" for ops in the top-level forward
+  int index = 0;           // position in graph order
+  std::string name;        // stable, human-readable
+  std::string modulePath;  // "" for ops in the top-level forward
   OpKind kind = OpKind::Conv;
-  std::string atenName;      // "aten::conv3d", ...
-  int spatialDims = 0;       // 3 for conv3d
-  bool pointwise = false;    // 1x1x1 convolution: a linear layer at every voxel
+  std::string atenName;              // "aten::conv3d", ...
+  int spatialDims = 0;               // 3 for conv3d
+  bool pointwise = false;            // 1x1x1 convolution: a linear layer at every voxel
   std::vector<int64_t> weightShape;  // empty for activation matmuls
   int64_t weightChannelAxis = 0;     // "per output channel" axis of the weight
   int activationSlots = 1;           // node inputs quantized as activations (2 for matmul)
   std::vector<int> slotInputIndex;   // node input index of each slot
   int weightInputIndex = -1;
-  int64_t parameters = 0;            // weight elements
+  int64_t parameters = 0;  // weight elements
   // Dims each activation slot's dynamic (per-token / per-column) scale reduces over: the
   // contracted dims of that operand (-1 for a linear input, -2 for the right operand of a
   // matmul; an einsum operand's contracted indices, possibly several). Negative dims count
@@ -65,11 +65,11 @@ std::string opLabel(const QuantOp& op);
 
 // A contraction of the graph the engine cannot quantize: it runs in FP32 under any config.
 struct UnsupportedContraction {
-  int position = 0;        // among all contractions, graph order
-  std::string name;        // module path and kind, like op names
+  int position = 0;  // among all contractions, graph order
+  std::string name;  // module path and kind, like op names
   std::string modulePath;
   std::string atenName;
-  std::string reason;      // "einsum with 3 operands", ...
+  std::string reason;  // "einsum with 3 operands", ...
 };
 
 class QuantizableGraph {

@@ -48,7 +48,7 @@ bool mayHoldTensor(const c10::TypePtr& t) {
 bool noTensorWorkBetween(Node* first, Node* last) {
   for (Node* k = first->next(); k != last; k = k->next()) {
     if (k->kind() == c10::prim::Return) return false;  // `last` is not after `first`
-    if (k->kind() == c10::prim::Constant) continue;     // e.g. a frozen weight: touches nothing
+    if (k->kind() == c10::prim::Constant) continue;    // e.g. a frozen weight: touches nothing
     for (const Value* v : k->inputs())
       if (mayHoldTensor(v->type())) return false;
     for (const Value* v : k->outputs())
@@ -153,8 +153,7 @@ ActivationPlan planFor(const QuantOp& op, int slot, const QuantConfig& config, c
   plan.bits = p.activationBits;
   plan.symmetric = config.symmetric;
   switch (schemeFor(op, config)) {
-    case Scheme::None:
-      return plan;
+    case Scheme::None: return plan;
     case Scheme::DynamicToken:
       plan.mode = ActivationPlan::Mode::Dynamic;
       // Conv inputs [N,C,D,H,W] reduce over channels (per voxel); linear inputs [..,T,C]
@@ -164,9 +163,12 @@ ActivationPlan planFor(const QuantOp& op, int slot, const QuantConfig& config, c
         plan.dynamicDim = 1;
       } else {
         const std::vector<int64_t>& dims = op.slotReduceDims[static_cast<size_t>(slot)];
-        if (dims.size() == 1) plan.dynamicDim = dims[0];
-        else if (!dims.empty()) plan.dynamicDims = dims;
-        else plan.dynamicDim = (op.kind == OpKind::ActivationMatmul && slot == 1) ? -2 : -1;
+        if (dims.size() == 1)
+          plan.dynamicDim = dims[0];
+        else if (!dims.empty())
+          plan.dynamicDims = dims;
+        else
+          plan.dynamicDim = (op.kind == OpKind::ActivationMatmul && slot == 1) ? -2 : -1;
       }
       return plan;
     case Scheme::StaticTensor:

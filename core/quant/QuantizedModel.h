@@ -26,8 +26,8 @@ class QuantizedModel : public PatchPredictor {
   // environment turns it off for every model (A/B measurements).
   // `adjusted`: weights and biases a method chose (quant/WeightMethods.h) replace the
   // round-to-nearest weights and the graph's biases of the ops it names.
-  QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, ModelMetadata metadata,
-                 QuantConfig config, const CalibrationData* calibration, bool foldActivations = true,
+  QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, ModelMetadata metadata, QuantConfig config,
+                 const CalibrationData* calibration, bool foldActivations = true,
                  const AdjustedWeights* adjusted = nullptr);
 
   torch::Tensor predict(const torch::Tensor& batch) override;

@@ -33,8 +33,7 @@ torch::Tensor contiguousFloat32(const torch::Tensor& x, const char* context) {
   if (!x.defined()) throw Error(std::string(context) + ": tensor is undefined");
   if (!x.device().is_cpu()) throw Error(std::string(context) + ": tensor must be on the CPU");
   if (x.scalar_type() != torch::kFloat)
-    throw Error(std::string(context) + ": tensor must be float32, got " +
-                std::string(c10::toString(x.scalar_type())));
+    throw Error(std::string(context) + ": tensor must be float32, got " + std::string(c10::toString(x.scalar_type())));
   return x.contiguous();
 }
 
@@ -79,8 +78,7 @@ GroupMinMax groupMinMax(const torch::Tensor& x, int64_t axis) {
   } else if (layout.inner == 1) {
     // Channels are the fastest axis: element-wise min/max into one row of C keys.
     const int64_t c = layout.channels;
-    at::parallel_for(0, layout.outer, std::max<int64_t>(1, kGrain / c),
-                     [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, layout.outer, std::max<int64_t>(1, kGrain / c), [&](int64_t begin, int64_t end) {
       std::vector<int32_t> mn(static_cast<size_t>(c), std::numeric_limits<int32_t>::max());
       std::vector<int32_t> mx(static_cast<size_t>(c), std::numeric_limits<int32_t>::min());
       for (int64_t o = begin; o < end; ++o) {
@@ -104,8 +102,7 @@ GroupMinMax groupMinMax(const torch::Tensor& x, int64_t axis) {
     });
   } else {
     const int64_t perChannel = std::max<int64_t>(1, layout.outer * layout.inner);
-    at::parallel_for(0, layout.channels, std::max<int64_t>(1, kGrain / perChannel),
-                     [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, layout.channels, std::max<int64_t>(1, kGrain / perChannel), [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; ++k) {
         float lo = kInf, hi = -kInf;
         for (int64_t o = 0; o < layout.outer; ++o)

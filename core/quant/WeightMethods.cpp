@@ -105,7 +105,8 @@ int64_t keepBetterRows(torch::Tensor& gptq, const torch::Tensor& rtn, const torc
   for (int64_t g = 0; g < groups; ++g) {
     const torch::Tensor& h = hessians[static_cast<size_t>(g)];
     auto rowError = [&](const torch::Tensor& q) {
-      const torch::Tensor d = q.narrow(0, g * perGroup, perGroup).to(torch::kDouble) - exact.narrow(0, g * perGroup, perGroup);
+      const torch::Tensor d = q.narrow(0, g * perGroup, perGroup).to(torch::kDouble) -
+                              exact.narrow(0, g * perGroup, perGroup);
       return (d.matmul(h) * d).sum(1);
     };
     const torch::Tensor worse = rowError(chosen) > rowError(nearest);
@@ -177,21 +178,21 @@ nlohmann::json AdjustedWeights::toJson() const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& r : ops) {
     nlohmann::json o = {{"op", r.op}, {"seconds", r.seconds}};
-    if (r.skipped.empty()) o["applied"] = r.applied;
-    else o["skipped"] = r.skipped;
+    if (r.skipped.empty())
+      o["applied"] = r.applied;
+    else
+      o["skipped"] = r.skipped;
     if (r.dampening > 0) o["dampening"] = r.dampening;
     if (r.rowsKeptRtn > 0) o["rows_kept_rtn"] = r.rowsKeptRtn;
     list.push_back(o);
   }
-  return {{"method", method.id()}, {"title", method.title()}, {"ops", list}, {"seconds", seconds},
-          {"calibration_patches", patches}, {"skipped", skippedCount()}};
+  return {{"method", method.id()}, {"title", method.title()},        {"ops", list},
+          {"seconds", seconds},    {"calibration_patches", patches}, {"skipped", skippedCount()}};
 }
 
-std::shared_ptr<const AdjustedWeights> adjustWeights(std::shared_ptr<const QuantizableGraph> graph,
-                                                     const ModelMetadata& metadata, const QuantConfig& config,
-                                                     const CalibrationData* calibration,
-                                                     const std::vector<torch::Tensor>& patches,
-                                                     const FeedbackStage& stage) {
+std::shared_ptr<const AdjustedWeights> adjustWeights(
+    std::shared_ptr<const QuantizableGraph> graph, const ModelMetadata& metadata, const QuantConfig& config,
+    const CalibrationData* calibration, const std::vector<torch::Tensor>& patches, const FeedbackStage& stage) {
   if (config.method.roundToNearest() || config.precision.floatingPoint) return nullptr;
   if (patches.empty()) throw Error("the method " + config.method.id() + " needs calibration patches");
   const auto t0 = Clock::now();
@@ -240,7 +241,8 @@ std::shared_ptr<const AdjustedWeights> adjustWeights(std::shared_ptr<const Quant
       std::vector<HessianAccumulator> hessians;
       for (int64_t g = 0; g < groups; ++g) hessians.emplace_back(columns);
       // One generator per op and seed: the sampled positions do not depend on other ops.
-      at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(config.calibrationSeed * 1000003ull + op.index);
+      at::Generator generator =
+          at::make_generator<at::CPUGeneratorImpl>(config.calibrationSeed * 1000003ull + op.index);
       QuantizedModel m(graph, metadata, config, calibration, true, result.get());
       const bool reached = tapOpInputs(
           m, op.index, patches,
@@ -293,8 +295,9 @@ std::shared_ptr<const AdjustedWeights> adjustWeights(std::shared_ptr<const Quant
       }
       QuantizedModel m(graph, metadata, config, calibration, true, result.get());
       const torch::Tensor delta = m.quantizedWeight(op.index) - graph->weight(op);
-      const int64_t channels = delta.size(outputChannelAxis(t.contraction.kind)) * 
-                               (t.contraction.kind == ContractionKind::TransposedConvolution ? t.contraction.groups : 1);
+      const int64_t channels =
+          delta.size(outputChannelAxis(t.contraction.kind)) *
+          (t.contraction.kind == ContractionKind::TransposedConvolution ? t.contraction.groups : 1);
       torch::Tensor sum = torch::zeros({channels}, torch::kDouble);
       int64_t count = 0;
       const bool reached = tapOpInputs(

@@ -36,11 +36,9 @@ namespace mqb::quant {
 // Nothing to compute for round-to-nearest (returns null). `patches` are the calibration
 // patches of config.calibrationKey(); `calibration` their statistics (static activation
 // grids). Reports progress per op; cancellable within one forward.
-std::shared_ptr<const AdjustedWeights> adjustWeights(std::shared_ptr<const QuantizableGraph> graph,
-                                                     const ModelMetadata& metadata, const QuantConfig& config,
-                                                     const CalibrationData* calibration,
-                                                     const std::vector<torch::Tensor>& patches,
-                                                     const FeedbackStage& stage);
+std::shared_ptr<const AdjustedWeights> adjustWeights(
+    std::shared_ptr<const QuantizableGraph> graph, const ModelMetadata& metadata, const QuantConfig& config,
+    const CalibrationData* calibration, const std::vector<torch::Tensor>& patches, const FeedbackStage& stage);
 
 // How op `op` applies its weight (stride, padding, ...), read from its graph node; an
 // empty reason when it could be read, else why not.

@@ -31,14 +31,33 @@ const c10::Symbol& cancelPointSymbol() {
 // segmentation network (activations, norms, adds, resampling) costs a fraction of the
 // convolution before it.
 bool isHeavy(const torch::jit::Node* n) {
-  static const std::unordered_set<std::string> kinds = {
-      "aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution", "aten::convolution",
-      "aten::conv_transpose1d", "aten::conv_transpose2d", "aten::conv_transpose3d",
-      "aten::linear", "aten::matmul", "aten::bmm", "aten::mm", "aten::addmm", "aten::einsum",
-      "prim::mkldnn_convolution",
-      "mqb::act", "mqb::act_leaky", "mqb::act_norm", "mqb::out", "mqb::einsum",
-      "quantized::conv1d", "quantized::conv2d", "quantized::conv3d", "quantized::conv_transpose1d",
-      "quantized::conv_transpose2d", "quantized::conv_transpose3d", "quantized::linear"};
+  static const std::unordered_set<std::string> kinds = {"aten::conv1d",
+                                                        "aten::conv2d",
+                                                        "aten::conv3d",
+                                                        "aten::_convolution",
+                                                        "aten::convolution",
+                                                        "aten::conv_transpose1d",
+                                                        "aten::conv_transpose2d",
+                                                        "aten::conv_transpose3d",
+                                                        "aten::linear",
+                                                        "aten::matmul",
+                                                        "aten::bmm",
+                                                        "aten::mm",
+                                                        "aten::addmm",
+                                                        "aten::einsum",
+                                                        "prim::mkldnn_convolution",
+                                                        "mqb::act",
+                                                        "mqb::act_leaky",
+                                                        "mqb::act_norm",
+                                                        "mqb::out",
+                                                        "mqb::einsum",
+                                                        "quantized::conv1d",
+                                                        "quantized::conv2d",
+                                                        "quantized::conv3d",
+                                                        "quantized::conv_transpose1d",
+                                                        "quantized::conv_transpose2d",
+                                                        "quantized::conv_transpose3d",
+                                                        "quantized::linear"};
   return kinds.count(n->kind().toQualString()) != 0;
 }
 
@@ -77,8 +96,7 @@ int countIn(const torch::jit::Block* block) {
 // in-place ops after a convolution) see one tensor and no copy is made. A catch-all kernel:
 // the input may be a dense, oneDNN or quantized tensor.
 TORCH_LIBRARY_FRAGMENT(mqb, m) {
-  m.def(torch::schema("mqb::cancel_point(Tensor(a) x) -> Tensor(a)", c10::AliasAnalysisKind::FROM_SCHEMA),
-        cancelPoint);
+  m.def(torch::schema("mqb::cancel_point(Tensor(a) x) -> Tensor(a)", c10::AliasAnalysisKind::FROM_SCHEMA), cancelPoint);
 }
 
 int insertCancelPoints(torch::jit::Graph& graph) {

@@ -103,7 +103,8 @@ bool rewrite(torch::jit::Graph& graph, torch::jit::Node* norm) {
   if (!isNone(norm->input(3)) || !isNone(norm->input(4))) return false;
   const auto useInputStats = torch::jit::toIValue(norm->input(5));
   const auto eps = torch::jit::toIValue(norm->input(7));
-  if (!useInputStats || !useInputStats->isBool() || !useInputStats->toBool() || !eps || !eps->isDouble()) return false;
+  if (!useInputStats || !useInputStats->isBool() || !useInputStats->toBool() || !eps || !eps->isDouble())
+    return false;
 
   static const auto leaky = c10::Symbol::fromQualString("aten::leaky_relu");
   static const auto leakyInPlace = c10::Symbol::fromQualString("aten::leaky_relu_");

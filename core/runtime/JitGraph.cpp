@@ -6,9 +6,12 @@ std::optional<std::vector<int64_t>> constantIntList(torch::jit::Value* v, int di
   auto iv = torch::jit::toIValue(v);
   if (!iv) return std::nullopt;
   std::vector<int64_t> list;
-  if (iv->isIntList()) list = iv->toIntVector();
-  else if (iv->isInt()) list = {iv->toInt()};
-  else return std::nullopt;
+  if (iv->isIntList())
+    list = iv->toIntVector();
+  else if (iv->isInt())
+    list = {iv->toInt()};
+  else
+    return std::nullopt;
   if (list.size() == 1 && dims > 1) list.assign(static_cast<size_t>(dims), list[0]);
   if (static_cast<int>(list.size()) != dims) return std::nullopt;
   return list;

@@ -21,8 +21,8 @@ struct Cells {
   std::vector<std::string> c;
 };
 
-const std::vector<std::string> kHeader = {"Framework", "Architecture", "Category", "Param", "Precision",
-                                          "Quant-Granularity", "DSC (↓Δ%)", "NSD (↓Δ%)"};
+const std::vector<std::string> kHeader = {"Framework", "Architecture",      "Category",  "Param",
+                                          "Precision", "Quant-Granularity", "DSC (↓Δ%)", "NSD (↓Δ%)"};
 
 const std::vector<std::string> kExecutionHeader = {"Speed-up", "Size"};
 
@@ -81,7 +81,13 @@ std::string latexEscape(const std::string& s) {
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     switch (c) {
-      case '&': case '%': case '$': case '#': case '_': case '{': case '}':
+      case '&':
+      case '%':
+      case '$':
+      case '#':
+      case '_':
+      case '{':
+      case '}':
         out += '\\';
         out += c;
         continue;
@@ -136,7 +142,8 @@ std::string latexTabular(const std::vector<std::string>& header, const TableRows
                          size_t ruleBeforeRow) {
   std::ostringstream s;
   s << "\\begin{tabular}{" << columns << "}\n\\hline\n";
-  for (size_t i = 0; i < header.size(); ++i) s << latexEscape(header[i]) << (i + 1 < header.size() ? " & " : " \\\\\n");
+  for (size_t i = 0; i < header.size(); ++i)
+    s << latexEscape(header[i]) << (i + 1 < header.size() ? " & " : " \\\\\n");
   s << "\\hline\n";
   for (size_t k = 0; k < rows.size(); ++k) {
     if (k == ruleBeforeRow) s << "\\hline\n";
@@ -222,7 +229,8 @@ std::string BenchmarkTable::toCsv() const {
                   r.fp32Nsd, r.agreementDsc, toleranceMm);
     s << nums << csvField(r.model);
     if (execution) {
-      std::snprintf(nums, sizeof nums, ",%s,%.4f,%.4f", r.isRealInt8() ? "real-int8" : "simulated", r.speedup, r.sizeRatio);
+      std::snprintf(nums, sizeof nums, ",%s,%.4f,%.4f", r.isRealInt8() ? "real-int8" : "simulated", r.speedup,
+                    r.sizeRatio);
       s << nums;
     }
     if (hasMethodColumn()) s << "," << csvField(r.method);
@@ -238,7 +246,8 @@ std::string BenchmarkTable::toLatex() const {
   for (const auto& r : rows) cells.push_back(cellsOf(r, execution, hasMethodColumn()));
   std::ostringstream s;
   s << latexTabular(head, cells, std::string(head.size(), 'l'));
-  for (const auto& n : coverageNotes(rows)) s << "\\par{\\footnotesize Quantization coverage: " << latexEscape(n) << "}\n";
+  for (const auto& n : coverageNotes(rows))
+    s << "\\par{\\footnotesize Quantization coverage: " << latexEscape(n) << "}\n";
   return s.str();
 }
 
@@ -269,8 +278,13 @@ nlohmann::json BenchmarkTable::toJson() const {
       jr.back()["size_ratio"] = r.sizeRatio;
     }
   }
-  return {{"format", "medquanbench-table"}, {"tolerance_mm", toleranceMm}, {"volumes", volumes},
-          {"expected_rows", expectedRows}, {"shard", shard}, {"header", header()}, {"rows", jr}};
+  return {{"format", "medquanbench-table"},
+          {"tolerance_mm", toleranceMm},
+          {"volumes", volumes},
+          {"expected_rows", expectedRows},
+          {"shard", shard},
+          {"header", header()},
+          {"rows", jr}};
 }
 
 BenchmarkTable BenchmarkTable::fromJson(const nlohmann::json& j, const std::string& source) {
@@ -338,7 +352,8 @@ BenchmarkTable BenchmarkTable::merge(const std::vector<BenchmarkTable>& parts) {
       t.rows.push_back(r);
     }
   }
-  std::sort(t.rows.begin(), t.rows.end(), [](const BenchmarkRow& a, const BenchmarkRow& b) { return a.order < b.order; });
+  std::sort(t.rows.begin(), t.rows.end(),
+            [](const BenchmarkRow& a, const BenchmarkRow& b) { return a.order < b.order; });
   if (t.expectedRows > 0 && static_cast<int>(t.rows.size()) != t.expectedRows) {
     std::string missing;
     for (int i = 0; i < t.expectedRows; ++i)

@@ -9,18 +9,18 @@
 namespace mqb {
 
 struct BenchmarkRow {
-  int order = 0;              // position in the full sweep (merge sorts by it)
-  std::string model;          // model file
+  int order = 0;      // position in the full sweep (merge sorts by it)
+  std::string model;  // model file
   std::string framework, architecture, category;
   int64_t parameters = 0;
-  std::string precision;      // "FP32", "W8A8"
-  std::string granularity;    // "per-channel", "" for FP32
+  std::string precision;    // "FP32", "W8A8"
+  std::string granularity;  // "per-channel", "" for FP32
   // The quantization method (QuantMethod::id(), SPEC section 10); "" for FP32 rows and for
   // tables swept without methods, which keep the paper's columns.
   std::string method;
-  double dsc = 0, nsd = 0;            // mean over volumes of the mean over organs
-  double fp32Dsc = 0, fp32Nsd = 0;    // the same model's FP32 values
-  double agreementDsc = 0;            // vs the FP32 prediction
+  double dsc = 0, nsd = 0;          // mean over volumes of the mean over organs
+  double fp32Dsc = 0, fp32Nsd = 0;  // the same model's FP32 values
+  double agreementDsc = 0;          // vs the FP32 prediction
   double seconds = 0;
   // Quantized rows: what ran quantized (quant::Coverage::summary(), e.g. "81/105 contractions
   // quantized (92.1 % of the MACs per patch); FP32: 24 unsupported"); shown as a footnote.
@@ -38,8 +38,8 @@ struct BenchmarkTable {
   std::vector<BenchmarkRow> rows;
   double toleranceMm = 2.0;
   std::vector<std::string> volumes;
-  int expectedRows = 0;        // of the full sweep; a shard holds fewer
-  std::string shard;           // "i/N" for a partial result, "" for a full table
+  int expectedRows = 0;  // of the full sweep; a shard holds fewer
+  std::string shard;     // "i/N" for a partial result, "" for a full table
 
   // Whether the table carries the optional Speed-up and Size columns (some real-INT8 row).
   bool hasExecutionColumns() const;

@@ -46,14 +46,16 @@ QuantizationStudy::QuantizationStudy(const StudyInputs& in, Feedback* feedback)
   model_ = std::make_shared<SegmentationModel>(SegmentationModel::load(in.modelPath, in.device));
   volume_ = std::make_shared<const ImageVolume>(readImage(in.volumePath, feedback, in.dicomSeriesUid));
   if (!in.labelsPath.empty()) {
-    LabelVolume t = readLabelMap(in.labelsPath, in.labelMap.empty() ? LabelRemap::identity() : LabelRemap::load(in.labelMap));
+    LabelVolume t =
+        readLabelMap(in.labelsPath, in.labelMap.empty() ? LabelRemap::identity() : LabelRemap::load(in.labelMap));
     truth_ = std::make_shared<const LabelVolume>(alignToGrid(t, volume_->geometry, in.labelsPath));
   }
   graph_ = std::make_shared<const QuantizableGraph>(model_->module(), in.modelPath);
   initialise(FeedbackStage(feedback, 0.0, 1.0, "preparing"));
 }
 
-QuantizationStudy::QuantizationStudy(std::shared_ptr<SegmentationModel> model, std::shared_ptr<const ImageVolume> volume,
+QuantizationStudy::QuantizationStudy(std::shared_ptr<SegmentationModel> model,
+                                     std::shared_ptr<const ImageVolume> volume,
                                      std::shared_ptr<const LabelVolume> groundTruth, double toleranceMm,
                                      InferenceOptions inference, Feedback* feedback)
     : model_(std::move(model)),
@@ -130,7 +132,8 @@ std::shared_ptr<const LabelVolume> QuantizationStudy::fp32Labels() const {
 const std::optional<SegmentationScores>& QuantizationStudy::fp32Scores(Feedback* feedback) {
   if (!fp32Scores_) {
     std::optional<SegmentationScores> s;
-    if (truth_) s = scoreSegmentation(fp32(feedback).labels, *truth_, model_->metadata().classes, toleranceMm_, feedback);
+    if (truth_)
+      s = scoreSegmentation(fp32(feedback).labels, *truth_, model_->metadata().classes, toleranceMm_, feedback);
     fp32Scores_ = s;
   }
   return *fp32Scores_;
@@ -206,7 +209,8 @@ std::shared_ptr<const CalibrationData> QuantizationStudy::cachedCalibration(cons
 }
 
 Fp32Capture& QuantizationStudy::captureFor(const CalibrationKey& key) {
-  for (auto it = captures_.begin(); it != captures_.end();) it = it->first == key ? std::next(it) : captures_.erase(it);
+  for (auto it = captures_.begin(); it != captures_.end();)
+    it = it->first == key ? std::next(it) : captures_.erase(it);
   auto& capture = captures_[key];
   if (!capture) capture = std::make_unique<Fp32Capture>();
   return *capture;
@@ -255,16 +259,15 @@ std::shared_ptr<PatchPredictor> QuantizationStudy::quantizedModel(const QuantCon
     quantizedModel_ = buildInt8(config, calibrationStage);
   } else {
     const bool method = !config.method.roundToNearest() && !config.precision.floatingPoint;
-    const FeedbackStage calStage = method && !cachedMethodWeights(config)
-                                       ? calibrationStage.sub(0.0, 0.2, "calibration")
-                                       : calibrationStage;
+    const FeedbackStage calStage =
+        method && !cachedMethodWeights(config) ? calibrationStage.sub(0.0, 0.2, "calibration") : calibrationStage;
     std::shared_ptr<const CalibrationData> cal;
     if (QuantizedModel::needsCalibration(*graph_, config)) cal = calibration(config.calibrationKey(), calStage);
     const auto adjusted = method ? methodWeights(config, calibrationStage.sub(0.2, 1.0, config.method.title()))
                                  : nullptr;
     // The model keeps a pointer to the calibration: cal stays alive in calibrations_.
-    quantizedModel_ = std::make_shared<QuantizedModel>(graph_, model_->metadata(), config, cal.get(), true,
-                                                       adjusted.get());
+    quantizedModel_ =
+        std::make_shared<QuantizedModel>(graph_, model_->metadata(), config, cal.get(), true, adjusted.get());
   }
   modelConfig_ = config;
   return quantizedModel_;
@@ -282,9 +285,10 @@ std::shared_ptr<const AdjustedWeights> QuantizationStudy::methodWeights(const Qu
   if (config.method.roundToNearest() || config.precision.floatingPoint) return nullptr;
   if (auto cached = cachedMethodWeights(config)) return cached;
   std::shared_ptr<const CalibrationData> cal;
-  if (QuantizedModel::needsCalibration(*graph_, config)) cal = calibration(config.calibrationKey(), stage.sub(0, 0, ""));
-  auto adjusted = adjustWeights(graph_, model_->metadata(), config, cal.get(), calibrationPatches(config.calibrationKey()),
-                                stage);
+  if (QuantizedModel::needsCalibration(*graph_, config))
+    cal = calibration(config.calibrationKey(), stage.sub(0, 0, ""));
+  auto adjusted = adjustWeights(graph_, model_->metadata(), config, cal.get(),
+                                calibrationPatches(config.calibrationKey()), stage);
   std::lock_guard<std::mutex> lock(*mutex_);
   methodWeights_.emplace_front(config, adjusted);
   if (methodWeights_.size() > kMethodCacheSize) methodWeights_.pop_back();
@@ -474,9 +478,8 @@ LayerAnalysis QuantizationStudy::analyze(const QuantConfig& config, int analysis
   const bool needCalibration = !hasCalibration(calKey);
   const bool needMethod = !config.method.roundToNearest() && !config.precision.floatingPoint &&
                           !cachedMethodWeights(config);
-  MultiStepFeedback steps(stage, {{"calibration", needCalibration ? 0.3 : 0.0},
-                                  {"method", needMethod ? 1.0 : 0.0},
-                                  {"analysis", 0.7}});
+  MultiStepFeedback steps(
+      stage, {{"calibration", needCalibration ? 0.3 : 0.0}, {"method", needMethod ? 1.0 : 0.0}, {"analysis", 0.7}});
   Fp32Capture& capture = captureFor(captureKey);
   if (calKey.patches >= 1 && needCalibration && !capture.complete()) {
     // The calibration runs the FP32 model on the analysis patches anyway: their FP32 side

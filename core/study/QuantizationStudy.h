@@ -42,8 +42,8 @@ struct StudyInputs {
   std::string modelPath;
   std::string volumePath;
   std::string dicomSeriesUid;  // the series to read when volumePath is a DICOM folder holding several
-  std::string labelsPath;  // optional ground truth
-  std::string labelMap;    // optional remap table name for the ground truth
+  std::string labelsPath;      // optional ground truth
+  std::string labelMap;        // optional remap table name for the ground truth
   std::string device = "cpu";
   double toleranceMm = 2.0;
   InferenceOptions inference;
@@ -80,8 +80,8 @@ class QuantizationStudy {
   QuantizationStudy(const StudyInputs& inputs, Feedback* feedback = nullptr);
   // The same with an already loaded model and volume.
   QuantizationStudy(std::shared_ptr<SegmentationModel> model, std::shared_ptr<const ImageVolume> volume,
-                    std::shared_ptr<const LabelVolume> groundTruth, double toleranceMm,
-                    InferenceOptions inference, Feedback* feedback = nullptr);
+                    std::shared_ptr<const LabelVolume> groundTruth, double toleranceMm, InferenceOptions inference,
+                    Feedback* feedback = nullptr);
   // The desktop application's form: model and its graph already loaded, names for the tables.
   QuantizationStudy(std::shared_ptr<SegmentationModel> model, std::shared_ptr<const QuantizableGraph> graph,
                     std::shared_ptr<const ImageVolume> volume, std::string volumeName,

@@ -88,12 +88,13 @@ std::string OutputTransaction::stage(const std::string& target) {
   std::error_code ec;
   if (t.has_parent_path() && !fs::exists(t.parent_path(), ec)) {
     fs::create_directories(t.parent_path(), ec);
-    if (ec) throw Error(target + ": cannot write: cannot create folder " + t.parent_path().string() + ": " + ec.message());
+    if (ec)
+      throw Error(target + ": cannot write: cannot create folder " + t.parent_path().string() + ": " + ec.message());
   }
   // A private folder beside the target: writers that add companion files (MetaImage .mhd +
   // .zraw) name them after the file they write, so they stay consistent and move with it.
-  const fs::path folder =
-      t.parent_path() / (".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(id_) + "-output");
+  const fs::path folder = t.parent_path() /
+                          (".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(id_) + "-output");
   const std::string temporary = (folder / t.filename()).string();
   std::lock_guard<std::mutex> lock(registryMutex());
   if (g_processEnding) throw Error(target + ": not written (the program is ending)");

@@ -24,8 +24,7 @@ void Feedback::report(double fraction, const std::string& stage) {
 void FeedbackStage::report(double fraction, const std::string& detail) const {
   if (!parent_) return;
   fraction = std::clamp(fraction, 0.0, 1.0);
-  parent_->report(begin_ + (end_ - begin_) * fraction,
-                  detail.empty() ? label_ : label_ + " " + detail);
+  parent_->report(begin_ + (end_ - begin_) * fraction, detail.empty() ? label_ : label_ + " " + detail);
 }
 
 FeedbackStage FeedbackStage::sub(double begin, double end, const std::string& label) const {

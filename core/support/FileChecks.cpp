@@ -54,8 +54,7 @@ void checkInputPath(const std::string& path, bool folderAllowed, const std::stri
   }
   const std::string kind = kindOf(st.st_mode);
   if (!kind.empty())
-    throw Error(path + ": is " + kind + "; only regular files" + (folderAllowed ? " and folders" : "") +
-                " are read");
+    throw Error(path + ": is " + kind + "; only regular files" + (folderAllowed ? " and folders" : "") + " are read");
   if (::access(path.c_str(), R_OK) != 0) throw Error(path + ": cannot read: " + std::strerror(errno));
 }
 

@@ -33,8 +33,7 @@ TInt integerOf(const nlohmann::json& node, const std::string& source, const std:
           (i < 0 || static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<TInt>::max())))
         return static_cast<TInt>(i);
     }
-    throw Error(source + ": field \"" + field + "\" is " + node.dump() + ", out of range for " +
-                jsonExpected<TInt>());
+    throw Error(source + ": field \"" + field + "\" is " + node.dump() + ", out of range for " + jsonExpected<TInt>());
   }
   if (node.is_number_float()) {
     const double d = node.get<double>();
@@ -49,36 +48,64 @@ TInt integerOf(const nlohmann::json& node, const std::string& source, const std:
 
 }  // namespace
 
-template <> std::string jsonExpected<int>() { return "an integer"; }
-template <> std::string jsonExpected<unsigned>() { return "a non-negative integer"; }
-template <> std::string jsonExpected<int64_t>() { return "an integer"; }
-template <> std::string jsonExpected<double>() { return "a number"; }
-template <> std::string jsonExpected<float>() { return "a number"; }
-template <> std::string jsonExpected<bool>() { return "true or false"; }
-template <> std::string jsonExpected<std::string>() { return "a string"; }
+template <>
+std::string jsonExpected<int>() {
+  return "an integer";
+}
+template <>
+std::string jsonExpected<unsigned>() {
+  return "a non-negative integer";
+}
+template <>
+std::string jsonExpected<int64_t>() {
+  return "an integer";
+}
+template <>
+std::string jsonExpected<double>() {
+  return "a number";
+}
+template <>
+std::string jsonExpected<float>() {
+  return "a number";
+}
+template <>
+std::string jsonExpected<bool>() {
+  return "true or false";
+}
+template <>
+std::string jsonExpected<std::string>() {
+  return "a string";
+}
 
-template <> int jsonAs<int>(const nlohmann::json& n, const std::string& s, const std::string& f) {
+template <>
+int jsonAs<int>(const nlohmann::json& n, const std::string& s, const std::string& f) {
   return integerOf<int>(n, s, f);
 }
-template <> unsigned jsonAs<unsigned>(const nlohmann::json& n, const std::string& s, const std::string& f) {
+template <>
+unsigned jsonAs<unsigned>(const nlohmann::json& n, const std::string& s, const std::string& f) {
   return integerOf<unsigned>(n, s, f);
 }
-template <> int64_t jsonAs<int64_t>(const nlohmann::json& n, const std::string& s, const std::string& f) {
+template <>
+int64_t jsonAs<int64_t>(const nlohmann::json& n, const std::string& s, const std::string& f) {
   return integerOf<int64_t>(n, s, f);
 }
-template <> double jsonAs<double>(const nlohmann::json& n, const std::string& s, const std::string& f) {
+template <>
+double jsonAs<double>(const nlohmann::json& n, const std::string& s, const std::string& f) {
   if (!n.is_number()) wrongType(n, s, f, jsonExpected<double>());
   return n.get<double>();
 }
-template <> float jsonAs<float>(const nlohmann::json& n, const std::string& s, const std::string& f) {
+template <>
+float jsonAs<float>(const nlohmann::json& n, const std::string& s, const std::string& f) {
   if (!n.is_number()) wrongType(n, s, f, jsonExpected<float>());
   return n.get<float>();
 }
-template <> bool jsonAs<bool>(const nlohmann::json& n, const std::string& s, const std::string& f) {
+template <>
+bool jsonAs<bool>(const nlohmann::json& n, const std::string& s, const std::string& f) {
   if (!n.is_boolean()) wrongType(n, s, f, jsonExpected<bool>());
   return n.get<bool>();
 }
-template <> std::string jsonAs<std::string>(const nlohmann::json& n, const std::string& s, const std::string& f) {
+template <>
+std::string jsonAs<std::string>(const nlohmann::json& n, const std::string& s, const std::string& f) {
   if (!n.is_string()) wrongType(n, s, f, jsonExpected<std::string>());
   return n.get<std::string>();
 }
@@ -98,15 +125,16 @@ template <typename T>
 T jsonRequire(const nlohmann::json& obj, const std::string& key, const std::string& source,
               const std::string& fieldPrefix) {
   const std::string field = jsonFieldPath(fieldPrefix, key);
-  if (!obj.is_object()) throw Error(source + ": \"" + (fieldPrefix.empty() ? "(top level)" : fieldPrefix) +
-                                    "\" must be an object holding \"" + key + "\"");
+  if (!obj.is_object())
+    throw Error(source + ": \"" + (fieldPrefix.empty() ? "(top level)" : fieldPrefix) +
+                "\" must be an object holding \"" + key + "\"");
   if (!obj.contains(key)) throw Error(source + ": field \"" + field + "\" is missing");
   return jsonAs<T>(obj[key], source, field);
 }
 
-#define MQB_JSON_FIELD_TYPE(T)                                                                          \
-  template T jsonValue<T>(const nlohmann::json&, const std::string&, const T&, const std::string&,     \
-                          const std::string&);                                                          \
+#define MQB_JSON_FIELD_TYPE(T)                                                                     \
+  template T jsonValue<T>(const nlohmann::json&, const std::string&, const T&, const std::string&, \
+                          const std::string&);                                                     \
   template T jsonRequire<T>(const nlohmann::json&, const std::string&, const std::string&, const std::string&);
 MQB_JSON_FIELD_TYPE(int)
 MQB_JSON_FIELD_TYPE(unsigned)

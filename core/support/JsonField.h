@@ -17,9 +17,11 @@ template <typename T>
 T jsonAs(const nlohmann::json& node, const std::string& source, const std::string& field);
 
 // Defined for int, unsigned, int64_t, double, float, bool and std::string.
-#define MQB_JSON_FIELD_DECLARE(T)                                                        \
-  template <> std::string jsonExpected<T>();                                            \
-  template <> T jsonAs<T>(const nlohmann::json&, const std::string&, const std::string&);
+#define MQB_JSON_FIELD_DECLARE(T) \
+  template <>                     \
+  std::string jsonExpected<T>();  \
+  template <>                     \
+  T jsonAs<T>(const nlohmann::json&, const std::string&, const std::string&);
 MQB_JSON_FIELD_DECLARE(int)
 MQB_JSON_FIELD_DECLARE(unsigned)
 MQB_JSON_FIELD_DECLARE(int64_t)

@@ -35,8 +35,8 @@ std::string bundledModelDir() { return firstExisting("MQB_MODEL_DIR", "models");
 std::string sampleDataDir() {
   if (const char* env = std::getenv("MQB_DATA_DIR"); env && *env) return env;
   std::error_code ec;
-  for (fs::path candidate : {fs::current_path() / ".." / "shared" / "data",
-                             executableDir() / ".." / ".." / ".." / "shared" / "data"}) {
+  for (fs::path candidate :
+       {fs::current_path() / ".." / "shared" / "data", executableDir() / ".." / ".." / ".." / "shared" / "data"}) {
     if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec).string();
   }
   return (fs::current_path() / ".." / "shared" / "data").lexically_normal().string();

@@ -50,8 +50,8 @@ TEST(Cli, VersionAndHelp) {
 TEST(Cli, SegmentWritesPredictionTableAndJson) {
   BandCase c = makeBandCase();
   const std::string pred = c.dir + "/pred.nii.gz", json = c.dir + "/report.json";
-  CliRun r = cli("segment --model " + c.model + " --volume " + c.ct + " --labels " + c.truth +
-              " --out " + pred + " --json " + json + " --quiet");
+  CliRun r = cli("segment --model " + c.model + " --volume " + c.ct + " --labels " + c.truth + " --out " + pred +
+                 " --json " + json + " --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("mean"), std::string::npos);
   EXPECT_NE(r.out.find("NSD@2mm"), std::string::npos);
@@ -122,7 +122,8 @@ TEST(Cli, SegmentsRealCtAndDicomWithGroundTruth) {
   const std::string dir = test::tempDir();
   test::writeBandModel(dir + "/band.pt", test::bandModelMetadata(32, 3.0));
   CliRun r = cli("segment --model " + dir + "/band.pt --volume " + dicom + " --labels " + seg +
-              " --label-map totalsegmentator-to-btcv --out " + dir + "/pred.nii.gz --json " + dir + "/r.json --quiet");
+                 " --label-map totalsegmentator-to-btcv --out " + dir + "/pred.nii.gz --json " + dir +
+                 "/r.json --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   LabelVolume p = readLabelMap(dir + "/pred.nii.gz");
   EXPECT_EQ(p.geometry.size, (std::array<int64_t, 3>{512, 512, 20}));
@@ -140,22 +141,24 @@ TEST(CliQuantization, QuantizeReportsConfigAgreementAndDrop) {
   BandCase c = makeBandCase();
   const std::string json = c.dir + "/q.json";
   CliRun r = cli("quantize --model " + c.model + " --volume " + c.ct + " --labels " + c.truth +
-                 " --precision W8A8 --granularity adaptive --calibration-patches 4 --json " + json +
-                 " --out " + c.dir + "/q.nii.gz --quiet");
+                 " --precision W8A8 --granularity adaptive --calibration-patches 4 --json " + json + " --out " +
+                 c.dir + "/q.nii.gz --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("agreement"), std::string::npos);
   nlohmann::json j = readJson(json);
   EXPECT_EQ(j["config"]["precision"], "W8A8");
   EXPECT_EQ(j["config"]["granularity"], "adaptive");
   EXPECT_GE(j["agreement"]["mean_dsc"].get<double>(), 0.98);
-  for (const char* key : {"organs", "mean_dsc", "mean_nsd", "tolerance_mm", "fp32"}) EXPECT_TRUE(j.contains(key)) << key;
+  for (const char* key : {"organs", "mean_dsc", "mean_nsd", "tolerance_mm", "fp32"})
+    EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_TRUE(fs::exists(c.dir + "/q.nii.gz"));
 }
 
 TEST(CliQuantization, BadQuantizationOptionsAreClearErrors) {
   BandCase c = makeBandCase();
   auto expectError = [&](const std::string& extra, const std::string& needle) {
-    CliRun r = cli("quantize --model " + c.model + " --volume " + c.ct + " " + extra + " --json " + c.dir + "/x.json --quiet");
+    CliRun r = cli("quantize --model " + c.model + " --volume " + c.ct + " " + extra + " --json " + c.dir +
+                   "/x.json --quiet");
     EXPECT_EQ(r.code, 1) << extra << "\n" << r.out;
     EXPECT_NE(r.out.find(needle), std::string::npos) << r.out;
     EXPECT_FALSE(fs::exists(c.dir + "/x.json"));
@@ -171,8 +174,10 @@ TEST(CliQuantization, BadQuantizationOptionsAreClearErrors) {
 TEST(CliQuantization, AnalyzeWritesLayerJson) {
   BandCase c = makeBandCase();
   const std::string json = c.dir + "/layers.json";
-  CliRun r = cli("analyze --model " + c.model + " --volume " + c.ct + " --precision W4A4 --granularity per-tensor "
-                 "--calibration-patches 4 --keep-fp32 1 --json " + json + " --quiet");
+  CliRun r = cli("analyze --model " + c.model + " --volume " + c.ct +
+                 " --precision W4A4 --granularity per-tensor "
+                 "--calibration-patches 4 --keep-fp32 1 --json " +
+                 json + " --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   nlohmann::json j = readJson(json);
   ASSERT_EQ(j["ops"].size(), 2u);
@@ -184,8 +189,9 @@ TEST(CliQuantization, ShardedSweepMergesToTheUnshardedTable) {
   BandCase c = makeBandCase();
   const std::string mixed = c.dir + "/mixed.pt";
   test::writeMixedOpsModel(mixed);
-  const std::string common = "sweep --models " + c.model + "," + mixed + " --volume " + c.ct + " --labels " + c.truth +
-                             " --precisions FP32,W8A8,W3A3 --granularities per-tensor,adaptive --calibration-patches 4 --quiet";
+  const std::string common =
+      "sweep --models " + c.model + "," + mixed + " --volume " + c.ct + " --labels " + c.truth +
+      " --precisions FP32,W8A8,W3A3 --granularities per-tensor,adaptive --calibration-patches 4 --quiet";
   CliRun full = cli(common + " --out " + c.dir + "/full");
   ASSERT_EQ(full.code, 0) << full.out;
   for (const char* ext : {".md", ".csv", ".json", ".tex"}) EXPECT_TRUE(fs::exists(c.dir + "/full" + ext)) << ext;
@@ -210,8 +216,9 @@ TEST(CliQuantization, ShardedSweepMergesToTheUnshardedTable) {
   EXPECT_EQ(t["rows"][1]["cells"][4], "INT W8A8");
   EXPECT_EQ(t["rows"][2]["cells"][5], "Adaptive stratification");
   const std::string md = readText(c.dir + "/full.md");
-  EXPECT_NE(md.find("| Framework | Architecture | Category | Param | Precision | Quant-Granularity | DSC (↓Δ%) | NSD (↓Δ%) |"),
-            std::string::npos);
+  EXPECT_NE(
+      md.find("| Framework | Architecture | Category | Param | Precision | Quant-Granularity | DSC (↓Δ%) | NSD (↓Δ%) |"),
+      std::string::npos);
   EXPECT_NE(md.find("1.000 (--)"), std::string::npos);
 }
 
@@ -238,8 +245,10 @@ TEST(CliQuantization, CoverageIsReportedByInspectQuantizeAndSweep) {
       << i.out;
   EXPECT_NE(i.out.find("axis order:     zyx"), std::string::npos) << i.out;
   const std::string json = c.dir + "/cov.json";
-  CliRun q = cli("quantize --model " + c.model + " --volume " + c.ct + " --precision W8A8 --granularity per-tensor"
-                 " --exclude conv_1 --calibration-patches 2 --json " + json + " --quiet");
+  CliRun q = cli("quantize --model " + c.model + " --volume " + c.ct +
+                 " --precision W8A8 --granularity per-tensor"
+                 " --exclude conv_1 --calibration-patches 2 --json " +
+                 json + " --quiet");
   ASSERT_EQ(q.code, 0) << q.out;
   const nlohmann::json cov = readJson(json)["coverage"];
   EXPECT_EQ(cov["contractions"], 2);
@@ -251,7 +260,8 @@ TEST(CliQuantization, CoverageIsReportedByInspectQuantizeAndSweep) {
   EXPECT_EQ(cov["macs_per_patch"], 16 * 16 * 16 * (2 + 6));
   CliRun s = cli("sweep --models " + c.model + " --volume " + c.ct + " --labels " + c.truth +
                  " --precisions FP32,W8A8 --granularities per-tensor"
-                 " --calibration-patches 2 --quiet --out " + c.dir + "/cov-table");
+                 " --calibration-patches 2 --quiet --out " +
+                 c.dir + "/cov-table");
   ASSERT_EQ(s.code, 0) << s.out;
   EXPECT_NE(readText(c.dir + "/cov-table.md").find("2/2 contractions quantized (100.0 % of the MACs per patch)"),
             std::string::npos);
@@ -362,17 +372,20 @@ void expectEndsWithinTwoSecondsLeavingNothing(const LongRun& r, const std::vecto
 
 TEST(CliSignals, SigtermEndsSegmentWithinTwoSecondsAndWritesNothing) {
   LongRun r = makeLongRun();
-  expectEndsWithinTwoSecondsLeavingNothing(
-      r, {"segment", "--model", r.model, "--volume", r.ct, "--out", r.out + "/p.nii.gz", "--json", r.out + "/r.json", "--quiet"},
-      SIGTERM);
+  expectEndsWithinTwoSecondsLeavingNothing(r,
+                                           {"segment", "--model", r.model, "--volume", r.ct, "--out",
+                                            r.out + "/p.nii.gz", "--json", r.out + "/r.json", "--quiet"},
+                                           SIGTERM);
 }
 
 TEST(CliSignals, SigintEndsQuantizeWithinTwoSecondsAndWritesNothing) {
   LongRun r = makeLongRun();
-  expectEndsWithinTwoSecondsLeavingNothing(
-      r, {"quantize", "--model", r.model, "--volume", r.ct, "--calibration-patches", "4", "--out", r.out + "/q.nii.gz",
-          "--fp32-out", r.out + "/f.nii.gz", "--json", r.out + "/q.json", "--save-calibration", r.out + "/cal.json", "--quiet"},
-      SIGINT);
+  expectEndsWithinTwoSecondsLeavingNothing(r,
+                                           {"quantize", "--model", r.model, "--volume", r.ct, "--calibration-patches",
+                                            "4", "--out", r.out + "/q.nii.gz", "--fp32-out", r.out + "/f.nii.gz",
+                                            "--json", r.out + "/q.json", "--save-calibration", r.out + "/cal.json",
+                                            "--quiet"},
+                                           SIGINT);
 }
 
 namespace {

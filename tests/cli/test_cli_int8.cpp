@@ -39,9 +39,9 @@ TEST(CliInt8, QuantizeRealInt8ReportsSpeedSizeCoverageAndAgreement) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("real INT8 on "), std::string::npos) << r.out;
   nlohmann::json j = nlohmann::json::parse(std::ifstream(json));
-  for (const char* key : {"execution", "engine", "seconds_per_window", "fp32_seconds_per_window", "speedup",
-                          "model_bytes", "fp32_model_bytes", "agreement_with_simulated", "coverage", "mean_dsc",
-                          "agreement", "fp32"})
+  for (const char* key :
+       {"execution", "engine", "seconds_per_window", "fp32_seconds_per_window", "speedup", "model_bytes",
+        "fp32_model_bytes", "agreement_with_simulated", "coverage", "mean_dsc", "agreement", "fp32"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["execution"], "real-int8");
   EXPECT_EQ(j["config"]["execution"], "real-int8");
@@ -52,8 +52,8 @@ TEST(CliInt8, QuantizeRealInt8ReportsSpeedSizeCoverageAndAgreement) {
   EXPECT_EQ(j["model_bytes"].get<int64_t>(), static_cast<int64_t>(fs::file_size(int8Model)));
 
   // Precisions without integer kernels are refused with one line naming the problem.
-  CliRun bad = cli("quantize --model " + c.model + " --volume " + c.ct +
-                   " --execution real-int8 --precision W4A4 --quiet");
+  CliRun bad =
+      cli("quantize --model " + c.model + " --volume " + c.ct + " --execution real-int8 --precision W4A4 --quiet");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.out.find("W8A8"), std::string::npos) << bad.out;
   CliRun unknown = cli("quantize --model " + c.model + " --volume " + c.ct + " --execution turbo --quiet");
@@ -67,7 +67,8 @@ TEST(CliInt8, ExportedZooModelIsSmallerAndSegmentsLikeFp32) {
   MQB_REQUIRE_DATA(ct, "abdomen-ct/example_ct_sm.nii.gz");
   const std::string dir = test::tempDir();
   const std::string out = dir + "/nnunet-int8.pt";
-  CliRun e = cli("export-int8 --model " + zoo + " --volume " + ct + " --calibration-patches 4 --out " + out + " --quiet");
+  CliRun e =
+      cli("export-int8 --model " + zoo + " --volume " + ct + " --calibration-patches 4 --out " + out + " --quiet");
   ASSERT_EQ(e.code, 0) << e.out;
   ASSERT_TRUE(fs::exists(out));
   EXPECT_LE(double(fs::file_size(out)), 0.3 * double(fs::file_size(zoo)));
@@ -87,7 +88,8 @@ TEST(CliInt8, SweepRealInt8AddsRowsWithSpeedupAndSizeColumns) {
   const std::string prefix = c.dir + "/table";
   CliRun r = cli("sweep --models " + c.model + " --volume " + c.ct + " --labels " + c.truth +
                  " --precisions W8A8,W4A4 --granularities per-tensor,per-voxel --calibration-patches 4 --real-int8"
-                 " --out " + prefix + " --quiet");
+                 " --out " +
+                 prefix + " --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   const nlohmann::json j = nlohmann::json::parse(std::ifstream(prefix + ".json"));
   // FP32, W8A8 x 2, W4A4 x 2 simulated, and one real-INT8 row: W8A8 per-tensor (per-voxel and

@@ -61,7 +61,9 @@ void writeDicomSlice(const std::string& path, const DicomSliceSpec& s) {
     return o.str();
   };
   itk::MetaDataDictionary& dict = image->GetMetaDataDictionary();
-  auto set = [&](const char* tag, const std::string& value) { itk::EncapsulateMetaData<std::string>(dict, tag, value); };
+  auto set = [&](const char* tag, const std::string& value) {
+    itk::EncapsulateMetaData<std::string>(dict, tag, value);
+  };
   set("0008|0060", "CT");
   set("0008|0016", "1.2.840.10008.5.1.4.1.1.2");
   set("0008|0018", s.seriesUid + "." + std::to_string(s.instance));

@@ -78,7 +78,8 @@ TEST(GuiBatchCorpus, BadInputsEndTheRunBeforeAnyWindowAndWriteNothing) {
     put<float>(nifti, 400, std::numeric_limits<float>::quiet_NaN());
     gzipTo(nifti, in.dir + "/nan.nii.gz");
   }
-  writeBytes(in.dir + "/bad-session.json", "{\"format\": \"medquanbench-session\", \"version\": 1, \"view\": {\"slice\": \"x\"}}");
+  writeBytes(in.dir + "/bad-session.json",
+             "{\"format\": \"medquanbench-session\", \"version\": 1, \"view\": {\"slice\": \"x\"}}");
 
   struct Case {
     std::string name, args;
@@ -87,20 +88,36 @@ TEST(GuiBatchCorpus, BadInputsEndTheRunBeforeAnyWindowAndWriteNothing) {
   };
   const std::string base = "--model " + in.model + " --volume " + in.ct;
   const std::vector<Case> cases = {
-      {"ground truth on another grid (was a 15 min hang)", base + " --labels " + in.dir + "/other-grid.nii.gz --screenshot " + out,
-       {"other-grid.nii.gz"}, out},
-      {"volume is a named pipe", "--model " + in.model + " --volume " + in.dir + "/pipe.nii.gz --screenshot " + out,
-       {"pipe.nii.gz", "named pipe"}, out},
-      {"volume with NaN", "--model " + in.model + " --volume " + in.dir + "/nan.nii.gz --export-figure " + out, {"nan.nii.gz", "NaN"},
+      {"ground truth on another grid (was a 15 min hang)",
+       base + " --labels " + in.dir + "/other-grid.nii.gz --screenshot " + out,
+       {"other-grid.nii.gz"},
        out},
-      {"missing model", "--model " + in.dir + "/none.pt --volume " + in.ct + " --screenshot " + out, {"none.pt", "not found"}, out},
+      {"volume is a named pipe",
+       "--model " + in.model + " --volume " + in.dir + "/pipe.nii.gz --screenshot " + out,
+       {"pipe.nii.gz", "named pipe"},
+       out},
+      {"volume with NaN",
+       "--model " + in.model + " --volume " + in.dir + "/nan.nii.gz --export-figure " + out,
+       {"nan.nii.gz", "NaN"},
+       out},
+      {"missing model",
+       "--model " + in.dir + "/none.pt --volume " + in.ct + " --screenshot " + out,
+       {"none.pt", "not found"},
+       out},
       {"screenshot is the volume", base + " --screenshot " + in.ct, {"is the input"}, ""},
       {"screenshot is a folder", base + " --screenshot " + in.dir, {"is a folder"}, ""},
-      {"figure with an unknown format", base + " --export-figure " + in.dir + "/fig.xyz", {"fig.xyz", "unknown image format"},
+      {"figure with an unknown format",
+       base + " --export-figure " + in.dir + "/fig.xyz",
+       {"fig.xyz", "unknown image format"},
        in.dir + "/fig.xyz"},
-      {"existing image kept on failure", "--model " + in.model + " --volume " + in.dir + "/pipe.nii.gz --screenshot " + in.dir + "/old.png",
-       {"named pipe"}, ""},
-      {"corrupt session", "--session " + in.dir + "/bad-session.json --screenshot " + out, {"bad-session.json", "view.slice"}, out},
+      {"existing image kept on failure",
+       "--model " + in.model + " --volume " + in.dir + "/pipe.nii.gz --screenshot " + in.dir + "/old.png",
+       {"named pipe"},
+       ""},
+      {"corrupt session",
+       "--session " + in.dir + "/bad-session.json --screenshot " + out,
+       {"bad-session.json", "view.slice"},
+       out},
       {"benchmark with a bad volume", "--benchmark --volume " + in.dir + "/nan.nii.gz", {"nan.nii.gz"}, ""},
   };
   for (const auto& c : cases) {
@@ -109,7 +126,8 @@ TEST(GuiBatchCorpus, BadInputsEndTheRunBeforeAnyWindowAndWriteNothing) {
     EXPECT_EQ(r.code, 1) << c.name << "\n" << r.out;
     ASSERT_EQ(lines.size(), 1u) << c.name << "\n" << r.out;
     EXPECT_EQ(lines[0].rfind("medquanbench: error: ", 0), 0u) << c.name << "\n" << r.out;
-    for (const auto& n : c.needles) EXPECT_NE(lines[0].find(n), std::string::npos) << c.name << ": " << n << "\n" << r.out;
+    for (const auto& n : c.needles)
+      EXPECT_NE(lines[0].find(n), std::string::npos) << c.name << ": " << n << "\n" << r.out;
     if (!c.output.empty()) EXPECT_FALSE(fs::exists(c.output)) << c.name;
   }
   EXPECT_EQ(readBytes(in.dir + "/old.png"), "previous image");
@@ -131,14 +149,30 @@ TEST(SessionFileCorpus, CorruptSessionsAreRefusedNamingTheField) {
       {"view.slice string", [](auto& j) { j["view"]["slice"] = "x"; }, "\"view.slice\" must be an integer"},
       {"view.zoom zero", [](auto& j) { j["view"]["zoom"] = 0; }, "view.zoom"},
       {"view.pan one entry", [](auto& j) { j["view"]["pan"] = {1}; }, "\"view.pan\""},
-      {"view.pan string", [](auto& j) { j["view"]["pan"] = {"a", 1}; }, "\"view.pan[0]\""},
+      {"view.pan string",
+       [](auto& j) {
+         j["view"]["pan"] = {"a", 1};
+       },
+       "\"view.pan[0]\""},
       {"view.label_mode", [](auto& j) { j["view"]["label_mode"] = "glow"; }, "view.label_mode"},
       {"view.hidden_labels", [](auto& j) { j["view"]["hidden_labels"] = {"a"}; }, "\"view.hidden_labels[0]\""},
-      {"view.cursor two entries", [](auto& j) { j["view"]["cursor"] = {1, 2}; }, "\"view.cursor\""},
+      {"view.cursor two entries",
+       [](auto& j) {
+         j["view"]["cursor"] = {1, 2};
+       },
+       "\"view.cursor\""},
       {"view.show_3d string", [](auto& j) { j["view"]["show_3d"] = "yes"; }, "\"view.show_3d\" must be true or false"},
       {"view not an object", [](auto& j) { j["view"] = 5; }, "\"view\" must be an object"},
-      {"inputs.model number", [](auto& j) { j["inputs"] = {{"model", 5}}; }, "\"inputs.model\""},
-      {"inputs.label_map number", [](auto& j) { j["inputs"] = {{"label_map", 5}}; }, "\"inputs.label_map\""},
+      {"inputs.model number",
+       [](auto& j) {
+         j["inputs"] = {{"model", 5}};
+       },
+       "\"inputs.model\""},
+      {"inputs.label_map number",
+       [](auto& j) {
+         j["inputs"] = {{"label_map", 5}};
+       },
+       "\"inputs.label_map\""},
       {"tolerance negative", [](auto& j) { j["nsd_tolerance_mm"] = -1; }, "nsd_tolerance_mm"},
       {"tolerance string", [](auto& j) { j["nsd_tolerance_mm"] = "2"; }, "\"nsd_tolerance_mm\" must be a number"},
   };

@@ -12,8 +12,7 @@
 int main(int argc, char** argv) {
   const char* display = std::getenv("DISPLAY");
   if (!display || !*display) {
-    std::fprintf(stderr,
-                 "GUI tests need an X server: run them through ctest (xvfb-run -a) or set DISPLAY.\n");
+    std::fprintf(stderr, "GUI tests need an X server: run them through ctest (xvfb-run -a) or set DISPLAY.\n");
     return 1;
   }
   mqb::VtkOpenGLView::prepareApplication();  // QT_QPA_PLATFORM=xcb, QT_XCB_GL_INTEGRATION=xcb_glx

@@ -57,17 +57,14 @@ int distinctGreyLevels(const QImage& image) {
   for (int y = 0; y < image.height(); ++y)
     for (int x = 0; x < image.width(); ++x) {
       const QColor c = image.pixelColor(x, y);
-      if (std::abs(c.red() - c.green()) <= 2 && std::abs(c.green() - c.blue()) <= 2)
-        levels.insert(c.green());
+      if (std::abs(c.red() - c.green()) <= 2 && std::abs(c.green() - c.blue()) <= 2) levels.insert(c.green());
     }
   return static_cast<int>(levels.size());
 }
 
 bool isReddish(QColor c) { return c.red() > c.green() + 60 && c.red() > c.blue() + 60; }
 
-bool isGreyish(QColor c) {
-  return std::abs(c.red() - c.green()) <= 6 && std::abs(c.green() - c.blue()) <= 6;
-}
+bool isGreyish(QColor c) { return std::abs(c.red() - c.green()) <= 6 && std::abs(c.green() - c.blue()) <= 6; }
 
 int countPixels(const QImage& image, const std::function<bool(QColor)>& pred) {
   int n = 0;

@@ -20,7 +20,7 @@ TEST(StartupSettings, RememberedSettingsSurviveARoundTripAndDamageFallsBackToDef
   const quant::QuantConfig s = rememberedAdaptive();
   EXPECT_EQ(rememberedSettings(s.toJson().dump()), s);
   EXPECT_EQ(rememberedSettings(""), quant::QuantConfig());
-  EXPECT_EQ(rememberedSettings("{\"precision\": \"W"), quant::QuantConfig());        // truncated
+  EXPECT_EQ(rememberedSettings("{\"precision\": \"W"), quant::QuantConfig());                // truncated
   EXPECT_EQ(rememberedSettings("{\"granularity\": \"per-galaxy\"}"), quant::QuantConfig());  // outdated value
 }
 

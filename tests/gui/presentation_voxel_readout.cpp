@@ -29,8 +29,7 @@ VoxelLayers layers() {
 }
 
 TEST(VoxelReadout, NamesEveryLayerAtTheVoxel) {
-  EXPECT_EQ(describeVoxel(layers(), 1, 0, 1),
-            "voxel (1, 0, 1)   HU 400   FP32: liver   W4A4: liver   GT: background");
+  EXPECT_EQ(describeVoxel(layers(), 1, 0, 1), "voxel (1, 0, 1)   HU 400   FP32: liver   W4A4: liver   GT: background");
 }
 
 TEST(VoxelReadout, MarksDisagreementAndUnknownIds) {

@@ -554,10 +554,10 @@ TEST(HeadlessExportTest, CommandLineWritesTheFigureAndExitsZero) {
   proc.setProcessChannelMode(QProcess::MergedChannels);
   QElapsedTimer t;
   t.start();
-  proc.start(MQB_APP_BINARY, {"--model", QString::fromStdString(model), "--volume", QString::fromStdString(dir) + "/ct.nii.gz",
-                              "--labels", QString::fromStdString(dir) + "/gt.nii.gz", "--precision", "W4A4",
-                              "--granularity", "adaptive", "--export-figure", out, "--export-scale", "2",
-                              "--screenshot", shot, "--no-autosave"});
+  proc.start(MQB_APP_BINARY,
+             {"--model", QString::fromStdString(model), "--volume", QString::fromStdString(dir) + "/ct.nii.gz",
+              "--labels", QString::fromStdString(dir) + "/gt.nii.gz", "--precision", "W4A4", "--granularity",
+              "adaptive", "--export-figure", out, "--export-scale", "2", "--screenshot", shot, "--no-autosave"});
   ASSERT_TRUE(proc.waitForFinished(180000));
   const QString log = QString::fromLocal8Bit(proc.readAll());
   std::printf("headless run: %lld ms\n%s", static_cast<long long>(t.elapsed()), qPrintable(log));
@@ -576,8 +576,8 @@ TEST(HeadlessExportTest, CommandLineWritesTheFigureAndExitsZero) {
   guitest::saveScreenshot(window, "headless_window");
 
   // Bad options: a clear message and a non-zero exit, no window needed.
-  proc.start(MQB_APP_BINARY, {"--precision", "W1A1", "--volume", QString::fromStdString(dir) + "/ct.nii.gz",
-                              "--export-figure", out});
+  proc.start(MQB_APP_BINARY,
+             {"--precision", "W1A1", "--volume", QString::fromStdString(dir) + "/ct.nii.gz", "--export-figure", out});
   ASSERT_TRUE(proc.waitForFinished(60000));
   const QString bad = QString::fromLocal8Bit(proc.readAll());
   EXPECT_NE(proc.exitCode(), 0);

@@ -49,13 +49,12 @@ QColor pixelAtVoxel(const QImage& img, const SliceView& v, double x, double y, d
 }
 
 void sendWheel(QWidget* w, QPointF pos, int delta, Qt::KeyboardModifiers mods = Qt::NoModifier) {
-  QWheelEvent ev(pos, w->mapToGlobal(pos), QPoint(), QPoint(0, delta), Qt::NoButton, mods,
-                 Qt::NoScrollPhase, false);
+  QWheelEvent ev(pos, w->mapToGlobal(pos), QPoint(), QPoint(0, delta), Qt::NoButton, mods, Qt::NoScrollPhase, false);
   QApplication::sendEvent(w, &ev);
 }
 
-void sendMouse(QWidget* w, QEvent::Type type, QPointF pos, Qt::MouseButton button,
-               Qt::MouseButtons buttons, Qt::KeyboardModifiers mods = Qt::NoModifier) {
+void sendMouse(QWidget* w, QEvent::Type type, QPointF pos, Qt::MouseButton button, Qt::MouseButtons buttons,
+               Qt::KeyboardModifiers mods = Qt::NoModifier) {
   QMouseEvent ev(type, pos, w->mapToGlobal(pos), button, buttons, mods);
   QApplication::sendEvent(w, &ev);
 }
@@ -323,8 +322,8 @@ TEST_F(SliceViewTest, MouseCursorAndCoordinates) {
   // The rendered picture agrees with the mapping: the ball is red where we computed it.
   view->setLabelsVisible(true);
   const QImage panned2 = grab(*view);
-  EXPECT_TRUE(mqb::guitest::isReddish(
-      pixelAtVoxel(panned2, *view, Phantom::ballX + 3, Phantom::ballY + 3, Phantom::ballZ)));
+  EXPECT_TRUE(mqb::guitest::isReddish(pixelAtVoxel(panned2, *view, Phantom::ballX + 3, Phantom::ballY + 3,
+                                                   Phantom::ballZ)));
 }
 
 TEST(ViewLinkTest, LinkedViewsFollowEachOther) {
@@ -396,8 +395,7 @@ TEST(ViewLinkTest, CursorDrivesOrthogonalSlices) {
   QWidget window;
   auto* layout = new QHBoxLayout(&window);
   QList<SliceView*> views;
-  for (auto o : {SliceView::Orientation::Axial, SliceView::Orientation::Coronal,
-                 SliceView::Orientation::Sagittal}) {
+  for (auto o : {SliceView::Orientation::Axial, SliceView::Orientation::Coronal, SliceView::Orientation::Sagittal}) {
     auto* v = new SliceView;
     v->setImage(phantom.image);
     v->setOrientation(o);
@@ -412,11 +410,10 @@ TEST(ViewLinkTest, CursorDrivesOrthogonalSlices) {
   axial->setSlice(Phantom::ballZ);
   QTest::mouseClick(axial, Qt::LeftButton, Qt::NoModifier,
                     axial->widgetPosOfVoxel(Phantom::ballX, 30, Phantom::ballZ).toPoint());
-  EXPECT_EQ(views[1]->slice(), 30);             // coronal = y
+  EXPECT_EQ(views[1]->slice(), 30);              // coronal = y
   EXPECT_EQ(views[2]->slice(), Phantom::ballX);  // sagittal = x
   EXPECT_EQ(axial->slice(), Phantom::ballZ);
-  for (SliceView* v : views)
-    EXPECT_EQ(v->cursorVoxel(), (std::array<int, 3>{Phantom::ballX, 30, Phantom::ballZ}));
+  for (SliceView* v : views) EXPECT_EQ(v->cursorVoxel(), (std::array<int, 3>{Phantom::ballX, 30, Phantom::ballZ}));
 
   QImage all(3 * 300 + 8, 320, QImage::Format_RGB32);
   all.fill(Qt::white);
@@ -432,8 +429,7 @@ TEST(ViewLinkTest, CursorDrivesOrthogonalSlices) {
   mqb::guitest::saveScreenshot(all, "orthogonal_views");
   // The sagittal view now cuts through the ball (sampled off the crosshair lines).
   const QImage sag = grab(*views[2]);
-  EXPECT_TRUE(mqb::guitest::isReddish(
-      pixelAtVoxel(sag, *views[2], Phantom::ballX, Phantom::ballY, Phantom::ballZ + 2)));
+  EXPECT_TRUE(mqb::guitest::isReddish(pixelAtVoxel(sag, *views[2], Phantom::ballX, Phantom::ballY, Phantom::ballZ + 2)));
 }
 
 TEST(VtkOpenGLViewTest, SurvivesReparentingToAnotherWindow) {
@@ -448,8 +444,7 @@ TEST(VtkOpenGLViewTest, SurvivesReparentingToAnotherWindow) {
   l1->addWidget(view);
   showAndWait(first.get());
   const QImage before = grab(*view);
-  ASSERT_TRUE(mqb::guitest::isReddish(
-      pixelAtVoxel(before, *view, Phantom::ballX, Phantom::ballY, Phantom::ballZ)));
+  ASSERT_TRUE(mqb::guitest::isReddish(pixelAtVoxel(before, *view, Phantom::ballX, Phantom::ballY, Phantom::ballZ)));
 
   // Moving a QOpenGLWidget to another top-level window destroys its GL context
   // (aboutToBeDestroyed) and creates a new one.
@@ -461,8 +456,7 @@ TEST(VtkOpenGLViewTest, SurvivesReparentingToAnotherWindow) {
   const QImage after = grab(*view);
   mqb::guitest::saveScreenshot(after, "after_reparent");
   EXPECT_GT(mqb::guitest::distinctGreyLevels(after), 30);
-  EXPECT_TRUE(mqb::guitest::isReddish(
-      pixelAtVoxel(after, *view, Phantom::ballX, Phantom::ballY, Phantom::ballZ)));
+  EXPECT_TRUE(mqb::guitest::isReddish(pixelAtVoxel(after, *view, Phantom::ballX, Phantom::ballY, Phantom::ballZ)));
   EXPECT_EQ(view->grabScaled(2, false).size(), view->deviceSize() * 2);
 }
 

@@ -19,10 +19,7 @@ using namespace mqb;
 using mqb::guitest::countPixels;
 using mqb::guitest::Phantom;
 
-namespace {
-
-
-}  // namespace
+namespace {}  // namespace
 
 TEST(SliceRendererTest, AxialMappingColoursAndAspect) {
   const Phantom p = guitest::makePhantom();
@@ -141,12 +138,11 @@ TEST(SliceCompositorTest, ComposesEachOrientationInIndexOrder) {
 TEST(SliceCompositorTest, DifferenceColourNeverMatchesAnOrganColour) {
   EXPECT_EQ(differenceColorFor(guitest::phantomClasses()), QColor(255, 0, 255));  // red and green organs
   // BTCV colours: the liver is magenta.
-  const ClassList btcv = {{0, "background", {0, 0, 0}},     {1, "spleen", {255, 0, 0}},
-                          {2, "right kidney", {0, 255, 0}}, {3, "left kidney", {0, 0, 255}},
-                          {4, "gallbladder", {255, 255, 0}}, {5, "esophagus", {0, 255, 255}},
-                          {6, "liver", {255, 0, 255}},      {7, "stomach", {255, 239, 213}},
-                          {8, "aorta", {0, 0, 205}},        {9, "ivc", {205, 133, 63}},
-                          {10, "veins", {210, 180, 140}},   {11, "pancreas", {102, 205, 170}}};
+  const ClassList btcv = {
+      {0, "background", {0, 0, 0}},    {1, "spleen", {255, 0, 0}},        {2, "right kidney", {0, 255, 0}},
+      {3, "left kidney", {0, 0, 255}}, {4, "gallbladder", {255, 255, 0}}, {5, "esophagus", {0, 255, 255}},
+      {6, "liver", {255, 0, 255}},     {7, "stomach", {255, 239, 213}},   {8, "aorta", {0, 0, 205}},
+      {9, "ivc", {205, 133, 63}},      {10, "veins", {210, 180, 140}},    {11, "pancreas", {102, 205, 170}}};
   const QColor c = differenceColorFor(btcv);
   EXPECT_NE(c, QColor(255, 0, 255));
   for (const auto& k : btcv) {
@@ -250,9 +246,8 @@ TEST(AppOptionsTest, ParsesTheDocumentedCommandLine) {
   QString msg;
   bool exitNow = true;
   ASSERT_TRUE(gui::parseAppOptions({"medquanbench", "--model", "m.pt", "--volume", "ct.nii.gz", "--labels", "gt.nii.gz",
-                                    "--label-map", "totalsegmentator-to-btcv", "--precision", "W4A4",
-                                    "--granularity", "adaptive", "--export-figure", "out.png", "--export-scale", "2",
-                                    "extra.json"},
+                                    "--label-map", "totalsegmentator-to-btcv", "--precision", "W4A4", "--granularity",
+                                    "adaptive", "--export-figure", "out.png", "--export-scale", "2", "extra.json"},
                                    o, msg, &exitNow))
       << msg.toStdString();
   EXPECT_FALSE(exitNow);
@@ -262,7 +257,8 @@ TEST(AppOptionsTest, ParsesTheDocumentedCommandLine) {
   EXPECT_EQ(o.exportScale, 2);
   EXPECT_TRUE(o.batch());
   EXPECT_EQ(o.files, QStringList{"extra.json"});
-  EXPECT_FALSE(gui::parseAppOptions({"medquanbench", "--export-scale", "0", "--export-figure", "x.png"}, o, msg, nullptr));
+  EXPECT_FALSE(gui::parseAppOptions({"medquanbench", "--export-scale", "0", "--export-figure", "x.png"}, o, msg,
+                                    nullptr));
   EXPECT_TRUE(msg.contains("export-scale"));
   EXPECT_FALSE(gui::parseAppOptions({"medquanbench", "--labels", "gt.nii.gz"}, o, msg, nullptr));
   EXPECT_FALSE(gui::parseAppOptions({"medquanbench", "--bogus"}, o, msg, nullptr));

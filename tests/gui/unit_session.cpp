@@ -559,7 +559,8 @@ TEST(TableExportTest, ComparisonTableFormats) {
   EXPECT_NE(bench.find("| INT W4A4 | Adaptive stratification | 0.450 (50.0%) | 0.880 (10.0%↑) |"), std::string::npos)
       << bench;
   EXPECT_NE(bench.find("NSD tolerance"), std::string::npos) << bench;
-  const nlohmann::json bj = nlohmann::json::parse(formatBenchmarkRows(t, w4a4(quant::Granularity::Adaptive), TableFormat::Json));
+  const nlohmann::json bj =
+      nlohmann::json::parse(formatBenchmarkRows(t, w4a4(quant::Granularity::Adaptive), TableFormat::Json));
   EXPECT_EQ(bj["rows"].size(), 2u);
   const nlohmann::json cj = nlohmann::json::parse(formatComparisonTable(t, TableFormat::Json));
   EXPECT_EQ(cj["organs"].size(), 2u);

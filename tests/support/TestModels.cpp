@@ -8,22 +8,21 @@
 namespace mqb::test {
 
 nlohmann::json bandModelMetadata(int patch, double spacingMm) {
-  return {
-      {"format_version", 1},
-      {"name", "band-test-model"},
-      {"framework", "test"},
-      {"architecture", "pointwise"},
-      {"category", "CNN"},
-      {"classes",
-       {{{"id", 0}, {"name", "background"}, {"color", {0, 0, 0}}},
-        {{"id", 1}, {"name", "low"}, {"color", {255, 0, 0}}},
-        {{"id", 2}, {"name", "high"}, {"color", {0, 255, 0}}}}},
-      {"input_channels", 1},
-      {"patch_size", {patch, patch, patch}},
-      {"target_spacing", {spacingMm, spacingMm, spacingMm}},
-      {"orientation", "LPS"},
-      {"preprocessing", {{"type", "clip_scale"}, {"clip", {-175, 250}}, {"range", {0, 1}}}},
-      {"output", {{"type", "logits"}, {"channels", 3}}}};
+  return {{"format_version", 1},
+          {"name", "band-test-model"},
+          {"framework", "test"},
+          {"architecture", "pointwise"},
+          {"category", "CNN"},
+          {"classes",
+           {{{"id", 0}, {"name", "background"}, {"color", {0, 0, 0}}},
+            {{"id", 1}, {"name", "low"}, {"color", {255, 0, 0}}},
+            {{"id", 2}, {"name", "high"}, {"color", {0, 255, 0}}}}},
+          {"input_channels", 1},
+          {"patch_size", {patch, patch, patch}},
+          {"target_spacing", {spacingMm, spacingMm, spacingMm}},
+          {"orientation", "LPS"},
+          {"preprocessing", {{"type", "clip_scale"}, {"clip", {-175, 250}}, {"range", {0, 1}}}},
+          {"output", {{"type", "logits"}, {"channels", 3}}}};
 }
 
 namespace {
@@ -41,8 +40,7 @@ void save(torch::jit::Module& m, const std::string& path, const nlohmann::json& 
 
 }  // namespace
 
-void writeBandModel(const std::string& path, const nlohmann::json& metadata, bool sidecar,
-                    int outputChannels) {
+void writeBandModel(const std::string& path, const nlohmann::json& metadata, bool sidecar, int outputChannels) {
   torch::jit::Module m("BandModel");
   // h0 = relu(x - 0.35), h1 = relu(x - 0.65)
   m.register_parameter("w1", torch::ones({2, 1, 1, 1, 1}), false);
@@ -103,8 +101,8 @@ void writeMixedOpsModel(const std::string& path, uint64_t seed) {
   )JIT");
   torch::jit::Module up = convModule("Up", he({16, 8, 2, 2, 2}, 128), torch::randn({8}) * 0.1,
                                      "torch.conv_transpose3d(x, self.weight, self.bias, [2, 2, 2])");
-  torch::jit::Module head = convModule("Head", he({3, 8, 1, 1, 1}, 8), torch::randn({3}) * 0.1,
-                                       "torch.conv3d(x, self.weight, self.bias)");
+  torch::jit::Module head =
+      convModule("Head", he({3, 8, 1, 1, 1}, 8), torch::randn({3}) * 0.1, "torch.conv3d(x, self.weight, self.bias)");
   torch::jit::Module net("MixedNet");
   net.register_module("enc", enc);
   net.register_module("down", down);
@@ -132,7 +130,8 @@ void writeConvChainModel(const std::string& path, int patch, int channels, int l
   std::string body = "def forward(self, x):\n    h = x\n";
   for (int i = 0; i < layers; ++i) {
     const int64_t in = i == 0 ? 1 : channels, out = i == layers - 1 ? 3 : channels;
-    m.register_parameter("w" + std::to_string(i), torch::randn({out, in, 3, 3, 3}) * std::sqrt(2.0 / (27.0 * in)), false);
+    m.register_parameter("w" + std::to_string(i), torch::randn({out, in, 3, 3, 3}) * std::sqrt(2.0 / (27.0 * in)),
+                         false);
     m.register_parameter("b" + std::to_string(i), torch::zeros({out}), false);
     const std::string conv = "torch.conv3d(h, self.w" + std::to_string(i) + ", self.b" + std::to_string(i) +
                              ", [1, 1, 1], [1, 1, 1])";

@@ -17,8 +17,8 @@ std::string tempDir();
 }  // namespace mqb::test
 
 // Skips the current test with a clear message when a sample-data file is missing.
-#define MQB_REQUIRE_DATA(var, relative)                                                      \
-  const std::string var = ::mqb::test::dataFile(relative);                                   \
-  if (var.empty())                                                                           \
-    GTEST_SKIP() << "sample data " << (relative) << " not found under "                      \
-                 << ::mqb::test::dataDir() << " (set MQB_DATA_DIR to the shared data folder)";
+#define MQB_REQUIRE_DATA(var, relative)                                                           \
+  const std::string var = ::mqb::test::dataFile(relative);                                        \
+  if (var.empty())                                                                                \
+    GTEST_SKIP() << "sample data " << (relative) << " not found under " << ::mqb::test::dataDir() \
+                 << " (set MQB_DATA_DIR to the shared data folder)";

@@ -46,12 +46,10 @@ Synthetic makeSynthetic() {
     for (int y = 0; y < g.size[1]; ++y)
       for (int x = 0; x < g.size[0]; ++x) {
         const double px = x * 1.5, py = y * 1.5, pz = z * 3.0;
-        const double body = std::pow((px - cx) / 85, 2) + std::pow((py - cy) / 65, 2) +
-                            std::pow((pz - cz) / 120, 2);
+        const double body = std::pow((px - cx) / 85, 2) + std::pow((py - cy) / 65, 2) + std::pow((pz - cz) / 120, 2);
         if (body > 1) continue;
         float hu = static_cast<float>(20 + 30 * std::sin(px / 9) * std::cos(py / 11));
-        const double liver = std::pow((px - 60) / 35, 2) + std::pow((py - 70) / 25, 2) +
-                             std::pow((pz - cz) / 50, 2);
+        const double liver = std::pow((px - 60) / 35, 2) + std::pow((py - 70) / 25, 2) + std::pow((pz - cz) / 50, 2);
         const double bone = std::pow(px - 125, 2) + std::pow(py - 100, 2) + std::pow(pz - cz, 2);
         if (liver < 1) {
           hu = 60.f;
@@ -86,8 +84,8 @@ int main(int argc, char** argv) {
   grid->setSpacing(2);
   QList<mqb::SliceView*> views;
   const mqb::SliceView::Orientation orientations[4] = {
-      mqb::SliceView::Orientation::Axial, mqb::SliceView::Orientation::Axial,
-      mqb::SliceView::Orientation::Coronal, mqb::SliceView::Orientation::Sagittal};
+      mqb::SliceView::Orientation::Axial, mqb::SliceView::Orientation::Axial, mqb::SliceView::Orientation::Coronal,
+      mqb::SliceView::Orientation::Sagittal};
   for (int i = 0; i < 4; ++i) {
     auto* v = new mqb::SliceView;
     v->setImage(data.image);
@@ -101,10 +99,9 @@ int main(int argc, char** argv) {
     grid->addWidget(v, i / 2, i % 2);
     views << v;
   }
-  mqb::ViewLink::link(views, mqb::ViewLink::Options{mqb::ViewLink::Slice, mqb::ViewLink::Camera,
-                                                    mqb::ViewLink::Cursor,
-                                                    mqb::ViewLink::CursorSetsSlices,
-                                                    mqb::ViewLink::WindowLevel},
+  mqb::ViewLink::link(views,
+                      mqb::ViewLink::Options{mqb::ViewLink::Slice, mqb::ViewLink::Camera, mqb::ViewLink::Cursor,
+                                             mqb::ViewLink::CursorSetsSlices, mqb::ViewLink::WindowLevel},
                       &window);
   window.setCentralWidget(central);
 
@@ -124,9 +121,7 @@ int main(int argc, char** argv) {
     for (auto* v : views)
       v->setLabelMode(i == 0 ? mqb::SliceView::LabelMode::Fill : mqb::SliceView::LabelMode::Outline);
   });
-  tools->addAction("Grab 2x PNG", [views] {
-    views.first()->grabScaled(2, true).save("slice_view_demo_2x.png");
-  });
+  tools->addAction("Grab 2x PNG", [views] { views.first()->grabScaled(2, true).save("slice_view_demo_2x.png"); });
   for (auto* v : views) {
     QObject::connect(v, &mqb::SliceView::voxelHovered, [&window](int x, int y, int z, double hu, int label) {
       if (x < 0) {

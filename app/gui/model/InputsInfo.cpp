@@ -37,19 +37,20 @@ std::vector<int> labelsPresent(const LabelVolume& labels) {
 InfoSection modelSection(const ModelInfo& info) {
   const ModelMetadata& m = info.metadata;
   InfoSection s{"Model", {}};
-  s.rows = {{"Name", m.name},
-            {"File", info.path},
-            {"Framework", m.framework},
-            {"Architecture", m.architecture},
-            {"Category", m.category},
-            {"Parameters", formatParameterCount(info.parameterCount) + " (" + std::to_string(info.parameterCount) + ")"},
-            {"Classes", std::to_string(m.classes.size())},
-            {"Patch (D,H,W)", std::to_string(m.patchSize[0]) + " x " + std::to_string(m.patchSize[1]) + " x " +
-                                  std::to_string(m.patchSize[2])},
-            {"Target spacing", spacingText(m.targetSpacing, 6)},
-            {"Orientation", m.orientation},
-            {"Preprocessing", m.preprocessing.describe()},
-            {"Quantizable ops", std::to_string(info.ops.size())}};
+  s.rows = {
+      {"Name", m.name},
+      {"File", info.path},
+      {"Framework", m.framework},
+      {"Architecture", m.architecture},
+      {"Category", m.category},
+      {"Parameters", formatParameterCount(info.parameterCount) + " (" + std::to_string(info.parameterCount) + ")"},
+      {"Classes", std::to_string(m.classes.size())},
+      {"Patch (D,H,W)", std::to_string(m.patchSize[0]) + " x " + std::to_string(m.patchSize[1]) + " x " +
+                            std::to_string(m.patchSize[2])},
+      {"Target spacing", spacingText(m.targetSpacing, 6)},
+      {"Orientation", m.orientation},
+      {"Preprocessing", m.preprocessing.describe()},
+      {"Quantizable ops", std::to_string(info.ops.size())}};
   if (!m.description.empty()) s.rows.push_back({"Description", m.description});
   return s;
 }

@@ -44,12 +44,11 @@ LayerPlotRows layerPlotRows(const quant::LayerAnalysisRows& result, LayerMetric 
         p.isolated.push_back(l.isolatedCosine);
         p.cumulative.push_back(l.cumulativeCosine);
         break;
-      case LayerMetric::DistributionShift:
-        p.isolated.push_back(l.shift);
-        break;
+      case LayerMetric::DistributionShift: p.isolated.push_back(l.shift); break;
     }
-    p.tooltips.push_back("<b>" + escapeHtml(l.op) + "</b><br>isolated SQNR " + fixed(l.isolatedSqnrDb, 1) + " dB<br>cumulative SQNR " +
-                         fixed(l.cumulativeSqnrDb, 1) + " dB<br>shift " + general(l.shift, 3));
+    p.tooltips.push_back("<b>" + escapeHtml(l.op) + "</b><br>isolated SQNR " + fixed(l.isolatedSqnrDb, 1) +
+                         " dB<br>cumulative SQNR " + fixed(l.cumulativeSqnrDb, 1) + " dB<br>shift " +
+                         general(l.shift, 3));
   }
   if (!cumulative) p.cumulative.clear();
   const int k = std::min<int>(std::max(keepCount, 0), static_cast<int>(result.sensitivity.size()));

@@ -13,7 +13,7 @@ namespace mqb::gui {
 enum class LayerMetric { SqnrDb, Mse, Cosine, DistributionShift };
 
 const std::vector<LayerMetric>& allLayerMetrics();  // combo-box order
-std::string displayName(LayerMetric metric);         // "SQNR (dB)", ...
+std::string displayName(LayerMetric metric);        // "SQNR (dB)", ...
 // Distribution shift is a property of the op input only: no cumulative (graph-wise) series.
 bool hasCumulativeSeries(LayerMetric metric);
 

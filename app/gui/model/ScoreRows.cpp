@@ -44,7 +44,8 @@ ScoreTableRows scoreTableRows(const ComparisonTable& t) {
   auto row = [&](const std::string& name, double fD, double qD, double fN, double qN, double aD, double aN,
                  const std::string& fv, const std::string& qv) {
     std::vector<std::string> r{name};
-    if (t.haveTruth) r.insert(r.end(), {scoreText(fD), scoreWithDelta(qD, fD), scoreText(fN), scoreWithDelta(qN, fN)});
+    if (t.haveTruth)
+      r.insert(r.end(), {scoreText(fD), scoreWithDelta(qD, fD), scoreText(fN), scoreWithDelta(qN, fN)});
     r.insert(r.end(), {scoreText(aD), scoreText(aN), fv, qv});
     out.rows.push_back(std::move(r));
   };

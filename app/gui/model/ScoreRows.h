@@ -19,9 +19,9 @@ struct ScoreSeries {
 };
 
 struct ScorePlotRows {
-  std::string axisTitle;             // "DSC", "NSD @ 2 mm"
-  std::vector<std::string> organs;   // category names
-  std::vector<ScoreSeries> series;   // vs GT (when there is ground truth), then vs FP32
+  std::string axisTitle;              // "DSC", "NSD @ 2 mm"
+  std::vector<std::string> organs;    // category names
+  std::vector<ScoreSeries> series;    // vs GT (when there is ground truth), then vs FP32
   std::vector<std::string> tooltips;  // one per organ, rich text
 };
 

@@ -13,8 +13,7 @@ std::string labelName(int id, const ClassList& classes) {
 
 std::string describeVoxel(const VoxelLayers& layers, int x, int y, int z) {
   const auto& v = layers.ct;
-  if (!v || x < 0 || y < 0 || z < 0 || x >= v->geometry.size[0] || y >= v->geometry.size[1] ||
-      z >= v->geometry.size[2])
+  if (!v || x < 0 || y < 0 || z < 0 || x >= v->geometry.size[0] || y >= v->geometry.size[1] || z >= v->geometry.size[2])
     return {};
   std::string text = "voxel (" + std::to_string(x) + ", " + std::to_string(y) + ", " + std::to_string(z) + ")   HU " +
                      fixed(v->at(x, y, z), 0);

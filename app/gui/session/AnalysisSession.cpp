@@ -27,9 +27,7 @@ namespace mqb::gui {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double secondsSince(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+double secondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 }  // namespace
 
@@ -169,8 +167,7 @@ void AnalysisSession::loadVolume(const std::string& path, Feedback* feedback) {
 }
 
 void AnalysisSession::setVolume(std::shared_ptr<const ImageVolume> volume, const std::string& name) {
-  if (!volume || volume->voxels.empty() ||
-      static_cast<int64_t>(volume->voxels.size()) != volume->geometry.voxelCount())
+  if (!volume || volume->voxels.empty() || static_cast<int64_t>(volume->voxels.size()) != volume->geometry.voxelCount())
     throw Error(name + ": empty volume or voxel count that does not match its geometry");
   d->clearResults();
   std::lock_guard<std::mutex> lock(d->mutex);
@@ -259,8 +256,7 @@ bool AnalysisSession::calibrationCached(const quant::QuantConfig& settings) cons
   return study && study->hasCalibration(settings.calibrationKey());
 }
 
-std::optional<quant::RealInt8Measurement> AnalysisSession::realInt8Measurement(
-    const quant::QuantConfig& settings) const {
+std::optional<quant::RealInt8Measurement> AnalysisSession::realInt8Measurement(const quant::QuantConfig& settings) const {
   auto study = d->currentStudy();
   return study ? study->realInt8Measurement(settings) : std::nullopt;
 }
@@ -317,13 +313,12 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
   quant::QuantizationStudy& study = d->ensureStudy(outer.step("prepare", "preparing volume"));
   const auto preview = study.previewWindows(request.previewAxis, request.previewSlice);
   const double share = preview ? preview->share : 0.0;
-  MultiStepFeedback steps(outer.step("rest", ""),
-                          {{"fp32-preview", needFp32 && preview ? kFp32 * share : 0},
-                           {"calibrate", needCal ? kCalibrate : 0},
-                           {"quant-preview", needQuant && preview ? kQuant * share : 0},
-                           {"fp32", needFp32 ? kFp32 * (1 - share) : 0},
-                           {"quant", needQuant ? kQuant * (1 - share) : 0},
-                           {"scores", request.computeScores ? kScores : 0}});
+  MultiStepFeedback steps(outer.step("rest", ""), {{"fp32-preview", needFp32 && preview ? kFp32 * share : 0},
+                                                   {"calibrate", needCal ? kCalibrate : 0},
+                                                   {"quant-preview", needQuant && preview ? kQuant * share : 0},
+                                                   {"fp32", needFp32 ? kFp32 * (1 - share) : 0},
+                                                   {"quant", needQuant ? kQuant * (1 - share) : 0},
+                                                   {"scores", request.computeScores ? kScores : 0}});
   // The calibration runs after the FP32 preview: the user sees the FP32 slice meanwhile.
   auto calibrating = [&] { return steps.step("calibrate", "calibrating"); };
 
@@ -355,8 +350,8 @@ void AnalysisSession::run(const RunRequest& request, Feedback* feedback, const U
     const auto fp32 = study.fp32Labels();
     u.fp32 = fp32 ? fp32 : fp32Preview;
     if (u.fp32)
-      u.difference = differenceVolume(*u.fp32, *u.quantized, request.previewSlice, &u.differingVoxels,
-                                      request.previewAxis);
+      u.difference =
+          differenceVolume(*u.fp32, *u.quantized, request.previewSlice, &u.differingVoxels, request.previewAxis);
     u.seconds = secondsSince(t0);
     emit(u);
   }
@@ -451,8 +446,6 @@ void AnalysisSession::setEngineThreads(int threads) {
   setBlasThreads(threads);
 }
 
-void AnalysisSession::writeLabels(const LabelVolume& labels, const std::string& path) {
-  writeLabelMap(labels, path);
-}
+void AnalysisSession::writeLabels(const LabelVolume& labels, const std::string& path) { writeLabelMap(labels, path); }
 
 }  // namespace mqb::gui

@@ -95,7 +95,7 @@ class AnalysisSession {
   std::shared_ptr<const ImageVolume> volume() const;
   std::shared_ptr<const LabelVolume> groundTruth() const;
   const std::string& modelPath() const;
-  const std::string& volumePath() const;   // the file / folder, or the name given to setVolume
+  const std::string& volumePath() const;  // the file / folder, or the name given to setVolume
   const std::string& truthPath() const;
   const std::string& truthLabelMap() const;
 
@@ -127,8 +127,7 @@ class AnalysisSession {
   // quant::analyzeLayers on the first calibration patch (as the CLI's `analyze` does):
   // isolated / cumulative SQNR, MSE, cosine per op, input histograms with clip range and
   // levels, distribution shift, sensitivity ranking. Reuses the cached calibration.
-  std::shared_ptr<const quant::LayerAnalysisRows> analyzeLayers(const quant::QuantConfig& settings,
-                                                           Feedback* feedback);
+  std::shared_ptr<const quant::LayerAnalysisRows> analyzeLayers(const quant::QuantConfig& settings, Feedback* feedback);
   // `settings` with the k most sensitive quantized ops (of the last analysis) kept in FP32
   // (quant::keepMostSensitiveInFp32). mqb::Error without an analysis.
   quant::QuantConfig keepMostSensitiveInFp32(const quant::QuantConfig& settings, int k) const;
@@ -152,8 +151,7 @@ class AnalysisSession {
 // Label map that is 1 where a and b differ (0 elsewhere); with restrictToSlice >= 0 only
 // that slice (normal to index axis sliceAxis: 2 = z) is compared. Throws mqb::Error when
 // the grids differ.
-std::shared_ptr<LabelVolume> differenceVolume(const LabelVolume& a, const LabelVolume& b,
-                                              int restrictToSlice = -1, int64_t* count = nullptr,
-                                              int sliceAxis = 2);
+std::shared_ptr<LabelVolume> differenceVolume(const LabelVolume& a, const LabelVolume& b, int restrictToSlice = -1,
+                                              int64_t* count = nullptr, int sliceAxis = 2);
 
 }  // namespace mqb::gui

@@ -115,7 +115,8 @@ SessionState SessionState::fromJson(const nlohmann::json& j, const std::string& 
       s.view.window = jsonValue<double>(v, "window", 350.0, source, "view");
       s.view.level = jsonValue<double>(v, "level", 40.0, source, "view");
       s.view.zoom = jsonValue<double>(v, "zoom", 1.0, source, "view");
-      if (!(s.view.zoom > 0) || !std::isfinite(s.view.zoom) || !std::isfinite(s.view.window) || !std::isfinite(s.view.level))
+      if (!(s.view.zoom > 0) || !std::isfinite(s.view.zoom) || !std::isfinite(s.view.window) ||
+          !std::isfinite(s.view.level))
         throw Error(source + ": view.zoom, view.window and view.level must be finite (zoom > 0)");
       if (v.contains("pan")) {
         if (!v["pan"].is_array() || v["pan"].size() != 2)
@@ -130,7 +131,8 @@ SessionState SessionState::fromJson(const nlohmann::json& j, const std::string& 
       if (v.contains("hidden_labels")) {
         if (!v["hidden_labels"].is_array()) throw Error(source + ": field \"view.hidden_labels\" must be an array");
         for (size_t i = 0; i < v["hidden_labels"].size(); ++i)
-          s.view.hiddenLabels.push_back(jsonAs<int>(v["hidden_labels"][i], source, "view.hidden_labels[" + std::to_string(i) + "]"));
+          s.view.hiddenLabels.push_back(jsonAs<int>(v["hidden_labels"][i], source,
+                                                    "view.hidden_labels[" + std::to_string(i) + "]"));
       }
       s.view.showDifference = jsonValue<bool>(v, "show_difference", true, source, "view");
       s.view.show3d = jsonValue<bool>(v, "show_3d", false, source, "view");
@@ -138,7 +140,8 @@ SessionState SessionState::fromJson(const nlohmann::json& j, const std::string& 
         if (!v["cursor"].is_array() || v["cursor"].size() != 3)
           throw Error(source + ": field \"view.cursor\" must be an array of 3 integers");
         std::array<int, 3> c{};
-        for (int i = 0; i < 3; ++i) c[i] = jsonAs<int>(v["cursor"][i], source, "view.cursor[" + std::to_string(i) + "]");
+        for (int i = 0; i < 3; ++i)
+          c[i] = jsonAs<int>(v["cursor"][i], source, "view.cursor[" + std::to_string(i) + "]");
         s.view.cursor = c;
       }
     }

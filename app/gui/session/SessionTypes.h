@@ -20,8 +20,8 @@ namespace mqb::gui {
 // One quantizable operation of the loaded model (QuantizableGraph::ops()).
 struct OpInfo {
   int index = 0;
-  std::string name;        // "encoder.2.conv1"
-  std::string kind;        // "conv", "conv_transpose", "linear", "matmul"
+  std::string name;  // "encoder.2.conv1"
+  std::string kind;  // "conv", "conv_transpose", "linear", "matmul"
   std::string modulePath;
   std::vector<int64_t> weightShape;  // empty for activation matmuls
   int64_t parameters = 0;

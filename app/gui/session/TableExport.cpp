@@ -36,7 +36,8 @@ std::string render(const std::vector<std::string>& header, const std::vector<std
                    TableFormat format, const std::string& caption) {
   switch (format) {
     case TableFormat::Csv: return csvTable(header, rows);
-    case TableFormat::Markdown: return (caption.empty() ? std::string() : caption + "\n\n") + markdownTable(header, rows);
+    case TableFormat::Markdown:
+      return (caption.empty() ? std::string() : caption + "\n\n") + markdownTable(header, rows);
     case TableFormat::Latex: {
       const size_t meanRow = !rows.empty() && rows.back()[0] == "mean" ? rows.size() - 1 : static_cast<size_t>(-1);
       std::string s = "\\begin{table}[t]\n\\centering\n";
@@ -67,17 +68,32 @@ std::string formatComparisonTable(const ComparisonTable& t, TableFormat format) 
     nlohmann::json organs = nlohmann::json::array();
     auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
     for (const auto& o : t.organs)
-      organs.push_back({{"id", o.id}, {"name", o.name}, {"fp32_dsc", num(o.fp32Dsc)}, {"quantized_dsc", num(o.quantDsc)},
-                        {"fp32_nsd", num(o.fp32Nsd)}, {"quantized_nsd", num(o.quantNsd)},
-                        {"agreement_dsc", num(o.agreeDsc)}, {"agreement_nsd", num(o.agreeNsd)},
-                        {"fp32_voxels", o.fp32Voxels}, {"quantized_voxels", o.quantVoxels},
+      organs.push_back({{"id", o.id},
+                        {"name", o.name},
+                        {"fp32_dsc", num(o.fp32Dsc)},
+                        {"quantized_dsc", num(o.quantDsc)},
+                        {"fp32_nsd", num(o.fp32Nsd)},
+                        {"quantized_nsd", num(o.quantNsd)},
+                        {"agreement_dsc", num(o.agreeDsc)},
+                        {"agreement_nsd", num(o.agreeNsd)},
+                        {"fp32_voxels", o.fp32Voxels},
+                        {"quantized_voxels", o.quantVoxels},
                         {"truth_voxels", o.truthVoxels}});
-    const nlohmann::json j = {{"model", t.modelName}, {"model_file", t.modelPath}, {"volume", t.volumeName},
-                              {"precision", t.precision}, {"configuration", t.configuration},
-                              {"ground_truth", t.haveTruth}, {"tolerance_mm", t.toleranceMm}, {"organs", organs},
-                              {"mean", {{"fp32_dsc", num(t.meanFp32Dsc)}, {"quantized_dsc", num(t.meanQuantDsc)},
-                                        {"fp32_nsd", num(t.meanFp32Nsd)}, {"quantized_nsd", num(t.meanQuantNsd)},
-                                        {"agreement_dsc", num(t.meanAgreeDsc)}, {"agreement_nsd", num(t.meanAgreeNsd)}}}};
+    const nlohmann::json j = {{"model", t.modelName},
+                              {"model_file", t.modelPath},
+                              {"volume", t.volumeName},
+                              {"precision", t.precision},
+                              {"configuration", t.configuration},
+                              {"ground_truth", t.haveTruth},
+                              {"tolerance_mm", t.toleranceMm},
+                              {"organs", organs},
+                              {"mean",
+                               {{"fp32_dsc", num(t.meanFp32Dsc)},
+                                {"quantized_dsc", num(t.meanQuantDsc)},
+                                {"fp32_nsd", num(t.meanFp32Nsd)},
+                                {"quantized_nsd", num(t.meanQuantNsd)},
+                                {"agreement_dsc", num(t.meanAgreeDsc)},
+                                {"agreement_nsd", num(t.meanAgreeNsd)}}}};
     return j.dump(2) + "\n";
   }
   const std::string tol = csvNum(t.toleranceMm, 1);
@@ -88,7 +104,8 @@ std::string formatComparisonTable(const ComparisonTable& t, TableFormat format) 
       header.insert(header.end(), {"FP32 DSC", q + " DSC", q + " DSC drop %", "FP32 NSD@" + tol + "mm",
                                    q + " NSD@" + tol + "mm", q + " NSD drop %"});
     } else {
-      header.insert(header.end(), {"FP32 DSC", q + " DSC (↓Δ%)", "FP32 NSD@" + tol + "mm", q + " NSD@" + tol + "mm (↓Δ%)"});
+      header.insert(header.end(),
+                    {"FP32 DSC", q + " DSC (↓Δ%)", "FP32 NSD@" + tol + "mm", q + " NSD@" + tol + "mm (↓Δ%)"});
     }
   }
   header.insert(header.end(), {"Agreement DSC", "Agreement NSD@" + tol + "mm"});

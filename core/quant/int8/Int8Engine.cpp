@@ -27,8 +27,8 @@ at::QEngine engineFromName(const std::string& name) {
     if (engineName(e) == name) return e;
   std::string known;
   for (const auto& n : availableInt8Engines()) known += (known.empty() ? "" : ", ") + n;
-  throw Error("quantized engine '" + name + "' is not available in this LibTorch (available: " +
-              (known.empty() ? "none" : known) + ")");
+  throw Error("quantized engine '" + name +
+              "' is not available in this LibTorch (available: " + (known.empty() ? "none" : known) + ")");
 }
 
 }  // namespace

@@ -54,7 +54,8 @@ torch::Tensor int8Quantize(const torch::Tensor& input, double scaleD, int64_t ze
   const float lo = -zp, hi = 255.0f - zp;
   const bool cl = channelsLastCandidate(x);
   torch::Tensor q = at::_empty_affine_quantized(x.sizes(), at::device(torch::kCPU).dtype(torch::kQUInt8), scale,
-                                                zeroPoint, cl ? channelsLastFormat(x.dim()) : c10::MemoryFormat::Contiguous);
+                                                zeroPoint,
+                                                cl ? channelsLastFormat(x.dim()) : c10::MemoryFormat::Contiguous);
   const float* src = x.data_ptr<float>();
   uint8_t* dst = reinterpret_cast<uint8_t*>(q.data_ptr<c10::quint8>());
   if (!cl) {
@@ -274,12 +275,12 @@ torch::Tensor int8NormRequantize(const torch::Tensor& qIn, const c10::optional<t
   std::vector<uint8_t> table(static_cast<size_t>(n * c * 256));
   for (int64_t i = 0; i < n * c; ++i)
     for (int level = 0; level < 256; ++level)
-      table[static_cast<size_t>(i * 256 + level)] =
-          quantizeOne(normalisedLevel(level, izp, f.A[static_cast<size_t>(i)], f.B[static_cast<size_t>(i)], activation, leak),
-                      outScale, lo, hi, ozp);
-  torch::Tensor out = at::_empty_affine_quantized(
-      q.sizes(), at::device(torch::kCPU).dtype(torch::kQUInt8), outScaleD, outZeroPoint,
-      clCandidate ? channelsLastFormat(q.dim()) : c10::MemoryFormat::Contiguous);
+      table[static_cast<size_t>(i * 256 + level)] = quantizeOne(
+          normalisedLevel(level, izp, f.A[static_cast<size_t>(i)], f.B[static_cast<size_t>(i)], activation, leak),
+          outScale, lo, hi, ozp);
+  torch::Tensor out =
+      at::_empty_affine_quantized(q.sizes(), at::device(torch::kCPU).dtype(torch::kQUInt8), outScaleD, outZeroPoint,
+                                  clCandidate ? channelsLastFormat(q.dim()) : c10::MemoryFormat::Contiguous);
   const uint8_t* src = reinterpret_cast<const uint8_t*>(q.data_ptr<c10::quint8>());
   uint8_t* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());
   if (clCandidate) {
@@ -314,7 +315,8 @@ torch::Tensor int8Requantize(const torch::Tensor& qIn, double outScaleD, int64_t
   for (int level = 0; level < 256; ++level)
     table[level] = quantizeOne(static_cast<float>(level - izp) * scale, outScale, -ozp, 255.0f - ozp, ozp);
   torch::Tensor out = at::_empty_affine_quantized(q.sizes(), at::device(torch::kCPU).dtype(torch::kQUInt8), outScaleD,
-                                                  outZeroPoint, cl ? channelsLastFormat(q.dim()) : c10::MemoryFormat::Contiguous);
+                                                  outZeroPoint,
+                                                  cl ? channelsLastFormat(q.dim()) : c10::MemoryFormat::Contiguous);
   const uint8_t* src = reinterpret_cast<const uint8_t*>(q.data_ptr<c10::quint8>());
   uint8_t* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());
   at::parallel_for(0, q.numel(), 1 << 16, [&](int64_t b, int64_t e) {
@@ -351,7 +353,8 @@ torch::Tensor int8CatChannels(const std::vector<torch::Tensor>& parts) {
     for (const auto& p : cl) {
       const int64_t c = p.size(1);
       const uint8_t* src = reinterpret_cast<const uint8_t*>(p.data_ptr<c10::quint8>());
-      for (int64_t pos = b; pos < e; ++pos) std::memcpy(dst + pos * channels + offset, src + pos * c, static_cast<size_t>(c));
+      for (int64_t pos = b; pos < e; ++pos)
+        std::memcpy(dst + pos * channels + offset, src + pos * c, static_cast<size_t>(c));
       offset += c;
     }
   });

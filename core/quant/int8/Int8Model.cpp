@@ -82,7 +82,8 @@ std::string fp32Reason(const QuantOp& op, const QuantConfig& config, const std::
     case OpKind::ActivationMatmul:
       return "matmul between two activations: LibTorch 1.13 has no integer kernel for it";
     case OpKind::Linear:
-      if (op.atenName != "aten::linear") return op.atenName + " form of a linear layer: not mapped to quantized::linear";
+      if (op.atenName != "aten::linear")
+        return op.atenName + " form of a linear layer: not mapped to quantized::linear";
       return "";
     case OpKind::Conv:
     case OpKind::ConvTranspose:
@@ -244,8 +245,8 @@ int catInUint8(torch::jit::Graph& g) {
     for (auto it = g.nodes().rbegin(); it != g.nodes().rend(); ++it) {
       Node* n = *it;
       const auto k = n->kind();
-      if ((k == cat || k == c10::prim::ListConstruct || k == dequantize || k == dequantizeNorm) && n->outputs().size() == 1 &&
-          n->output(0)->uses().empty()) {
+      if ((k == cat || k == c10::prim::ListConstruct || k == dequantize || k == dequantizeNorm) &&
+          n->outputs().size() == 1 && n->output(0)->uses().empty()) {
         it.destroyCurrent();
         changed = true;
       }
@@ -267,9 +268,12 @@ Int8GraphOptions Int8GraphOptions::fromEnvironment() {
   Int8GraphOptions o;
   const char* v = std::getenv("MQB_INT8_GRAPH");
   const std::string mode = v ? v : "";
-  if (mode == "aten") o.fastTransitions = o.fuseNormActivation = o.chainRequantize = false;
-  else if (mode == "qdq") o.fuseNormActivation = o.chainRequantize = false;
-  else if (mode == "fused") o.chainRequantize = false;
+  if (mode == "aten")
+    o.fastTransitions = o.fuseNormActivation = o.chainRequantize = false;
+  else if (mode == "qdq")
+    o.fuseNormActivation = o.chainRequantize = false;
+  else if (mode == "fused")
+    o.chainRequantize = false;
   else if (!mode.empty() && mode != "chained")
     throw Error("MQB_INT8_GRAPH='" + mode + "': expected aten, qdq, fused or chained");
   return o;
@@ -292,8 +296,10 @@ nlohmann::json Int8Coverage::toJson() const {
   nlohmann::json fp32 = nlohmann::json::array();
   for (const auto& o : ops) {
     all += o.parameters;
-    if (o.integer) integer += o.parameters;
-    else fp32.push_back({{"name", o.name}, {"kind", o.kind}, {"reason", o.reason}});
+    if (o.integer)
+      integer += o.parameters;
+    else
+      fp32.push_back({{"name", o.name}, {"kind", o.kind}, {"reason", o.reason}});
   }
   return {{"integer_ops", integerOps()},
           {"total_ops", ops.size()},
@@ -355,7 +361,8 @@ Int8Model::Int8Model(const QuantizableGraph& graph, ModelMetadata metadata, cons
       if (!biasOk) status.reason = "bias is not a constant tensor";
     }
     const OutputRange& range = outputs.ops[static_cast<size_t>(op.index)];
-    if (status.reason.empty() && !range.seen) status.reason = "not reached by the calibration patches (no output range)";
+    if (status.reason.empty() && !range.seen)
+      status.reason = "not reached by the calibration patches (no output range)";
     if (!status.reason.empty()) {
       coverage_.ops.push_back(status);
       continue;

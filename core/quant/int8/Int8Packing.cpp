@@ -63,7 +63,8 @@ c10::IValue prepackConvolution(const torch::Tensor& qweight, const c10::optional
                                const ConvGeometry& g) {
   const std::string name = convolutionKernel(g) + "_prepack";
   if (g.transposed)
-    return callPrepack(name, {qweight, optionalTensor(bias), g.stride, g.padding, g.outputPadding, g.dilation, g.groups});
+    return callPrepack(name,
+                       {qweight, optionalTensor(bias), g.stride, g.padding, g.outputPadding, g.dilation, g.groups});
   return callPrepack(name, {qweight, optionalTensor(bias), g.stride, g.padding, g.dilation, g.groups});
 }
 

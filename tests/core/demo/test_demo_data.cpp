@@ -22,8 +22,10 @@ struct ScopedDataDir {
     setenv("MQB_DATA_DIR", dir.c_str(), 1);
   }
   ~ScopedDataDir() {
-    if (had) setenv("MQB_DATA_DIR", old.c_str(), 1);
-    else unsetenv("MQB_DATA_DIR");
+    if (had)
+      setenv("MQB_DATA_DIR", old.c_str(), 1);
+    else
+      unsetenv("MQB_DATA_DIR");
   }
 };
 }  // namespace

@@ -42,8 +42,7 @@ OrganStats statsOf(const Phantom& p, int label) {
         bool interior = x > 0 && y > 0 && z > 0 && x < n[0] - 1 && y < n[1] - 1 && z < n[2] - 1;
         for (int dz = -1; dz <= 1 && interior; ++dz)
           for (int dy = -1; dy <= 1 && interior; ++dy)
-            for (int dx = -1; dx <= 1 && interior; ++dx)
-              interior = p.labels.at(x + dx, y + dy, z + dz) == label;
+            for (int dx = -1; dx <= 1 && interior; ++dx) interior = p.labels.at(x + dx, y + dy, z + dz) == label;
         if (interior) ++s.interiorVoxels, s.interiorMeanHu += hu;
       }
   if (s.voxels) {
@@ -123,9 +122,9 @@ TEST(Phantom, OrgansHavePlausibleVolumes) {
     double minMl, maxMl;
   };
   // Adult ranges, widened for a synthetic body; the voxel is 27 mm^3.
-  const Range ranges[] = {{1, 80, 500},  {2, 70, 300},  {3, 70, 300},  {4, 8, 80},  {5, 5, 60},
-                          {6, 800, 2500}, {7, 120, 900}, {8, 40, 200},  {9, 40, 200}, {10, 4, 60},
-                          {11, 25, 150}, {12, 1, 20},   {13, 1, 20}};
+  const Range ranges[] = {{1, 80, 500},   {2, 70, 300},  {3, 70, 300}, {4, 8, 80},   {5, 5, 60},
+                          {6, 800, 2500}, {7, 120, 900}, {8, 40, 200}, {9, 40, 200}, {10, 4, 60},
+                          {11, 25, 150},  {12, 1, 20},   {13, 1, 20}};
   for (uint32_t seed : {1u, 2u, 3u}) {
     const Phantom p = generateAbdominalPhantom(noiseless(seed));
     for (const Range& r : ranges) {
@@ -174,9 +173,8 @@ TEST(Phantom, AnatomyIsInLps) {
   const Phantom p = generateAbdominalPhantom(noiseless());
   const double midX = 0.5 * double(p.labels.geometry.size[0] - 1);
   const auto spleen = statsOf(p, 1).centroid, rightKidney = statsOf(p, 2).centroid,
-             leftKidney = statsOf(p, 3).centroid, gallbladder = statsOf(p, 4).centroid,
-             liver = statsOf(p, 6).centroid, stomach = statsOf(p, 7).centroid, aorta = statsOf(p, 8).centroid,
-             cava = statsOf(p, 9).centroid;
+             leftKidney = statsOf(p, 3).centroid, gallbladder = statsOf(p, 4).centroid, liver = statsOf(p, 6).centroid,
+             stomach = statsOf(p, 7).centroid, aorta = statsOf(p, 8).centroid, cava = statsOf(p, 9).centroid;
   // x grows to the patient's left: right-sided organs sit at low x.
   EXPECT_LT(liver[0], midX);
   EXPECT_LT(rightKidney[0], midX);

@@ -30,15 +30,21 @@ std::string writeLastAxisGradientModel(const std::string& axisOrder, std::array<
     def forward(self, x):
         return torch.conv3d(x, self.w, self.b, [1, 1, 1], [0, 0, 1])
   )JIT");
-  const nlohmann::json md = {
-      {"format_version", 1}, {"name", "gradient-" + axisOrder}, {"framework", "test"},
-      {"architecture", "gradient"}, {"category", "CNN"},
-      {"classes", {{{"id", 0}, {"name", "background"}, {"color", {0, 0, 0}}},
-                   {{"id", 1}, {"name", "increasing"}, {"color", {255, 0, 0}}}}},
-      {"input_channels", 1}, {"patch_size", {8, 8, 8}}, {"target_spacing", spacing},
-      {"orientation", "LPS"}, {"axis_order", axisOrder},
-      {"preprocessing", {{"type", "clip_scale"}, {"clip", {-175, 250}}, {"range", {0, 1}}}},
-      {"output", {{"type", "logits"}, {"channels", 2}}}};
+  const nlohmann::json md = {{"format_version", 1},
+                             {"name", "gradient-" + axisOrder},
+                             {"framework", "test"},
+                             {"architecture", "gradient"},
+                             {"category", "CNN"},
+                             {"classes",
+                              {{{"id", 0}, {"name", "background"}, {"color", {0, 0, 0}}},
+                               {{"id", 1}, {"name", "increasing"}, {"color", {255, 0, 0}}}}},
+                             {"input_channels", 1},
+                             {"patch_size", {8, 8, 8}},
+                             {"target_spacing", spacing},
+                             {"orientation", "LPS"},
+                             {"axis_order", axisOrder},
+                             {"preprocessing", {{"type", "clip_scale"}, {"clip", {-175, 250}}, {"range", {0, 1}}}},
+                             {"output", {{"type", "logits"}, {"channels", 2}}}};
   const std::string path = test::tempDir() + "/gradient-" + axisOrder + ".pt";
   torch::jit::ExtraFilesMap extra{{"medquanbench.json", md.dump()}};
   m.save(path, extra);

@@ -108,8 +108,8 @@ TEST(SlidingWindow, VolumeSmallerThanPatchIsPadded) {
 TEST(SlidingWindow, FlippedAndPermutedAxesComeBackOnTheOriginalGrid) {
   // RAS-stored volume (x,y flipped), and one with x/z swapped: the label map must still
   // land voxel for voxel on the input grid.
-  for (auto dir : {std::array<double, 9>{-1, 0, 0, 0, -1, 0, 0, 0, 1},
-                   std::array<double, 9>{0, 0, 1, 0, 1, 0, 1, 0, 0}}) {
+  for (auto dir :
+       {std::array<double, 9>{-1, 0, 0, 0, -1, 0, 0, 0, 1}, std::array<double, 9>{0, 0, 1, 0, 1, 0, 1, 0, 0}}) {
     ImageVolume v = spheresVolume({33, 29, 21}, {2, 2, 2}, dir);
     SegmentationModel m = bandModel(16, 2.0);
     InferenceResult r = segmentVolume(m, v);
@@ -291,8 +291,7 @@ TEST(ParallelWindows, ACancelEndsTheRunWithCanceled) {
   size_t consumed = 0;
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_THROW(runOrderedParallel(
-                   1000, 2,
-                   [&](size_t) { std::this_thread::sleep_for(std::chrono::milliseconds(5)); },
+                   1000, 2, [&](size_t) { std::this_thread::sleep_for(std::chrono::milliseconds(5)); },
                    [&](size_t) {
                      if (++consumed == 10) fb.cancel();
                    },

@@ -169,9 +169,9 @@ TEST(VolumeIOErrors, FourDimensionalImageRejected) {
 TEST(VolumeIOErrors, NonFiniteIntensityScalingIsRefusedAndZeroSlopeMeansNoScaling) {
   const std::string dir = test::tempDir();
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
-  for (auto [slope, inter, field] : {std::tuple{inf, 0.0f, "scl_slope"}, std::tuple{nan, 0.0f, "scl_slope"},
-                                     std::tuple{-inf, 0.0f, "scl_slope"}, std::tuple{2.0f, nan, "scl_inter"},
-                                     std::tuple{1.0f, inf, "scl_inter"}}) {
+  for (auto [slope, inter, field] :
+       {std::tuple{inf, 0.0f, "scl_slope"}, std::tuple{nan, 0.0f, "scl_slope"}, std::tuple{-inf, 0.0f, "scl_slope"},
+        std::tuple{2.0f, nan, "scl_inter"}, std::tuple{1.0f, inf, "scl_inter"}}) {
     const std::string path = dir + "/scaled.nii";
     writeRawNifti(path, {4, 4, 4}, 4 * 4 * 4 * 4, slope, inter, 10.0f);
     const std::string msg = expectError([&] { readImage(path); });
@@ -269,7 +269,7 @@ TEST(RealData, TotalSegmentatorLabelsRemapToTwelveBtcvOrgans) {
   for (uint8_t v : l.voxels) counts[v]++;
   int present = 0;
   for (int id = 1; id <= 13; ++id) present += counts[id] > 0;
-  EXPECT_EQ(present, 12);          // the esophagus is absent from these volumes
+  EXPECT_EQ(present, 12);  // the esophagus is absent from these volumes
   EXPECT_EQ(counts[5], 0);
   for (int id = 14; id < 256; ++id) EXPECT_EQ(counts[id], 0);
 }

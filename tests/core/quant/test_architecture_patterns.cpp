@@ -43,8 +43,8 @@ const Patterns& patterns() {
   return p;
 }
 
-#define MQB_REQUIRE_PATTERNS()                                                               \
-  if (!patterns().skip.empty()) GTEST_SKIP() << patterns().skip;                             \
+#define MQB_REQUIRE_PATTERNS()                                   \
+  if (!patterns().skip.empty()) GTEST_SKIP() << patterns().skip; \
   ASSERT_FALSE(patterns().manifest.is_null()) << "models.patterns failed, see " << patterns().dir << ".log"
 
 std::vector<std::string> opNames(const QuantizableGraph& g) {
@@ -66,8 +66,10 @@ std::vector<std::string> checkPattern(const std::string& pattern) {
     EXPECT_EQ(cov.quantized(), cov.total()) << pattern << " " << method << ": " << cov.summary();
     EXPECT_TRUE(g.unsupported().empty()) << pattern << " " << method;
     EXPECT_DOUBLE_EQ(cov.macShare(), 1.0) << pattern << " " << method;
-    if (names.empty()) names = opNames(g);
-    else EXPECT_EQ(opNames(g), names) << pattern << ": traced names differ from scripted ones";
+    if (names.empty())
+      names = opNames(g);
+    else
+      EXPECT_EQ(opNames(g), names) << pattern << ": traced names differ from scripted ones";
     QuantizableGraph again(model.module(), path);
     EXPECT_EQ(opNames(again), opNames(g)) << pattern << " " << method << ": names not stable";
   }
@@ -90,21 +92,23 @@ std::vector<std::string> concat(std::initializer_list<std::vector<std::string>> 
 
 TEST(ArchitecturePatterns, MonaiEinsumSelfAttentionIsFoundAndNamedPerBlock) {
   MQB_REQUIRE_PATTERNS();
-  const std::vector<std::string> perBlock{"attn.qkv", "attn.einsum", "attn.einsum_1", "attn.out_proj",
-                                          "mlp.linear1", "mlp.linear2"};
+  const std::vector<std::string> perBlock{"attn.qkv",      "attn.einsum", "attn.einsum_1",
+                                          "attn.out_proj", "mlp.linear1", "mlp.linear2"};
   EXPECT_EQ(checkPattern("unetr-like"),
             concat({{"patch_embedding"}, block("blocks.0.", perBlock), block("blocks.1.", perBlock), {"up", "out"}}));
 }
 
 TEST(ArchitecturePatterns, SwinStagesAndShiftedBlocksAreDistinguishable) {
   MQB_REQUIRE_PATTERNS();
-  const std::vector<std::string> perBlock{"attn.qkv", "attn.matmul", "attn.matmul_1", "attn.proj",
-                                          "mlp.linear1", "mlp.linear2"};
+  const std::vector<std::string> perBlock{"attn.qkv",  "attn.matmul", "attn.matmul_1",
+                                          "attn.proj", "mlp.linear1", "mlp.linear2"};
   auto stage = [&](const std::string& s) {
-    return concat({block("swinViT." + s + ".0.blocks.0.", perBlock), block("swinViT." + s + ".0.blocks.1.", perBlock),
+    return concat({block("swinViT." + s + ".0.blocks.0.", perBlock),
+                   block("swinViT." + s + ".0.blocks.1.", perBlock),
                    {"swinViT." + s + ".0.downsample.reduction"}});
   };
-  EXPECT_EQ(checkPattern("swin-like"), concat({{"swinViT.patch_embed"}, stage("layers1"), stage("layers2"), {"up", "out"}}));
+  EXPECT_EQ(checkPattern("swin-like"),
+            concat({{"swinViT.patch_embed"}, stage("layers1"), stage("layers2"), {"up", "out"}}));
 }
 
 TEST(ArchitecturePatterns, MedFormerEinsumAttentionOverSemanticMaps) {
@@ -113,18 +117,18 @@ TEST(ArchitecturePatterns, MedFormerEinsumAttentionOverSemanticMaps) {
   EXPECT_EQ(checkPattern("medformer-like"),
             (std::vector<std::string>{"inc", "map_gen.base_proj", "map_gen.semantic_proj", "map_gen",
                                       "layers.0.feat_qv", "layers.0.map_qv", "layers.0.einsum", "layers.0.einsum_1",
-                                      "layers.0.einsum_2", "layers.0.out_proj", "layers.0.map_out", "layers.1.feat_qv",
-                                      "layers.1.map_qv", "layers.1.einsum", "layers.1.einsum_1", "layers.1.out_proj",
-                                      "heads.up", "heads.seg"}));
+                                      "layers.0.einsum_2", "layers.0.out_proj", "layers.0.map_out",
+                                      "layers.1.feat_qv", "layers.1.map_qv", "layers.1.einsum", "layers.1.einsum_1",
+                                      "layers.1.out_proj", "heads.up", "heads.seg"}));
 }
 
 TEST(ArchitecturePatterns, NnUNetNestedContainersAndSharedEncoder) {
   MQB_REQUIRE_PATTERNS();
   EXPECT_EQ(checkPattern("plainconvunet-like"),
             (std::vector<std::string>{
-                "encoder.stages.0.0.convs.0.conv", "encoder.stages.0.0.convs.1.conv", "encoder.stages.1.0.convs.0.conv",
-                "encoder.stages.1.0.convs.1.conv", "encoder.stages.2.0.convs.0.conv", "encoder.stages.2.0.convs.1.conv",
-                "decoder.transpconvs.0", "decoder.stages.0.convs.0.conv", "decoder.stages.0.convs.1.conv",
-                "decoder.transpconvs.1", "decoder.stages.1.convs.0.conv", "decoder.stages.1.convs.1.conv",
-                "decoder.seg_layers.1"}));
+                "encoder.stages.0.0.convs.0.conv", "encoder.stages.0.0.convs.1.conv",
+                "encoder.stages.1.0.convs.0.conv", "encoder.stages.1.0.convs.1.conv",
+                "encoder.stages.2.0.convs.0.conv", "encoder.stages.2.0.convs.1.conv", "decoder.transpconvs.0",
+                "decoder.stages.0.convs.0.conv", "decoder.stages.0.convs.1.conv", "decoder.transpconvs.1",
+                "decoder.stages.1.convs.0.conv", "decoder.stages.1.convs.1.conv", "decoder.seg_layers.1"}));
 }

@@ -243,8 +243,7 @@ TEST(SquaredError, ExactForKnownCases) {
   EXPECT_NEAR(perValue, g.scale * g.scale / 12.0, 0.01 * g.scale * g.scale / 12.0);
   // 16 bits: the grid step is far below the bin width and the estimate stays exact.
   const q::GroupGrid g16 = q::symmetricGroup(1.0f, 16);
-  EXPECT_NEAR(q::squaredError(h, g16) / h.count(), g16.scale * g16.scale / 12.0,
-              0.01 * g16.scale * g16.scale / 12.0);
+  EXPECT_NEAR(q::squaredError(h, g16) / h.count(), g16.scale * g16.scale / 12.0, 0.01 * g16.scale * g16.scale / 12.0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -416,8 +415,7 @@ TEST(Histogram, AllZerosAndEmpty) {
 
   q::Calibrator c;
   c.observe(torch::zeros({100}));
-  for (const auto& m : {kMinMax, percentile(99.99), kMse, kEntropy})
-    EXPECT_EQ(c.amax(m, 8)[0], 0.0f) << m.toString();
+  for (const auto& m : {kMinMax, percentile(99.99), kMse, kEntropy}) EXPECT_EQ(c.amax(m, 8)[0], 0.0f) << m.toString();
   const q::HistogramBins b = c.tensorHistogram().bins();
   ASSERT_EQ(b.counts.size(), 1u);
   EXPECT_EQ(b.counts[0], 100.0);
@@ -539,8 +537,10 @@ TEST(CalibratorCancel, ObserveStopsMidBatchAndKeepsTheEarlierBatches) {
   // The interrupted batch left no trace: a later calibration can still be saved and used.
   EXPECT_EQ(perChannel.toJson(), channelsBefore);
   // The per-tensor calibrator observes first: the cancel hit it or the per-channel one.
-  if (perTensor.batches() == observed) EXPECT_EQ(perTensor.toJson(), tensorBefore);
-  else EXPECT_EQ(perTensor.batches(), observed + 1);
+  if (perTensor.batches() == observed)
+    EXPECT_EQ(perTensor.toJson(), tensorBefore);
+  else
+    EXPECT_EQ(perTensor.batches(), observed + 1);
   EXPECT_EQ(perChannel.batches(), observed);
 }
 

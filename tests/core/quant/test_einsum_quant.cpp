@@ -54,15 +54,22 @@ struct Formulation {
 // matmul formulation that quantizes the same groups.
 const std::vector<Formulation>& formulations() {
   static const std::vector<Formulation> f = {
-      {"MONAI SABlock q.k^T", "torch.einsum('blxd,blyd->blxy', x[0], x[1])",
-       "torch.matmul(x[0], x[1].transpose(-1, -2))", {2, 2, 3, 7, 16}},
-      {"MONAI SABlock att.v", "torch.einsum('bhxy,bhyd->bhxd', x[0], x[1])", "torch.matmul(x[0], x[1])",
+      {"MONAI SABlock q.k^T",
+       "torch.einsum('blxd,blyd->blxy', x[0], x[1])",
+       "torch.matmul(x[0], x[1].transpose(-1, -2))",
+       {2, 2, 3, 7, 16}},
+      {"MONAI SABlock att.v", "torch.einsum('bhxy,bhyd->bhxd', x[0], x[1])", "torch.matmul(x[0], x[1])", {2, 2, 3, 16, 16}},
+      {"MedFormer map attention (contracted index first)",
+       "torch.einsum('bhji,bhjd->bhid', x[0], x[1])",
+       "torch.matmul(x[0].transpose(-1, -2), x[1])",
        {2, 2, 3, 16, 16}},
-      {"MedFormer map attention (contracted index first)", "torch.einsum('bhji,bhjd->bhid', x[0], x[1])",
-       "torch.matmul(x[0].transpose(-1, -2), x[1])", {2, 2, 3, 16, 16}},
-      {"two contracted indices", "torch.einsum('bcij,bcjk->bik', x[0], x[1])",
-       "torch.matmul(x[0].permute(0, 2, 1, 3).reshape(2, 8, 24), x[1].reshape(2, 24, 8))", {2, 2, 3, 8, 8}},
-      {"ellipsis", "torch.einsum('...id,...jd->...ij', x[0], x[1])", "torch.matmul(x[0], x[1].transpose(-1, -2))",
+      {"two contracted indices",
+       "torch.einsum('bcij,bcjk->bik', x[0], x[1])",
+       "torch.matmul(x[0].permute(0, 2, 1, 3).reshape(2, 8, 24), x[1].reshape(2, 24, 8))",
+       {2, 2, 3, 8, 8}},
+      {"ellipsis",
+       "torch.einsum('...id,...jd->...ij', x[0], x[1])",
+       "torch.matmul(x[0], x[1].transpose(-1, -2))",
        {2, 2, 3, 7, 16}},
   };
   return f;
@@ -134,9 +141,8 @@ TEST(EinsumQuantization, BitIdenticalToTheMatmulFormulation) {
         const auto a = runQuantized(einsum, inputs, c), b = runQuantized(matmul, inputs, c);
         for (size_t i = 0; i < inputs.size(); ++i) {
           const torch::Tensor ref = b[i].reshape(a[i].sizes());
-          EXPECT_TRUE(torch::equal(a[i], ref))
-              << f.what << " " << precision << " " << granularityId(g) << " input " << i
-              << ": max difference " << (a[i] - ref).abs().max().item<float>();
+          EXPECT_TRUE(torch::equal(a[i], ref)) << f.what << " " << precision << " " << granularityId(g) << " input "
+                                               << i << ": max difference " << (a[i] - ref).abs().max().item<float>();
         }
         // And it is really quantized: the FP32 contraction differs.
         const torch::Tensor fp = einsum.forward({inputs[0]}).toTensor();

@@ -26,8 +26,7 @@ void expectValues(const torch::Tensor& actual, const std::vector<float>& expecte
   const torch::Tensor flat = actual.contiguous().reshape({-1});
   ASSERT_EQ(flat.numel(), static_cast<int64_t>(expected.size()));
   const float* a = flat.data_ptr<float>();
-  for (size_t i = 0; i < expected.size(); ++i)
-    EXPECT_EQ(a[i], expected[i]) << "element " << i;
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(a[i], expected[i]) << "element " << i;
 }
 
 void expectSameTensor(const torch::Tensor& actual, const torch::Tensor& expected) {
@@ -39,8 +38,7 @@ void expectSameTensor(const torch::Tensor& actual, const torch::Tensor& expected
   int64_t mismatches = 0;
   for (int64_t i = 0; i < a.numel(); ++i) {
     const bool same = pa[i] == pe[i] || (std::isnan(pa[i]) && std::isnan(pe[i]));
-    if (!same && mismatches++ < 5)
-      ADD_FAILURE() << "element " << i << ": " << pa[i] << " != " << pe[i];
+    if (!same && mismatches++ < 5) ADD_FAILURE() << "element " << i << ": " << pa[i] << " != " << pe[i];
   }
   EXPECT_EQ(mismatches, 0);
 }
@@ -192,21 +190,17 @@ TEST(QuantGrid, JsonRoundTripAndValidation) {
 
 TEST(FakeQuantPerTensor, Symmetric8BitHandComputed) {
   // amax 127 -> s = 1: x/s is x itself, so the half points are visible directly.
-  const auto x = tensorOf({0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 3.49f, 126.6f, 127.5f, 200.0f, -300.0f},
-                          {11});
-  expectValues(q::fakeQuant(x, q::QuantGrid::fromAmax({127.0f}, 8)),
-               {0, 2, 2, 0, -2, -2, 3, 127, 127, 127, -127});
+  const auto x = tensorOf({0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 3.49f, 126.6f, 127.5f, 200.0f, -300.0f}, {11});
+  expectValues(q::fakeQuant(x, q::QuantGrid::fromAmax({127.0f}, 8)), {0, 2, 2, 0, -2, -2, 3, 127, 127, 127, -127});
   // amax 63.5 -> s = 0.5: x/s = 0.5, 1.5, 2.5, -0.5, 0.6, 127.4, -200
   const auto y = tensorOf({0.25f, 0.75f, 1.25f, -0.25f, 0.3f, 63.7f, -100.0f}, {7});
-  expectValues(q::fakeQuant(y, q::QuantGrid::fromAmax({63.5f}, 8)),
-               {0, 1.0f, 1.0f, 0, 0.5f, 63.5f, -63.5f});
+  expectValues(q::fakeQuant(y, q::QuantGrid::fromAmax({63.5f}, 8)), {0, 1.0f, 1.0f, 0, 0.5f, 63.5f, -63.5f});
 }
 
 TEST(FakeQuantPerTensor, Symmetric4And2BitHandComputed) {
   // 4 bits: qmax 7, amax 3.5 -> s = 0.5; x/s = 0.5, 1.5, 2, 2.6, 6.8, 7.2, -10, 0.2
   const auto x = tensorOf({0.25f, 0.75f, 1.0f, 1.3f, 3.4f, 3.6f, -5.0f, 0.1f}, {2, 4});
-  expectValues(q::fakeQuant(x, q::QuantGrid::fromAmax({3.5f}, 4)),
-               {0, 1.0f, 1.0f, 1.5f, 3.5f, 3.5f, -3.5f, 0});
+  expectValues(q::fakeQuant(x, q::QuantGrid::fromAmax({3.5f}, 4)), {0, 1.0f, 1.0f, 1.5f, 3.5f, 3.5f, -3.5f, 0});
   // 2 bits: qmax 1, amax 2 -> s = 2: levels -2, 0, 2; x/s = 0.45, 0.5, 0.55, 1.5, -0.5, -1.45, 2.5
   const auto y = tensorOf({0.9f, 1.0f, 1.1f, 3.0f, -1.0f, -2.9f, 5.0f}, {7});
   expectValues(q::fakeQuant(y, q::QuantGrid::fromAmax({2.0f}, 2)), {0, 0, 2, 2, 0, -2, 2});
@@ -215,16 +209,14 @@ TEST(FakeQuantPerTensor, Symmetric4And2BitHandComputed) {
 TEST(FakeQuantPerTensor, AsymmetricHandComputed) {
   // 2 bits: [-1, 2] -> s = 1, z = 1, levels -1, 0, 1, 2
   const auto x = tensorOf({-1.5f, -1.0f, -0.5f, 0.0f, 0.5f, 1.5f, 2.5f, 3.0f}, {8});
-  expectValues(q::fakeQuant(x, q::QuantGrid::fromMinMax({-1.0f}, {2.0f}, 2)),
-               {-1, -1, 0, 0, 0, 2, 2, 2});
+  expectValues(q::fakeQuant(x, q::QuantGrid::fromMinMax({-1.0f}, {2.0f}, 2)), {-1, -1, 0, 0, 0, 2, 2, 2});
   // 4 bits: [-2, 5.5] -> s = 0.5, z = 4, levels -2 .. 5.5
   const auto y = tensorOf({-2.1f, -3.0f, 5.6f, 6.0f, 0.25f, 1.25f, 0.75f}, {7});
   expectValues(q::fakeQuant(y, q::QuantGrid::fromMinMax({-2.0f}, {5.5f}, 4)),
                {-2.0f, -2.0f, 5.5f, 5.5f, 0, 1.0f, 1.0f});
   // 8 bits: [-64, 191] -> s = 1, z = 64
   const auto z = tensorOf({-64.5f, -65.0f, 190.5f, 191.5f, 0.5f, 1.5f, 2.5f}, {7});
-  expectValues(q::fakeQuant(z, q::QuantGrid::fromMinMax({-64.0f}, {191.0f}, 8)),
-               {-64, -64, 190, 191, 0, 2, 2});
+  expectValues(q::fakeQuant(z, q::QuantGrid::fromMinMax({-64.0f}, {191.0f}, 8)), {-64, -64, 190, 191, 0, 2, 2});
   // All-positive range [2, 7.5] at 4 bits is widened to [0, 7.5]: 7.5 survives.
   const auto w = tensorOf({7.5f, 2.0f, 0.25f, 8.0f}, {4});
   expectValues(q::fakeQuant(w, q::QuantGrid::fromMinMax({2.0f}, {7.5f}, 4)), {7.5f, 2.0f, 0, 7.5f});
@@ -307,8 +299,7 @@ TEST(FakeQuantLeaky, EqualsLeakyReluThenFakeQuantIncludingSpecialValues) {
 TEST(FakeQuantPerChannel, ConvInputAxis1HandComputed) {
   // [N=1, C=2, H=2, W=2]; channel 0: amax 127 (s = 1), channel 1: amax 63.5 (s = 0.5)
   const auto x = tensorOf({0.5f, 1.5f, 2.5f, 200.0f, 0.25f, 0.75f, 1.25f, -100.0f}, {1, 2, 2, 2});
-  expectValues(q::fakeQuant(x, q::QuantGrid::fromAmax({127.0f, 63.5f}, 8, 1)),
-               {0, 2, 2, 127, 0, 1.0f, 1.0f, -63.5f});
+  expectValues(q::fakeQuant(x, q::QuantGrid::fromAmax({127.0f, 63.5f}, 8, 1)), {0, 2, 2, 127, 0, 1.0f, 1.0f, -63.5f});
   // 4-bit asymmetric per channel: [-1, 6.5] -> s = 0.5, z = 2; [0, 15] -> s = 1, z = 0
   const auto y = tensorOf({-1.2f, 0.25f, 7.0f, 3.3f, -1.0f, 2.5f, 14.6f, 20.0f}, {1, 2, 2, 2});
   expectValues(q::fakeQuant(y, q::QuantGrid::fromMinMax({-1.0f, 0.0f}, {6.5f, 15.0f}, 4, 1)),
@@ -318,8 +309,7 @@ TEST(FakeQuantPerChannel, ConvInputAxis1HandComputed) {
 TEST(FakeQuantPerChannel, TwoBitAndChannelsLastAxis) {
   // [T=2, C=3] per channel along the last axis (inner == 1 path), 2 bits: s = amax.
   const auto x = tensorOf({0.4f, 0.6f, -3.0f, -0.6f, 2.0f, 0.5f}, {2, 3});
-  expectValues(q::fakeQuant(x, q::QuantGrid::fromAmax({1.0f, 2.0f, 1.0f}, 2, 1)),
-               {0, 0, -1, -1, 2, 0});
+  expectValues(q::fakeQuant(x, q::QuantGrid::fromAmax({1.0f, 2.0f, 1.0f}, 2, 1)), {0, 0, -1, -1, 2, 0});
 }
 
 TEST(FakeQuantPerChannel, MatchesSpecFormulaOnRandomData) {
@@ -358,7 +348,7 @@ TEST(FakeQuantWeight, ConvTranspose3dPerOutputChannelIsAxis1) {
   //   co0 values {7, 2.5 | -3.5, 0.4}: amax 7 -> s = 1   -> {7, 2 | -4, 0}
   //   co1 values {0.25, -3.5 | 0.75, 1.3}: amax 3.5 -> s = 0.5 -> {0, -3.5 | 1, 1.5}
   //   co2 all zero -> zeros
-  const auto w = tensorOf({7.0f, 2.5f, 0.25f, -3.5f, 0.0f, 0.0f,  // ci0: co0, co1, co2
+  const auto w = tensorOf({7.0f, 2.5f, 0.25f, -3.5f, 0.0f, 0.0f,   // ci0: co0, co1, co2
                            -3.5f, 0.4f, 0.75f, 1.3f, 0.0f, 0.0f},  // ci1
                           {2, 3, 1, 1, 2});
   const q::QuantGrid g = q::weightGrid(w, 1, 4);
@@ -419,32 +409,29 @@ TEST(FakeQuantPerVoxel, Symmetric8BitHandComputed) {
                          {63.5f, 0.25f, 1.25f},    // amax 63.5 -> s = 0.5
                          {0.0f, 0.0f, 0.0f},       // zeros stay zeros
                          {-254.0f, 1.0f, 3.0f}});  // amax 254 -> s = 2
-  expectSameTensor(q::fakeQuantDynamic(x, 1, 8),
-                   voxels({{127, 0, -2}, {63.5f, 0, 1.0f}, {0, 0, 0}, {-254, 0, 4}}));
+  expectSameTensor(q::fakeQuantDynamic(x, 1, 8), voxels({{127, 0, -2}, {63.5f, 0, 1.0f}, {0, 0, 0}, {-254, 0, 4}}));
 }
 
 TEST(FakeQuantPerVoxel, FourAndTwoBitHandComputed) {
-  const auto x = voxels({{7.0f, 2.5f, -3.5f},            // 4 bit: s = 1
-                         {3.5f, 0.25f, 1.25f},           // s = 0.5: 0.5 -> 0, 2.5 -> 2
-                         {-0.875f, 0.4375f, 0.0625f},    // s = 0.125: 3.5 -> 4, 0.5 -> 0
-                         {14.0f, -7.0f, 1.0f}});         // s = 2: -3.5 -> -4, 0.5 -> 0
+  const auto x = voxels({{7.0f, 2.5f, -3.5f},          // 4 bit: s = 1
+                         {3.5f, 0.25f, 1.25f},         // s = 0.5: 0.5 -> 0, 2.5 -> 2
+                         {-0.875f, 0.4375f, 0.0625f},  // s = 0.125: 3.5 -> 4, 0.5 -> 0
+                         {14.0f, -7.0f, 1.0f}});       // s = 2: -3.5 -> -4, 0.5 -> 0
   expectSameTensor(q::fakeQuantDynamic(x, 1, 4),
                    voxels({{7, 2, -4}, {3.5f, 0, 1.0f}, {-0.875f, 0.5f, 0}, {14, -8, 0}}));
   // 2 bits: qmax 1, s = amax; levels -s, 0, s
   const auto z = voxels({{3.0f, 1.5f, -1.6f}, {1.0f, -0.5f, 0.51f}, {0, 0, 0}, {-2.0f, 2.0f, 0.9f}});
-  expectSameTensor(q::fakeQuantDynamic(z, 1, 2),
-                   voxels({{3, 0, -3}, {1, 0, 1}, {0, 0, 0}, {-2, 2, 0}}));
+  expectSameTensor(q::fakeQuantDynamic(z, 1, 2), voxels({{3, 0, -3}, {1, 0, 1}, {0, 0, 0}, {-2, 2, 0}}));
 }
 
 TEST(FakeQuantPerVoxel, AsymmetricHandComputed) {
   // 2 bits (levels 0..3): [-1, 2] -> s = 1, z = 1; all-positive [0 (widened), 3] -> s = 1, z = 0
   const auto x = voxels({{-1.0f, 2.0f, 0.5f}, {1.0f, 3.0f, 2.5f}, {0, 0, 0}, {-3.0f, -1.5f, -0.5f}});
   // fourth voxel: [-3, 0] -> s = 1, z = 3: -1.5 -> -2, -0.5 -> 0
-  expectSameTensor(q::fakeQuantDynamic(x, 1, 2, false),
-                   voxels({{-1, 2, 0}, {1, 3, 2}, {0, 0, 0}, {-3, -2, 0}}));
+  expectSameTensor(q::fakeQuantDynamic(x, 1, 2, false), voxels({{-1, 2, 0}, {1, 3, 2}, {0, 0, 0}, {-3, -2, 0}}));
   // 8 bits: [-64, 191] -> s = 1, z = 64 in every voxel
-  const auto y = voxels({{-64.0f, 191.0f, 2.5f}, {-64.0f, 191.0f, -63.5f},
-                         {-64.0f, 191.0f, 0.5f}, {-64.0f, 191.0f, 190.5f}});
+  const auto y =
+      voxels({{-64.0f, 191.0f, 2.5f}, {-64.0f, 191.0f, -63.5f}, {-64.0f, 191.0f, 0.5f}, {-64.0f, 191.0f, 190.5f}});
   expectSameTensor(q::fakeQuantDynamic(y, 1, 8, false),
                    voxels({{-64, 191, 2}, {-64, 191, -64}, {-64, 191, 0}, {-64, 191, 190}}));
 }

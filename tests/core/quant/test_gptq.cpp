@@ -55,7 +55,8 @@ NaiveResult naiveGptq(const torch::Tensor& weight, const torch::Tensor& hessian,
     }
   std::vector<int64_t> order(cols);
   std::iota(order.begin(), order.end(), 0);
-  if (actOrder) std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return hv[a][a] > hv[b][b]; });
+  if (actOrder)
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return hv[a][a] > hv[b][b]; });
   double meanDiag = 0.0;
   for (int64_t c = 0; c < cols; ++c) meanDiag += hv[c][c] / cols;
   for (int64_t c = 0; c < cols; ++c) hv[c][c] += dampening * meanDiag;
@@ -371,9 +372,9 @@ TEST(ContractionColumns, RejectsShapesThatDoNotFit) {
                Error);
   EXPECT_THROW(contractionColumns(torch::randn({1, 3, 2, 2, 2}), w, Contraction::convolution({1}, {0}), 10, generator),
                Error);
-  EXPECT_THROW(
-      contractionColumns(torch::randn({1, 3, 6, 6, 6}), w, Contraction::convolution({1, 1}, {1}), 10, generator),
-      Error);
+  EXPECT_THROW(contractionColumns(torch::randn({1, 3, 6, 6, 6}), w, Contraction::convolution({1, 1}, {1}), 10,
+                                  generator),
+               Error);
   EXPECT_THROW(contractionColumns(torch::randn({2, 6}), torch::randn({3, 7}), Contraction::linear(), 10, generator),
                Error);
 }

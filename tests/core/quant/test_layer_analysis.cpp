@@ -39,7 +39,8 @@ Fixture& fixture() {
 
 LayerAnalysis analyze(const QuantConfig& c) {
   auto& f = fixture();
-  return analyzeLayers(*f.graph, f.model.metadata(), c, f.calibration, {f.patches[0]}, FeedbackStage(nullptr, 0, 1, ""));
+  return analyzeLayers(*f.graph, f.model.metadata(), c, f.calibration, {f.patches[0]},
+                       FeedbackStage(nullptr, 0, 1, ""));
 }
 
 QuantConfig config(const char* precision, Granularity g) {

@@ -138,7 +138,8 @@ TEST(QuantizedModel, W16A16MatchesFp32AndFp32ConfigIsExact) {
   auto& m = mixed();
   for (Granularity g : {Granularity::PerTensor, Granularity::PerChannel, Granularity::PerVoxel, Granularity::Adaptive}) {
     QuantizedModel q(m.graph, m.model.metadata(), config("W16A16", g), &m.calibration);
-    for (const auto& p : m.patches) EXPECT_LT(relativeError(q.predict(p), m.model.predict(p)), 1e-3) << granularityId(g);
+    for (const auto& p : m.patches)
+      EXPECT_LT(relativeError(q.predict(p), m.model.predict(p)), 1e-3) << granularityId(g);
   }
   QuantizedModel fp(m.graph, m.model.metadata(), config("FP32", Granularity::PerTensor), nullptr);
   EXPECT_TRUE(torch::equal(fp.predict(m.patches[0]), m.model.predict(m.patches[0])));
@@ -246,9 +247,11 @@ TEST(QuantizedModel, LeakyReluFoldedIntoStaticQuantizationGivesIdenticalOutputs)
   for (int i = 0; i < 3; ++i) patches.push_back(torch::randn({1, 1, 12, 12, 12}));
   const CalibrationData cal = calibrate(*graph, patches, 0, FeedbackStage(nullptr, 0, 1, ""));
   // W16A16: a grid fine enough that any difference in the folded activation shows.
-  for (const auto& [precision, g] : std::vector<std::pair<std::string, Granularity>>{
-           {"W4A4", Granularity::PerTensor}, {"W4A4", Granularity::PerChannel}, {"W16A16", Granularity::PerTensor},
-           {"W16A16", Granularity::PerChannel}}) {
+  for (const auto& [precision, g] :
+       std::vector<std::pair<std::string, Granularity>>{{"W4A4", Granularity::PerTensor},
+                                                        {"W4A4", Granularity::PerChannel},
+                                                        {"W16A16", Granularity::PerTensor},
+                                                        {"W16A16", Granularity::PerChannel}}) {
     QuantizedModel folded(graph, ModelMetadata{}, config(precision, g), &cal, /*foldActivations=*/true);
     QuantizedModel plain(graph, ModelMetadata{}, config(precision, g), &cal, /*foldActivations=*/false);
     EXPECT_FALSE(folded.plan(0, 0).foldedLeaky);
@@ -287,8 +290,8 @@ TEST(QuantizedModel, FoldedLeakyReluSeesItsInputWhereTheActivationDid) {
   struct Case {
     const char* what;
     std::string body;
-    int op;           // the op whose input is the activation
-    bool mayFold;     // folding keeps the values only if the hook reads where the activation did
+    int op;        // the op whose input is the activation
+    bool mayFold;  // folding keeps the values only if the hook reads where the activation did
   };
   const std::vector<Case> cases = {
       // Another op reads (and, as its last reader, quantizes in place) y after the activation.

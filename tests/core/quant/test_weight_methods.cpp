@@ -71,7 +71,8 @@ class InputRecorder : public HookObserver {
   QuantizedModel& model_;
 };
 
-std::map<int, std::vector<torch::Tensor>> recordInputs(QuantizedModel& model, const std::vector<torch::Tensor>& patches) {
+std::map<int, std::vector<torch::Tensor>> recordInputs(QuantizedModel& model,
+                                                       const std::vector<torch::Tensor>& patches) {
   InputRecorder recorder(model);
   model.runtime().setObserver(&recorder);
   for (const auto& p : patches) model.predict(p);
@@ -169,7 +170,8 @@ TEST(Gptq, WeightsStayOnTheMinMaxGridAndLowerEveryOpErrorOnHeldOutPatches) {
         mc += sumSquares(applyOp(x, chosen, c10::nullopt, contraction) - y);
         rc += sumSquares(applyOp(x, rtn.quantizedWeight(op.index), c10::nullopt, contraction) - y);
       }
-      std::printf("%-12s %-11s GPTQ %.4g vs RTN %.4g (calibration %.4g vs %.4g)\n", op.name.c_str(), granularityId(g).c_str(), methodError, rtnError, mc, rc);
+      std::printf("%-12s %-11s GPTQ %.4g vs RTN %.4g (calibration %.4g vs %.4g)\n", op.name.c_str(),
+                  granularityId(g).c_str(), methodError, rtnError, mc, rc);
       // Never worse than RTN on its own calibration objective (worse rows keep RTN),
       // and not worse on held-out data either.
       EXPECT_LE(mc, rc * (1 + 1e-6)) << op.name << " " << granularityId(g);

@@ -100,8 +100,8 @@ TEST(CancelPoint, ACancelInsideOneLongWindowEndsItWithinTwoSeconds) {
     end = Clock::now();
   }
   EXPECT_LT(secondsBetween(cancelAt, end), 2.0) << "uncancelled forward: " << forward << " s";
-  std::cout << "uncancelled forward " << forward << " s; cancel took effect after "
-            << secondsBetween(cancelAt, end) << " s\n";
+  std::cout << "uncancelled forward " << forward << " s; cancel took effect after " << secondsBetween(cancelAt, end)
+            << " s\n";
   EXPECT_GT(secondsBetween(cancelAt, end), -0.1);  // it ended because of the cancel
 }
 

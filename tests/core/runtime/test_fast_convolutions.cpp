@@ -134,7 +134,8 @@ TEST(StrideTransposedConvolution, GivesLibTorchsValuesForEveryShape) {
   {
     const torch::Tensor u = torch::randn({3, 4, 5, 6});
     const torch::Tensor wu = torch::randn({3, 2, 2, 2, 2});
-    EXPECT_TRUE(torch::allclose(strideTransposedScatter(torch::conv3d(u, strideTransposedPointwiseWeight(wu)), {}, {2, 2, 2}),
+    EXPECT_TRUE(torch::allclose(strideTransposedScatter(torch::conv3d(u, strideTransposedPointwiseWeight(wu)), {},
+                                                        {2, 2, 2}),
                                 torch::conv_transpose3d(u, wu, {}, {2, 2, 2}), 1e-5, 1e-4));
   }
   // Non-contiguous products (the channels of output channel 1 only) are read correctly.
@@ -146,10 +147,10 @@ TEST(StrideTransposedConvolution, GivesLibTorchsValuesForEveryShape) {
 }
 
 TEST(PreviewSchedule, TilesTheRangeWithoutOverlapCentredOnIt) {
-  EXPECT_EQ(tileRange(100, 16, 40, 41), (std::vector<int64_t>{33}));   // one window centred on slice 40
-  EXPECT_EQ(tileRange(100, 16, 0, 1), (std::vector<int64_t>{0}));      // kept inside the axis
+  EXPECT_EQ(tileRange(100, 16, 40, 41), (std::vector<int64_t>{33}));  // one window centred on slice 40
+  EXPECT_EQ(tileRange(100, 16, 0, 1), (std::vector<int64_t>{0}));     // kept inside the axis
   EXPECT_EQ(tileRange(100, 16, 99, 100), (std::vector<int64_t>{84}));
-  EXPECT_EQ(tileRange(100, 16, 40, 60), (std::vector<int64_t>{34, 50})); // 20 slices: two tiles
+  EXPECT_EQ(tileRange(100, 16, 40, 60), (std::vector<int64_t>{34, 50}));  // 20 slices: two tiles
   EXPECT_EQ(tileRange(16, 16, 5, 6), (std::vector<int64_t>{0}));
 }
 

@@ -36,8 +36,8 @@ int count(const torch::jit::Graph& g, const char* kind) {
 TEST(FusedInstanceNorm, GivesLibTorchsNormAndLeakyReLU) {
   torch::NoGradGuard noGrad;
   torch::manual_seed(11);
-  for (const auto& shape : std::vector<std::vector<int64_t>>{{2, 3, 5, 6, 7}, {1, 16, 48, 48, 48}, {1, 4, 1, 1, 1},
-                                                            {3, 2, 9, 4}, {4, 3}}) {
+  for (const auto& shape :
+       std::vector<std::vector<int64_t>>{{2, 3, 5, 6, 7}, {1, 16, 48, 48, 48}, {1, 4, 1, 1, 1}, {3, 2, 9, 4}, {4, 3}}) {
     const torch::Tensor x = torch::randn(shape) * 3 + 0.5;
     const int64_t c = shape[1];
     const torch::Tensor w = 1 + 0.2 * torch::randn({c}), b = 0.1 * torch::randn({c});

@@ -19,9 +19,8 @@ TEST(TableWriter, LatexEscapesEverySpecialCharacter) {
 
 TEST(TableWriter, LatexTabularRulesAndEscapesCells) {
   const std::string tex = latexTabular({"Organ", "DSC"}, {{"left_kidney", "0.9"}, {"mean", "0.8"}}, "lc", 1);
-  EXPECT_EQ(tex,
-            "\\begin{tabular}{lc}\n\\hline\nOrgan & DSC \\\\\n\\hline\nleft\\_kidney & 0.9 \\\\\n\\hline\n"
-            "mean & 0.8 \\\\\n\\hline\n\\end{tabular}\n");
+  EXPECT_EQ(tex, "\\begin{tabular}{lc}\n\\hline\nOrgan & DSC \\\\\n\\hline\nleft\\_kidney & 0.9 \\\\\n\\hline\n"
+                 "mean & 0.8 \\\\\n\\hline\n\\end{tabular}\n");
 }
 
 TEST(TableWriter, MarkdownAndCsv) {

@@ -69,7 +69,8 @@ TEST(OutputTransaction, WriteErrorsNameTheTargetNotTheTemporary) {
   const std::string dir = test::tempDir();
   OutputTransaction out;
   try {
-    out.write(dir + "/r.json", [](const std::string& temporary) { throw Error(temporary + ": cannot write: disk full"); });
+    out.write(dir + "/r.json",
+              [](const std::string& temporary) { throw Error(temporary + ": cannot write: disk full"); });
     ADD_FAILURE();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), dir + "/r.json: cannot write: disk full");

@@ -102,7 +102,9 @@ void expectWithinOneStep(const StepError& e) {
   }
 }
 
-torch::Tensor he(std::vector<int64_t> shape, int64_t fanIn) { return torch::randn(shape) * std::sqrt(2.0 / double(fanIn)); }
+torch::Tensor he(std::vector<int64_t> shape, int64_t fanIn) {
+  return torch::randn(shape) * std::sqrt(2.0 / double(fanIn));
+}
 
 }  // namespace
 
@@ -216,12 +218,18 @@ TEST(Int8Model, Uint8ChainsAndSkipJoinGiveTheSameOutputAsTheFloatTransitions) {
   torch::manual_seed(6);
   auto norm = [](int c) { return 1 + 0.1 * torch::randn({c}); };
   Case c = makeCase("TinyUNet",
-                    {{"w1", he({8, 3, 3, 3, 3}, 81)}, {"b1", torch::randn({8}) * 0.1},
-                     {"g1", norm(8)}, {"e1", 0.1 * torch::randn({8})},
-                     {"w2", he({16, 8, 3, 3, 3}, 216)}, {"b2", torch::randn({16}) * 0.1},
-                     {"g2", norm(16)}, {"e2", 0.1 * torch::randn({16})},
-                     {"w3", he({16, 8, 2, 2, 2}, 128)}, {"b3", torch::randn({8}) * 0.1},
-                     {"w4", he({4, 16, 3, 3, 3}, 432)}, {"b4", torch::randn({4}) * 0.1}},
+                    {{"w1", he({8, 3, 3, 3, 3}, 81)},
+                     {"b1", torch::randn({8}) * 0.1},
+                     {"g1", norm(8)},
+                     {"e1", 0.1 * torch::randn({8})},
+                     {"w2", he({16, 8, 3, 3, 3}, 216)},
+                     {"b2", torch::randn({16}) * 0.1},
+                     {"g2", norm(16)},
+                     {"e2", 0.1 * torch::randn({16})},
+                     {"w3", he({16, 8, 2, 2, 2}, 128)},
+                     {"b3", torch::randn({8}) * 0.1},
+                     {"w4", he({4, 16, 3, 3, 3}, 432)},
+                     {"b4", torch::randn({4}) * 0.1}},
                     "def forward(self, x):\n"
                     "  a = torch.conv3d(x, self.w1, self.b1, [1, 1, 1], [1, 1, 1])\n"
                     "  a = torch.instance_norm(a, self.g1, self.e1, None, None, True, 0.1, 1e-05, False)\n"
