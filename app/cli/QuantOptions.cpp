@@ -32,7 +32,7 @@ void addQuantOptions(CommandLine& cl, bool withPrecisionAndGranularity) {
     cl.option("granularity", "G", "per-tensor, per-channel, per-voxel or adaptive", false, "per-channel");
     cl.option("method", "M",
               "how the quantized weights are chosen (SPEC section 10): rtn, gptq[:act-order][:damp=X][:block=N], "
-              "bias-correction, or a weight method and bias-correction (gptq,bias-correction)",
+              "bias-correction, or a weight method and bias-correction (gptq+bias-correction or gptq,bias-correction)",
               false, "rtn");
   }
   cl.option("edge-bits", "B",

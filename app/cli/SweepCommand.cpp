@@ -65,9 +65,9 @@ int runSweep(int argc, char** argv) {
   addQuantOptions(cl, false);
   cl.option("precisions", "P,...", "precisions", false, "FP32,W8A8,W4A4");
   cl.option("granularities", "G,...", "granularities", false, "per-tensor,per-channel,per-voxel,adaptive");
-  cl.option("methods", "M;...",
-            "quantization methods, separated by ';' (a method may combine parts with ','): e.g. "
-            "\"rtn;gptq;gptq,bias-correction\"; adds a Method column (SPEC section 10)");
+  cl.option("methods", "M,...",
+            "quantization methods (a method combines parts with '+'), e.g. rtn,gptq,gptq+bias-correction; "
+            "adds a Method column (SPEC section 10)");
   cl.flag("real-int8",
           "also run every W8A8 per-tensor / per-channel configuration on LibTorch's integer kernels: extra rows "
           "with the speed-up over FP32 (time per window, same process and threads) and the size of the INT8 file");
@@ -82,12 +82,15 @@ int runSweep(int argc, char** argv) {
     throw Error("sweep: " + std::to_string(volumes.size()) + " volume(s) but " + std::to_string(labels.size()) +
                 " label map(s); give one label map per volume");
   const std::vector<std::string> series = seriesPerVolume(cl, volumes.size());
-  // Methods are separated by ';' because one method may itself be a list ("gptq,bias-correction").
+  // Methods are separated by ',' (a method's own parts by '+': gptq+bias-correction), or by
+  // ';' when one is written with commas as --method takes it ("rtn;gptq,bias-correction").
   std::vector<std::string> methods;
   if (cl.has("methods")) {
+    const std::string text = cl.get("methods");
+    const char separator = text.find(';') != std::string::npos ? ';' : ',';
     std::string part;
-    std::istringstream in(cl.get("methods"));
-    while (std::getline(in, part, ';')) methods.push_back(quant::QuantMethod::parse(part).id());
+    std::istringstream in(text);
+    while (std::getline(in, part, separator)) methods.push_back(quant::QuantMethod::parse(part).id());
     if (methods.empty()) throw Error("sweep: --methods names no method");
   } else {
     methods.push_back("");
@@ -206,6 +209,14 @@ int runSweep(int argc, char** argv) {
           row.coverage = quant::coverageOf(study->graph(), &config, macs).summary();
         }
         quant::QuantizedRun run = withModelContext(row.model, [&] { return study->runQuantized(config, &feedback); });
+        // What the method did (and skipped) and the edge layers belong to the row's note;
+        // its time counts in the row's seconds (the cost targets).
+        if (const auto adjusted = study->cachedMethodWeights(config)) {
+          if (row.coverage.find("; method ") == std::string::npos) row.coverage += "; method " + adjusted->summary();
+          seconds += adjusted->seconds;
+        }
+        if (config.edgeBits > 0 && row.coverage.find("; edges ") == std::string::npos)
+          row.coverage += "; edges W" + std::to_string(config.edgeBits) + "A" + std::to_string(config.edgeBits);
         dsc.push_back(run.scores->meanDsc);
         nsd.push_back(run.scores->meanNsd);
         agree.push_back(run.agreement.meanDsc);

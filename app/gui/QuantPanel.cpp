@@ -66,7 +66,7 @@ QuantPanel::QuantPanel(QWidget* parent) : QWidget(parent) {
   method_->addItem(tr("Round to nearest"), QString("rtn"));
   method_->addItem(tr("GPTQ"), QString("gptq"));
   method_->addItem(tr("Bias correction"), QString("bias-correction"));
-  method_->addItem(tr("GPTQ + bias correction"), QString("gptq,bias-correction"));
+  method_->addItem(tr("GPTQ + bias correction"), QString("gptq+bias-correction"));
   method_->setToolTip(tr("How the quantized weights are chosen (SPEC section 10). GPTQ picks the integer levels\n"
                          "column by column from each op's input Hessian on the calibration patches; bias correction\n"
                          "then removes the mean output shift per channel. Computed once per configuration."));

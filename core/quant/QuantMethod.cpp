@@ -26,7 +26,7 @@ std::string lower(std::string t) {
   return t;
 }
 
-const char* kValid = "rtn, gptq[:act-order][:damp=X][:block=N], bias-correction";
+const char* kValid = "rtn, gptq[:act-order][:damp=X][:block=N], bias-correction, or gptq+bias-correction";
 
 void parseGptqOption(const std::string& option, const std::string& text, QuantMethod& m) {
   const size_t eq = option.find('=');
@@ -64,13 +64,20 @@ std::string QuantMethod::id() const {
   if (weights == WeightMethod::Gptq) {
     if (gptqActOrder) s += ":act-order";
     if (gptqDampening != QuantMethod().gptqDampening) {
-      std::ostringstream d;
-      d << gptqDampening;
-      s += ":damp=" + d.str();
+      // The shortest text that reads back as the same double, so ids round-trip exactly.
+      std::string text;
+      for (int digits = 6; digits <= 17; ++digits) {
+        std::ostringstream d;
+        d.precision(digits);
+        d << gptqDampening;
+        text = d.str();
+        if (std::stod(text) == gptqDampening) break;
+      }
+      s += ":damp=" + text;
     }
     if (gptqBlockSize != QuantMethod().gptqBlockSize) s += ":block=" + std::to_string(gptqBlockSize);
   }
-  if (biasCorrection) s += s.empty() ? "bias-correction" : ",bias-correction";
+  if (biasCorrection) s += s.empty() ? "bias-correction" : "+bias-correction";
   return s;
 }
 
@@ -85,7 +92,9 @@ QuantMethod QuantMethod::parse(const std::string& text) {
   const std::string t = lower(text);
   if (t.empty()) throw Error("empty method (valid: " + std::string(kValid) + ")");
   bool weightMethodSeen = false;
-  for (const std::string& part : split(t, ',')) {
+  std::string parts = t;
+  std::replace(parts.begin(), parts.end(), '+', ',');
+  for (const std::string& part : split(parts, ',')) {
     const std::vector<std::string> words = split(part, ':');
     const std::string& name = words.empty() ? part : words[0];
     if (name == "rtn" || name == "gptq") {
@@ -113,7 +122,7 @@ bool QuantMethod::operator==(const QuantMethod& o) const {
 }
 
 const std::vector<std::string>& availableMethods() {
-  static const std::vector<std::string> all{"rtn", "gptq", "bias-correction", "gptq,bias-correction"};
+  static const std::vector<std::string> all{"rtn", "gptq", "bias-correction", "gptq+bias-correction"};
   return all;
 }
 

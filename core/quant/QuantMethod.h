@@ -22,12 +22,12 @@ struct QuantMethod {
   bool gptqActOrder = false;
 
   bool roundToNearest() const { return weights == WeightMethod::Rtn && !biasCorrection; }
-  // Canonical text, accepted back by parse(): "rtn", "gptq", "gptq:act-order:damp=0.05,bias-correction",
+  // Canonical text, accepted back by parse(): "rtn", "gptq", "gptq:act-order:damp=0.05+bias-correction",
   // "bias-correction" (round-to-nearest weights, then bias correction).
   std::string id() const;
   // Short form for tables and titles: "RTN", "GPTQ", "GPTQ+BC", "RTN+BC".
   std::string title() const;
-  // Comma-separated parts in any order, at most one weight method; "gptq" takes options
+  // Parts joined by '+' or ',' in any order, at most one weight method; "gptq" takes options
   // after colons: act-order, damp=X (0 < X <= 1), block=N (N >= 1). Throws mqb::Error naming
   // the part and the valid names.
   static QuantMethod parse(const std::string& text);

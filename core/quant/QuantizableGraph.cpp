@@ -67,10 +67,19 @@ void markEdgeOps(torch::jit::Graph& graph, const std::vector<Node*>& opNodes, st
       if (contractions.count(user)) {
         result = true;
       } else if (user->kind() == c10::prim::Return) {
+        // A loop body returns (condition, carried values...): output k of the loop is block
+        // output k + 1. An If's blocks return its outputs in order.
         const Node* owner = user->owningBlock()->owningNode();
-        if (owner && use.offset < owner->outputs().size()) result = reaches(owner->outputs()[use.offset]);
+        const size_t shift = owner && owner->kind() == c10::prim::Loop ? 1 : 0;
+        if (owner && use.offset >= shift && use.offset - shift < owner->outputs().size())
+          result = reaches(owner->outputs()[use.offset - shift]);
       } else {
         for (const Value* out : user->outputs()) result = result || reaches(out);
+        // A value carried into a loop (inputs: trip count, condition, carried...) is the
+        // body's block input offset - 1 (block inputs: iteration, carried...).
+        if (!result && user->kind() == c10::prim::Loop && use.offset >= 2 && !user->blocks().empty() &&
+            use.offset - 1 < user->blocks()[0]->inputs().size())
+          result = reaches(user->blocks()[0]->inputs()[use.offset - 1]);
       }
       if (result) break;
     }

@@ -151,9 +151,11 @@ std::string contractionOf(const QuantizableGraph& graph, const QuantOp& op, Cont
   return "";
 }
 
+// An op counts as skipped when no part of the method applied to it; a part that could not
+// apply next to one that did (bias correction after GPTQ) is reported in `skipped` too.
 int AdjustedWeights::skippedCount() const {
   int n = 0;
-  for (const auto& r : ops) n += r.skipped.empty() ? 0 : 1;
+  for (const auto& r : ops) n += r.applied.empty() ? 1 : 0;
   return n;
 }
 
@@ -163,7 +165,7 @@ std::string AdjustedWeights::summary() const {
   if (skippedCount() > 0) {
     s << " (" << skippedCount() << " skipped";
     for (const auto& r : ops)
-      if (!r.skipped.empty()) {
+      if (r.applied.empty()) {
         s << ": " << r.op << ": " << r.skipped;
         break;
       }
@@ -178,10 +180,8 @@ nlohmann::json AdjustedWeights::toJson() const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& r : ops) {
     nlohmann::json o = {{"op", r.op}, {"seconds", r.seconds}};
-    if (r.skipped.empty())
-      o["applied"] = r.applied;
-    else
-      o["skipped"] = r.skipped;
+    if (!r.applied.empty()) o["applied"] = r.applied;
+    if (!r.skipped.empty()) o["skipped"] = r.skipped;
     if (r.dampening > 0) o["dampening"] = r.dampening;
     if (r.rowsKeptRtn > 0) o["rows_kept_rtn"] = r.rowsKeptRtn;
     list.push_back(o);
@@ -193,7 +193,9 @@ nlohmann::json AdjustedWeights::toJson() const {
 std::shared_ptr<const AdjustedWeights> adjustWeights(
     std::shared_ptr<const QuantizableGraph> graph, const ModelMetadata& metadata, const QuantConfig& config,
     const CalibrationData* calibration, const std::vector<torch::Tensor>& patches, const FeedbackStage& stage) {
-  if (config.method.roundToNearest() || config.precision.floatingPoint) return nullptr;
+  bool anyQuantized = false;
+  for (const QuantOp& op : graph->ops()) anyQuantized = anyQuantized || !precisionOf(config, op).floatingPoint;
+  if (config.method.roundToNearest() || !anyQuantized) return nullptr;
   if (patches.empty()) throw Error("the method " + config.method.id() + " needs calibration patches");
   const auto t0 = Clock::now();
   torch::NoGradGuard noGrad;
@@ -216,6 +218,11 @@ std::shared_ptr<const AdjustedWeights> adjustWeights(
     if (precisionOf(config, op).floatingPoint) continue;  // FP32 by the configuration: nothing to choose
     Contraction c;
     report.skipped = contractionOf(*graph, op, c);
+    // A grouped transposed convolution's per-channel grid has Co/groups scales (weight axis 1)
+    // for its Co output channels: GPTQ's rows would need the grid repeated per group.
+    if (report.skipped.empty() && c.kind == ContractionKind::TransposedConvolution && c.groups > 1 && !perTensor &&
+        config.method.weights == WeightMethod::Gptq)
+      report.skipped = "GPTQ on a grouped transposed convolution with per-channel weights is not supported yet";
     if (report.skipped.empty()) targets.push_back({&op, c, result->ops.size()});
     result->ops.push_back(report);
   }
@@ -288,8 +295,13 @@ std::shared_ptr<const AdjustedWeights> adjustWeights(
         continue;
       }
       const c10::optional<torch::Tensor> bias = graph->bias(op);
-      if (!bias && graph->biasInputIndex(op) < 0) {
-        report.skipped = "no bias input to correct";
+      std::string why;
+      if (graph->biasInputIndex(op) < 0)
+        why = "no bias input to correct";
+      else if (!bias && !graph->biasIsConstant(op))
+        why = "its bias is computed in the graph, not a constant";
+      if (!why.empty()) {
+        report.skipped = report.applied.empty() ? why : "bias correction: " + why;
         ++step;
         continue;
       }
@@ -316,7 +328,8 @@ std::shared_ptr<const AdjustedWeights> adjustWeights(
           },
           stage.sub(step * perStep, (step + 1) * perStep, "bias correction " + op.name));
       if (!reached || count == 0) {
-        report.skipped = "not reached by the calibration patches";
+        report.skipped = report.applied.empty() ? "not reached by the calibration patches"
+                                                : "bias correction: not reached by the calibration patches";
       } else {
         torch::Tensor b = bias ? bias->to(torch::kFloat).clone() : torch::zeros({channels}, torch::kFloat);
         b -= (sum / static_cast<double>(count)).to(torch::kFloat);

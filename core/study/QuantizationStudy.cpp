@@ -14,6 +14,14 @@ namespace mqb::quant {
 
 namespace {
 
+// Whether any op of the graph runs quantized under the configuration (an FP32 default with
+// per-op precisions quantizes those ops).
+bool quantizesSomeOp(const QuantizableGraph& graph, const QuantConfig& config) {
+  for (const QuantOp& op : graph.ops())
+    if (!precisionOf(config, op).floatingPoint) return true;
+  return false;
+}
+
 // In-plane window overlap of the preview schedule: 12 windows instead of 20 for the
 // example CT's axial slice, while tile borders still blend.
 constexpr double kPreviewOverlap = 0.25;
@@ -98,7 +106,8 @@ void QuantizationStudy::setGroundTruth(std::shared_ptr<const LabelVolume> ground
   fp32Scores_.reset();
   fp32VsTruth_.reset();
   calibrations_.clear();
-  captures_.clear();  // recorded on the old patches
+  captures_.clear();       // recorded on the old patches
+  methodWeights_.clear();  // computed on the old patches
   results_.clear();
   int8Measurements_.clear();
   tables_.clear();
@@ -246,6 +255,10 @@ const CalibrationData& QuantizationStudy::calibration(int patches, uint32_t seed
 void QuantizationStudy::setCalibration(int patches, uint32_t seed, CalibrationData data) {
   std::lock_guard<std::mutex> lock(*mutex_);
   calibrations_[{patches, seed}] = std::make_shared<const CalibrationData>(std::move(data));
+  // Method weights were chosen under the previous activation grids of this key.
+  methodWeights_.remove_if([&](const auto& entry) {
+    return entry.first.calibrationKey() == CalibrationKey{patches, seed};
+  });
   modelConfig_.reset();
   quantizedModel_.reset();
 }
@@ -258,7 +271,7 @@ std::shared_ptr<PatchPredictor> QuantizationStudy::quantizedModel(const QuantCon
   if (config.execution == Execution::RealInt8) {
     quantizedModel_ = buildInt8(config, calibrationStage);
   } else {
-    const bool method = !config.method.roundToNearest() && !config.precision.floatingPoint;
+    const bool method = !config.method.roundToNearest() && quantizesSomeOp(*graph_, config);
     const FeedbackStage calStage =
         method && !cachedMethodWeights(config) ? calibrationStage.sub(0.0, 0.2, "calibration") : calibrationStage;
     std::shared_ptr<const CalibrationData> cal;
@@ -282,7 +295,7 @@ std::shared_ptr<const AdjustedWeights> QuantizationStudy::cachedMethodWeights(co
 
 std::shared_ptr<const AdjustedWeights> QuantizationStudy::methodWeights(const QuantConfig& config,
                                                                         const FeedbackStage& stage) {
-  if (config.method.roundToNearest() || config.precision.floatingPoint) return nullptr;
+  if (config.method.roundToNearest() || !quantizesSomeOp(*graph_, config)) return nullptr;
   if (auto cached = cachedMethodWeights(config)) return cached;
   std::shared_ptr<const CalibrationData> cal;
   if (QuantizedModel::needsCalibration(*graph_, config))
@@ -290,6 +303,9 @@ std::shared_ptr<const AdjustedWeights> QuantizationStudy::methodWeights(const Qu
   auto adjusted = adjustWeights(graph_, model_->metadata(), config, cal.get(),
                                 calibrationPatches(config.calibrationKey()), stage);
   std::lock_guard<std::mutex> lock(*mutex_);
+  // Another thread (a preview beside the whole volume) may have finished the same first.
+  for (const auto& [c, w] : methodWeights_)
+    if (c == config) return w;
   methodWeights_.emplace_front(config, adjusted);
   if (methodWeights_.size() > kMethodCacheSize) methodWeights_.pop_back();
   ++counters_.methods;
@@ -476,7 +492,7 @@ LayerAnalysis QuantizationStudy::analyze(const QuantConfig& config, int analysis
   const CalibrationKey calKey = config.calibrationKey();
   const CalibrationKey captureKey{count, config.calibrationSeed};
   const bool needCalibration = !hasCalibration(calKey);
-  const bool needMethod = !config.method.roundToNearest() && !config.precision.floatingPoint &&
+  const bool needMethod = !config.method.roundToNearest() && quantizesSomeOp(*graph_, config) &&
                           !cachedMethodWeights(config);
   MultiStepFeedback steps(
       stage, {{"calibration", needCalibration ? 0.3 : 0.0}, {"method", needMethod ? 1.0 : 0.0}, {"analysis", 0.7}});

@@ -103,7 +103,10 @@ TEST(QuantMethodParsing, CanonicalTextRoundTripsAndBadTextIsRefused) {
   EXPECT_TRUE(m.biasCorrection && m.gptqActOrder);
   EXPECT_DOUBLE_EQ(m.gptqDampening, 0.05);
   EXPECT_EQ(QuantMethod::parse(m.id()), m);
+  EXPECT_EQ(QuantMethod::parse("gptq+bias-correction"), QuantMethod::parse("bias-correction,gptq"));
   EXPECT_EQ(m.title(), "GPTQ+BC");
+  const QuantMethod fine = QuantMethod::parse("gptq:damp=0.0123456789");
+  EXPECT_EQ(QuantMethod::parse(fine.id()), fine) << fine.id();
   for (const char* bad : {"", "adaround", "gptq,rtn", "gptq:damp=0", "gptq:damp=2", "gptq:block=0", "rtn:act-order",
                           "bias-correction,bias-correction", "gptq:bogus"})
     EXPECT_THROW(QuantMethod::parse(bad), Error) << bad;
@@ -238,7 +241,16 @@ TEST(WeightMethods, AMethodThatCannotApplyIsNamedAndRtnComputesNothing) {
     EXPECT_NE(r.op, "down");
     EXPECT_EQ(r.applied, "gptq+bias-correction") << r.op << ": " << r.skipped;
   }
-  EXPECT_EQ(adjusted->toJson()["method"], "gptq,bias-correction");
+  EXPECT_EQ(adjusted->toJson()["method"], "gptq+bias-correction");
+  // An FP32 default with one op at its own precision: the method applies to that op.
+  QuantConfig one = config("FP32", Granularity::PerChannel, "gptq");
+  one.opPrecision["down"] = Precision::integer(4, 8);
+  const auto single = adjustWeights(m.graph, m.model.metadata(), one, &m.calibration, m.calibrationPatches,
+                                    FeedbackStage(nullptr, 0, 1, ""));
+  ASSERT_TRUE(single);
+  ASSERT_EQ(single->ops.size(), 1u);
+  EXPECT_EQ(single->ops[0].op, "down");
+  EXPECT_EQ(single->ops[0].applied, "gptq");
   // Two runs with the same seed choose the same weights.
   const auto again = adjustWeights(m.graph, m.model.metadata(), c, &m.calibration, m.calibrationPatches,
                                    FeedbackStage(nullptr, 0, 1, ""));

@@ -5,6 +5,7 @@
 
 #include <torch/csrc/jit/passes/freeze_module.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -41,10 +42,22 @@ double secondsBetween(Clock::time_point a, Clock::time_point b) {
 
 // 64 convolutions 16 -> 16 on a 64^3 window: a forward of several seconds (about 4 s on a
 // quiet 2-core AVX2 machine) made of short ops.
+// A chain long enough that one 64^3 window takes over 3 s on this machine: machines differ
+// (a fast one ran a fixed 64-layer chain in 2.3 s, under the cancel tests' premise), so the
+// length is set by timing a forward.
 const std::string& longWindowModel() {
   static const std::string path = [] {
     const std::string p = test::tempDir() + "/conv-chain.pt";
-    test::writeConvChainModel(p, 64, 16, 64);
+    int layers = 64;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      test::writeConvChainModel(p, 64, 16, layers);
+      SegmentationModel m = SegmentationModel::load(p);
+      const auto t0 = Clock::now();
+      m.predict(torch::rand({1, 1, 64, 64, 64}));
+      const double seconds = secondsBetween(t0, Clock::now());
+      if (seconds > 3.0) break;
+      layers = std::min(1024, static_cast<int>(layers * 4.0 / std::max(seconds, 0.1)) + 1);
+    }
     return p;
   }();
   return path;
