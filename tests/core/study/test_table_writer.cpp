@@ -36,3 +36,30 @@ TEST(TableWriter, DeltaPercentIsTheRelativeDrop) {
   EXPECT_EQ(formatWithDelta(0.81, 0.9), "0.810 (10.0%)");
   EXPECT_EQ(formatWithDelta(0.84, 0.8), "0.840 (5.0%↑)");
 }
+
+TEST(BenchmarkTableMethods, AMethodAddsTheMethodColumnToEveryFormatAndSurvivesJson) {
+  BenchmarkRow fp32;
+  fp32.model = "m.pt", fp32.framework = "nnUNet", fp32.architecture = "nnU-Net", fp32.category = "CNN";
+  fp32.precision = "FP32";
+  fp32.dsc = fp32.fp32Dsc = 0.9;
+  BenchmarkRow q = fp32;
+  q.order = 1, q.precision = "W4A8", q.granularity = "per-channel", q.method = "gptq+bias-correction", q.dsc = 0.89;
+  BenchmarkTable table;
+  table.rows = {fp32};
+  // Without a method the paper's columns stay as they are.
+  EXPECT_EQ(table.header().size(), 8u);
+  EXPECT_EQ(table.toCsv().find("method"), std::string::npos);
+  table.rows.push_back(q);
+  ASSERT_EQ(table.header().size(), 9u);
+  EXPECT_EQ(table.header()[5], "Quant-Granularity");
+  EXPECT_EQ(table.header()[6], "Method");
+  EXPECT_NE(table.toMarkdown().find("| Per-channel | GPTQ+BC |"), std::string::npos) << table.toMarkdown();
+  EXPECT_NE(table.toMarkdown().find("| -- | -- |"), std::string::npos);  // FP32: no granularity, no method
+  EXPECT_NE(table.toCsv().find(",method\n"), std::string::npos);
+  EXPECT_NE(table.toCsv().find(",gptq+bias-correction\n"), std::string::npos) << table.toCsv();
+  EXPECT_NE(table.toLatex().find("GPTQ+BC"), std::string::npos);
+  const BenchmarkTable back = BenchmarkTable::fromJson(table.toJson(), "t.json");
+  ASSERT_EQ(back.rows.size(), 2u);
+  EXPECT_EQ(back.rows[1].method, "gptq+bias-correction");
+  EXPECT_EQ(back.toMarkdown(), table.toMarkdown());
+}
