@@ -1,6 +1,6 @@
 // Peak resident memory (VmHWM of /proc/self/status, and getrusage ru_maxrss) of ONE stage
-// of the inference pipeline, in a fresh process: run it once per mode from the shell, as
-// bench/run_peak_rss.sh does, and subtract the baseline.
+// of the inference pipeline, in a fresh process: run it once per mode from the shell (the
+// loop in docs/performance.md, "Benchmark programs"), and subtract the baseline.
 //
 //   mqb_bench_peak_rss baseline   libraries + CT read + TorchScript loaded and frozen, no forward
 //   mqb_bench_peak_rss forward    the same + SegmentationModel::load (one validation forward on
