@@ -20,6 +20,11 @@ using torch::jit::Value;
 
 namespace {
 
+const torch::Tensor* findOrNull(const std::map<int, torch::Tensor>& byOp, int op) {
+  const auto it = byOp.find(op);
+  return it == byOp.end() ? nullptr : &it->second;
+}
+
 enum class Scheme { None, StaticTensor, StaticChannel, DynamicToken };
 
 Scheme schemeFor(const QuantOp& op, const QuantConfig& c) {
@@ -241,18 +246,17 @@ QuantizedModel::QuantizedModel(std::shared_ptr<const QuantizableGraph> graph, Mo
     if (!p.floatingPoint && op.weightInputIndex >= 0) {
       torch::Tensor w = torch::jit::toIValue(n->input(static_cast<size_t>(op.weightInputIndex)))->toTensor();
       const bool perTensor = config_.granularity == Granularity::PerTensor;
-      const auto chosen = adjusted ? adjusted->weights.find(op.index) : decltype(adjusted->weights.end()){};
+      const torch::Tensor* chosen = adjusted ? findOrNull(adjusted->weights, op.index) : nullptr;
+      const torch::Tensor* bias = adjusted ? findOrNull(adjusted->biases, op.index) : nullptr;
       // Weights stay symmetric (min-max) whatever the activation symmetry, as in SPEC 3.
-      if (adjusted && chosen != adjusted->weights.end())
-        weights_[op.index] = chosen->second;
+      if (chosen)
+        weights_[op.index] = *chosen;
       else
         weights_[op.index] = op.einsumEquation.empty() || perTensor
                                  ? fakeQuantWeight(w, perTensor ? kPerTensor : op.weightChannelAxis, p.weightBits, true)
                                  : fakeQuantEinsumWeight(w, op.weightFreeDims, p.weightBits);
       n->replaceInput(static_cast<size_t>(op.weightInputIndex), g.insertConstant(weights_[op.index]));
-      const auto bias = adjusted ? adjusted->biases.find(op.index) : decltype(adjusted->biases.end()){};
-      if (adjusted && bias != adjusted->biases.end())
-        n->replaceInput(static_cast<size_t>(graph_->biasInputIndex(op)), g.insertConstant(bias->second));
+      if (bias) n->replaceInput(static_cast<size_t>(graph_->biasInputIndex(op)), g.insertConstant(*bias));
     }
     Value* y = n->output(0);
     Node* out = g.create(outSymbol, {y, ctx, opIndex});

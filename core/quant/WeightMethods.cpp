@@ -140,10 +140,10 @@ std::string contractionOf(const QuantizableGraph& graph, const QuantOp& op, Cont
   auto p = constantIntList(n->input(static_cast<size_t>(padding)), d);
   auto dl = constantIntList(n->input(static_cast<size_t>(dilation)), d);
   auto g = constantInt(n->input(static_cast<size_t>(groups)));
-  if (!s || !p || !dl || !g) return "stride, padding (e.g. 'same'), dilation or groups are not constant integers";
+  if (!s || !p || !dl || !g) return "stride, padding (e.g. 'same'), dilation or groups not constant integers";
   if (transposed) {
     auto op2 = constantIntList(n->input(static_cast<size_t>(outputPadding)), d);
-    if (!op2) return "output padding is not constant integers";
+    if (!op2) return "output padding not constant integers";
     out = Contraction::transposedConvolution(*s, *p, *op2, *g, *dl);
   } else {
     out = Contraction::convolution(*s, *p, *dl, *g);

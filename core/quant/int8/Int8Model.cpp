@@ -21,6 +21,7 @@
 #include "quant/int8/Int8Support.h"
 #include "quant/QuantGrid.h"
 #include "quant/QuantizedModel.h"
+#include "quant/WeightMethods.h"
 
 namespace mqb::quant {
 
@@ -29,31 +30,16 @@ using torch::jit::Value;
 
 namespace {
 
-// The stride / padding / dilation / groups of a convolution node, from the argument
-// positions of each ATen form; a reason when they are not constants the kernels take.
-std::string convGeometry(const QuantOp& op, Node* n, ConvGeometry& g) {
+// The kernels' geometry of a convolution op, from the one reader of the ATen argument
+// positions (contractionOf); a reason when they are not constants the kernels take.
+std::string convGeometry(const QuantizableGraph& graph, const QuantOp& op, ConvGeometry& g) {
+  Contraction c;
+  const std::string reason = contractionOf(graph, op, c);
+  if (!reason.empty()) return reason;
   g.spatialDims = op.spatialDims;
-  g.transposed = op.kind == OpKind::ConvTranspose;
-  const int d = op.spatialDims;
-  int stride = 3, padding = 4, dilation = -1, outputPadding = -1, groups = -1;
-  if (op.atenName == "aten::_convolution") {
-    dilation = 5, outputPadding = 7, groups = 8;
-  } else if (g.transposed) {
-    outputPadding = 5, groups = 6, dilation = 7;
-  } else {
-    dilation = 5, groups = 6;
-  }
-  auto s = constantIntList(n->input(static_cast<size_t>(stride)), d);
-  auto p = constantIntList(n->input(static_cast<size_t>(padding)), d);
-  auto dl = constantIntList(n->input(static_cast<size_t>(dilation)), d);
-  auto gr = constantInt(n->input(static_cast<size_t>(groups)));
-  if (!s || !p || !dl || !gr) return "stride, padding (e.g. 'same'), dilation or groups not constant integers";
-  g.stride = *s, g.padding = *p, g.dilation = *dl, g.groups = *gr;
-  if (g.transposed) {
-    auto op2 = constantIntList(n->input(static_cast<size_t>(outputPadding)), d);
-    if (!op2) return "output padding not constant integers";
-    g.outputPadding = *op2;
-  }
+  g.transposed = c.kind == ContractionKind::TransposedConvolution;
+  g.stride = c.stride, g.padding = c.padding, g.dilation = c.dilation, g.groups = c.groups;
+  if (g.transposed) g.outputPadding = c.outputPadding;
   return "";
 }
 
@@ -353,7 +339,7 @@ Int8Model::Int8Model(const QuantizableGraph& graph, ModelMetadata metadata, cons
     status.parameters = op.parameters;
     status.reason = fp32Reason(op, config_, engine_);
     ConvGeometry geometry;
-    if (status.reason.empty() && op.kind != OpKind::Linear) status.reason = convGeometry(op, n, geometry);
+    if (status.reason.empty() && op.kind != OpKind::Linear) status.reason = convGeometry(graph, op, geometry);
     bool biasOk = true;
     c10::optional<torch::Tensor> bias;
     if (status.reason.empty()) {
